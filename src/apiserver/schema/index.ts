@@ -1,0 +1,54 @@
+// The schema registry: one table per served kind (src/api/resources.ts), looked up by resource
+// plural, Kind or group/Kind.
+import { type ResourceInfo, resources } from '../../api/resources.ts';
+import { Deployment } from './apps.ts';
+import { Lease } from './coordination.ts';
+import { Endpoints, Event, Namespace, Node, Pod, Service } from './core.ts';
+import { EndpointSlice } from './discovery.ts';
+import { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement } from './metallb.ts';
+import type { MessageSchema } from './types.ts';
+
+export interface KindSchema {
+  readonly info: ResourceInfo;
+  readonly schema: MessageSchema;
+  /** Built-in (compiled) type: has a protobuf form and strategic-merge metadata; CRDs have neither. */
+  readonly builtin: boolean;
+}
+
+const tables: Readonly<Record<string, MessageSchema>> = {
+  Service,
+  Endpoints,
+  Pod,
+  Node,
+  Namespace,
+  Event,
+  EndpointSlice,
+  Deployment,
+  Lease,
+  IPAddressPool,
+  L2Advertisement,
+  BGPPeer,
+  BGPAdvertisement,
+};
+
+const entries: readonly KindSchema[] = resources.map((info) => {
+  const schema = tables[info.kind];
+  // A served kind without a table is a programming error; fail at import, not per request.
+  if (!schema) throw new Error(`no schema for served kind ${info.kind}`);
+  return { info, schema, builtin: info.group !== 'metallb.io' };
+});
+
+const lookup = new Map<string, KindSchema>();
+for (const e of entries) {
+  lookup.set(e.info.resource, e);
+  lookup.set(e.info.kind, e);
+  lookup.set(`${e.info.group}/${e.info.kind}`, e);
+}
+
+/** By ResourceInfo, plural resource ("services"), Kind ("Service") or "group/Kind". */
+export function kindSchema(resourceOrKind: ResourceInfo | string): KindSchema | undefined {
+  const key = typeof resourceOrKind === 'string' ? resourceOrKind : resourceOrKind.resource;
+  return lookup.get(key);
+}
+
+export const kindSchemas: readonly KindSchema[] = entries;
