@@ -80,3 +80,10 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
     ? { group: '', version: apiVersion }
     : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
+
+/** For resources the code names literally; throws on a typo rather than returning undefined. */
+export function mustResource(resource: string): ResourceInfo {
+  const info = byResource.get(resource);
+  if (!info) throw new Error(`unknown resource ${resource}`);
+  return info;
+}
