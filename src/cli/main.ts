@@ -1,9 +1,34 @@
 // The `svcnet` command. Subcommands are added as their subsystems land.
 import { Command } from 'commander';
+import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
+import { CliError, untilSignal } from './util.ts';
+
+async function serve(flags: ApiServerFlags): Promise<void> {
+  const { close } = await runApiServer(flags);
+  const sig = await untilSignal();
+  console.log(`svcnet: ${sig}, shutting down`);
+  await close();
+}
 
 const program = new Command();
 program
   .name('svcnet')
-  .description('Kubernetes Service networking: API server, allocators, endpoints, data planes, DNS');
-program.version('0.1.0');
-await program.parseAsync(process.argv);
+  .description('Kubernetes Service networking: API server, allocators, endpoints, data planes, DNS')
+  .version('0.1.0');
+
+addApiServerFlags(
+  program.command('up').description('bring up svcnet on this machine (today: the API server on the embedded store)'),
+).action(serve);
+
+addApiServerFlags(
+  program.command('apiserver').description('serve the Kubernetes API for Services and friends over the embedded store'),
+).action(serve);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const msg = e instanceof Error ? e.message : String(e);
+  console.error(`svcnet: ${msg}`);
+  if (!(e instanceof CliError) && process.env.SVCNET_DEBUG) console.error(e);
+  process.exit(1);
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test: type check, lint, unit + integration + lab tests, and a smoke run of each benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== type check" && npx tsc --noEmit -p .
+echo "== lint" && npx biome check .
+echo "== bench smoke"
+for b in bench/*.ts; do
+  [ -e "$b" ] || continue
+  echo "-- $b --smoke"
+  node --import tsx "$b" --smoke
+done
+echo "== tests"
+# One file at a time: kernel and kubectl tests share the machine's two cores.
+mapfile -t files < <(find src test -name '*.test.ts' | sort)
+node --import tsx --test --test-concurrency=1 "${files[@]}"

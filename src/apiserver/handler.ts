@@ -1,0 +1,289 @@
+// The REST handler: URL → verb → registry call → JSON (or Table) reply. Request bodies may be
+// JSON, YAML or Kubernetes protobuf (kubectl's typed clients send protobuf); replies are JSON.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
+import { ApiError, newBadRequest, toStatus } from '../api/status.ts';
+import type { KubeObject } from '../api/types.ts';
+import type { WatchEvent } from '../store/store.ts';
+import {
+  applyPatch,
+  checkUnknownFields,
+  decodeBody,
+  type FieldValidation,
+  type PatchType,
+  patchTypeOf,
+} from './codec.ts';
+import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
+import { readBody, sendJSON, sendStatus } from './http-util.ts';
+import type { OpenApiV3 } from './openapi.ts';
+import type { GenericRegistry, Target } from './registry/generic.ts';
+import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
+import { type IncludeObject, toTable, wantsTable } from './table/table.ts';
+
+export interface HandlerDeps {
+  registry: GenericRegistry;
+  openapi: OpenApiV3;
+  /** host:port clients should use, for /api's serverAddressByClientCIDRs. */
+  serverAddress: string;
+  /**
+   * Watches without timeoutSeconds end cleanly after this many seconds × a random factor in
+   * [1, 2), like kube-apiserver's --min-request-timeout (default 1800): clients then re-watch
+   * from their last resourceVersion, which spreads reconnects and exercises 410 handling.
+   */
+  minRequestTimeoutSeconds?: number;
+  /** Called with every finished request (for logs and metrics). */
+  onRequest?: (method: string, url: string, code: number, ms: number) => void;
+}
+
+const notFoundStatus = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'the server could not find the requested resource',
+  reason: 'NotFound',
+  details: {},
+  code: 404,
+} as const;
+
+function listKindBody(info: ResourceInfo, items: KubeObject[], meta: Record<string, unknown>) {
+  return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: meta, items };
+}
+
+function includeObjectOf(q: URLSearchParams): IncludeObject {
+  const v = q.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function dryRunOf(q: URLSearchParams): boolean {
+  const v = q.getAll('dryRun');
+  for (const d of v) if (d !== 'All') throw newBadRequest(`Invalid dry run value: ${d}`);
+  return v.length > 0;
+}
+
+function fieldValidationOf(q: URLSearchParams): FieldValidation {
+  const v = q.get('fieldValidation') ?? 'Warn';
+  if (v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
+    throw newBadRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict"; got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function warningHeader(warnings: string[]): Record<string, string> {
+  if (warnings.length === 0) return {};
+  return { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
+}
+
+function parseLimit(q: URLSearchParams): number | undefined {
+  const l = q.get('limit');
+  if (l === null || l === '') return undefined;
+  const n = Number(l);
+  if (!Number.isInteger(n) || n < 0) throw newBadRequest(`invalid limit: ${l}`);
+  return n;
+}
+
+export function createHandler(deps: HandlerDeps) {
+  const { registry, openapi } = deps;
+
+  async function serveOther(req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams) {
+    switch (path) {
+      case '/version':
+        return sendJSON(res, 200, serverVersion);
+      case '/healthz':
+      case '/livez':
+      case '/readyz':
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        return res.end('ok');
+      case '/api':
+        return sendJSON(res, 200, apiVersions(deps.serverAddress));
+      case '/apis':
+        return sendJSON(res, 200, apiGroupList());
+      case '/openapi/v3':
+        return sendJSON(res, 200, openapi.index);
+    }
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openapi.doc(path.slice('/openapi/v3/'.length));
+      if (!doc) return sendJSON(res, 404, notFoundStatus);
+      const immutable = q.get('hash') === doc.hash;
+      return sendJSON(res, 200, doc.body, {
+        ETag: `"${doc.hash}"`,
+        ...(immutable ? { 'Cache-Control': 'public, immutable' } : {}),
+      });
+    }
+    const segs = path.split('/').filter(Boolean);
+    if (segs[0] === 'api' && segs.length === 2) {
+      const list = apiResourceList(segs[1] ?? '');
+      return list ? sendJSON(res, 200, list) : sendJSON(res, 404, notFoundStatus);
+    }
+    if (segs[0] === 'apis' && segs.length === 2) {
+      const g = apiGroupDoc(segs[1] ?? '');
+      return g ? sendJSON(res, 200, g) : sendJSON(res, 404, notFoundStatus);
+    }
+    if (segs[0] === 'apis' && segs.length === 3) {
+      const list = apiResourceList(`${segs[1]}/${segs[2]}`);
+      return list ? sendJSON(res, 200, list) : sendJSON(res, 404, notFoundStatus);
+    }
+    void req;
+    return sendJSON(res, 404, notFoundStatus);
+  }
+
+  async function serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
+    const t: Target = { info: r.info, namespace: r.namespace };
+    const table = wantsTable(req.headers.accept);
+    const include = includeObjectOf(q);
+    const fieldSelector = [q.get('fieldSelector') ?? '', r.name ? `metadata.name=${r.name}` : '']
+      .filter(Boolean)
+      .join(',');
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
+    res.flushHeaders();
+    let first = true;
+    const send = (ev: WatchEvent) => {
+      let object: unknown = ev.object;
+      if (table && ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') {
+        object = toTable(r.info.resource, [ev.object], { includeObject: include, noHeaders: !first });
+        first = false;
+      }
+      res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+    };
+    let w: { stop(): void } | undefined;
+    try {
+      w = registry.watch(
+        t,
+        {
+          resourceVersion: q.get('resourceVersion') ?? '',
+          labelSelector: q.get('labelSelector') ?? '',
+          fieldSelector,
+          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+        },
+        send,
+      );
+    } catch (e) {
+      // Watch errors (410 Expired) travel inside the stream, as the apiserver sends them.
+      res.end(`${JSON.stringify({ type: 'ERROR', object: toStatus(e) })}\n`);
+      return;
+    }
+    const asked = Number(q.get('timeoutSeconds') ?? '0');
+    const timeout = asked > 0 ? asked : (deps.minRequestTimeoutSeconds ?? 1800) * (1 + Math.random());
+    const timer = setTimeout(() => res.end(), timeout * 1000);
+    const stop = () => {
+      clearTimeout(timer);
+      w?.stop();
+    };
+    req.on('close', stop);
+    res.on('close', stop);
+  }
+
+  async function serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
+    const t: Target = { info: r.info, namespace: r.namespace };
+    const table = wantsTable(req.headers.accept);
+    const include = includeObjectOf(q);
+    switch (r.verb) {
+      case 'get': {
+        const obj = await registry.get(t, r.name);
+        return sendJSON(res, 200, table ? toTable(r.info.resource, [obj], { includeObject: include }) : obj);
+      }
+      case 'list': {
+        const result = await registry.list(t, {
+          labelSelector: q.get('labelSelector') ?? '',
+          fieldSelector: q.get('fieldSelector') ?? '',
+          limit: parseLimit(q),
+          continue: q.get('continue') ?? undefined,
+        });
+        const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+        if (result.continue) meta.continue = result.continue;
+        if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
+        if (table) {
+          return sendJSON(
+            res,
+            200,
+            toTable(r.info.resource, result.items, {
+              includeObject: include,
+              resourceVersion: result.resourceVersion,
+              continue: result.continue,
+            }),
+          );
+        }
+        return sendJSON(res, 200, listKindBody(r.info, result.items, meta));
+      }
+      case 'watch':
+        return serveWatch(req, res, r, q);
+      case 'create': {
+        const dryRun = dryRunOf(q);
+        const body = decodeBody(req.headers['content-type'], await readBody(req));
+        const warnings = checkUnknownFields(r.info, body, fieldValidationOf(q));
+        const obj = await registry.create(t, body, { dryRun });
+        return sendJSON(res, 201, obj, warningHeader(warnings));
+      }
+      case 'update': {
+        const dryRun = dryRunOf(q);
+        const body = decodeBody(req.headers['content-type'], await readBody(req));
+        const warnings = checkUnknownFields(r.info, body, fieldValidationOf(q));
+        const obj = await registry.update(t, r.name, () => structuredClone(body), {
+          dryRun,
+          subresource: r.subresource,
+        });
+        return sendJSON(res, 200, obj, warningHeader(warnings));
+      }
+      case 'patch': {
+        const dryRun = dryRunOf(q);
+        const validation = fieldValidationOf(q);
+        const ptype: PatchType = patchTypeOf(req.headers['content-type']);
+        const raw = await readBody(req);
+        let warnings: string[] = [];
+        const obj = await registry.update(
+          t,
+          r.name,
+          (current) => {
+            const patched = applyPatch(ptype, r.info, current, raw);
+            warnings = checkUnknownFields(r.info, patched, validation);
+            return patched;
+          },
+          { dryRun, subresource: r.subresource, isPatch: true },
+        );
+        return sendJSON(res, 200, obj, warningHeader(warnings));
+      }
+      case 'delete': {
+        const dryRun = dryRunOf(q);
+        const raw = await readBody(req);
+        const opts = raw.length
+          ? (decodeBody(req.headers['content-type'] ?? 'application/json', raw) as Record<string, unknown>)
+          : {};
+        const pre = (opts.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+        const dr = Array.isArray(opts.dryRun) && opts.dryRun.includes('All');
+        const obj = await registry.delete(t, r.name, { dryRun: dryRun || dr, preconditions: pre });
+        return sendJSON(res, 200, obj);
+      }
+      case 'deletecollection': {
+        const dryRun = dryRunOf(q);
+        const items = await registry.deleteCollection(t, {
+          labelSelector: q.get('labelSelector') ?? '',
+          fieldSelector: q.get('fieldSelector') ?? '',
+          dryRun,
+        });
+        return sendJSON(res, 200, listKindBody(r.info, items, {}));
+      }
+    }
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      const q = url.searchParams;
+      const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+      const info = parseRequestInfo(req.method ?? 'GET', url.pathname, watch);
+      if (info.kind === 'other') await serveOther(req, res, url.pathname.replace(/\/+$/, '') || '/', q);
+      else if (info.kind === 'unknown-resource') sendJSON(res, 404, notFoundStatus);
+      else await serveResource(req, res, info, q);
+    } catch (e) {
+      if (!(e instanceof ApiError)) console.error('svcnet apiserver: internal error:', e);
+      sendStatus(res, e);
+    } finally {
+      deps.onRequest?.(req.method ?? '', req.url ?? '', res.statusCode, performance.now() - started);
+    }
+  };
+}

@@ -1,0 +1,52 @@
+// Small HTTP helpers for the API server: bounded body reads and JSON/Status replies.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, type Status, toStatus } from '../api/status.ts';
+
+/** The apiserver's request body limit (3 MiB, like kube-apiserver's default MaxRequestBodyBytes). */
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(
+          new ApiError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'the server has received a request that is too large',
+            reason: 'RequestEntityTooLarge',
+            code: 413,
+          }),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function sendJSON(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, e: unknown): Status {
+  const s = toStatus(e);
+  if (!res.headersSent) sendJSON(res, s.code, s);
+  else res.end();
+  return s;
+}

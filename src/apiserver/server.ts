@@ -1,0 +1,190 @@
+// The Kubernetes-compatible API server: HTTP(S) listener, authentication, the generic registry
+// with per-kind strategies, allocators rebuilt from the store at start, and the objects every
+// cluster has (system namespaces, default/kubernetes).
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { kindStrategies } from '../api/kinds.ts';
+import { mustResource } from '../api/resources.ts';
+import { isAlreadyExists, newUnauthorized } from '../api/status.ts';
+import type { KubeObject, Service } from '../api/types.ts';
+import type { Store } from '../store/store.ts';
+import { authenticate } from './auth.ts';
+import { recordEvent } from './events.ts';
+import { createHandler } from './handler.ts';
+import { sendJSON } from './http-util.ts';
+import { OpenApiV3 } from './openapi.ts';
+import { GenericRegistry } from './registry/generic.ts';
+import { repairAllocators } from './registry/service/repair.ts';
+import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
+import type { ResourceStrategy } from './registry/types.ts';
+import type { TlsMaterial } from './tls.ts';
+
+export interface ApiServerOptions {
+  store: Store;
+  /** Listen address; default 127.0.0.1. Non-loopback addresses require tls. */
+  host?: string;
+  /** Default 6443; 0 picks a free port. */
+  port?: number;
+  token: string;
+  tls?: TlsMaterial;
+  /** Default ['10.96.0.0/12']. */
+  serviceCIDRs?: string[];
+  /** Default '30000-32767'. */
+  nodePortRange?: string;
+  /** See HandlerDeps.minRequestTimeoutSeconds; default 1800. */
+  minRequestTimeoutSeconds?: number;
+  /** Log each request (method, url, status, ms). */
+  log?: (line: string) => void;
+}
+
+export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export class ApiServer {
+  readonly registry: GenericRegistry;
+  readonly services: ServiceStrategyHandle;
+  private server: Server | undefined;
+  private readonly opts: Required<Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds'>> &
+    Pick<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds'>;
+  url = '';
+
+  constructor(opts: ApiServerOptions) {
+    this.opts = {
+      host: '127.0.0.1',
+      port: 6443,
+      serviceCIDRs: ['10.96.0.0/12'],
+      nodePortRange: '30000-32767',
+      ...opts,
+    };
+    if (!isLoopback(this.opts.host) && !this.opts.tls) {
+      throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
+    }
+    this.services = createServiceStrategy({
+      serviceCIDRs: this.opts.serviceCIDRs,
+      nodePortRange: this.opts.nodePortRange,
+    });
+    const strategies = new Map<string, ResourceStrategy>(
+      Object.entries(kindStrategies) as [string, ResourceStrategy][],
+    );
+    strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
+    this.registry = new GenericRegistry(this.opts.store, strategies);
+  }
+
+  /** Rebuilds the allocators from stored Services and reports problems as Events. */
+  private async repair(): Promise<void> {
+    const { items } = await this.opts.store.list<Service & KubeObject>('services');
+    const report = repairAllocators(items, this.services.allocators);
+    for (const f of report.findings) {
+      await recordEvent(this.opts.store, {
+        involved: f.service,
+        type: 'Warning',
+        reason: f.reason,
+        message: f.message,
+        component: 'ipallocator-repair-controller',
+      });
+    }
+  }
+
+  private async bootstrap(port: number): Promise<void> {
+    const store = this.opts.store;
+    for (const name of systemNamespaces) {
+      const ns = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      };
+      try {
+        await store.create({ resource: 'namespaces', namespace: '', name }, ns);
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+      }
+    }
+    const existing = await store.get({ resource: 'services', namespace: 'default', name: 'kubernetes' });
+    if (!existing) {
+      const first = this.services.firstServiceIP();
+      await this.registry.create(
+        { info: mustResource('services'), namespace: 'default' },
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+          spec: {
+            type: 'ClusterIP',
+            clusterIP: first,
+            ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+            sessionAffinity: 'None',
+          },
+        },
+      );
+    }
+  }
+
+  private initialized = false;
+
+  /**
+   * Rebuilds allocators from the store and creates the objects every cluster has. start() calls
+   * it; in-process users (tests, `svcnet up` without HTTP clients) may call it alone.
+   */
+  async initialize(apiserverPort = this.opts.port || 6443): Promise<void> {
+    if (this.initialized) return;
+    this.initialized = true;
+    await this.repair();
+    await this.bootstrap(apiserverPort);
+  }
+
+  async start(): Promise<string> {
+    const openapi = new OpenApiV3();
+    let serverAddress = '';
+    const handler = createHandler({
+      registry: this.registry,
+      openapi,
+      minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
+      get serverAddress() {
+        return serverAddress;
+      },
+      onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
+    });
+    const token = this.opts.token;
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (!authenticate(req, token)) {
+        sendJSON(res, 401, newUnauthorized().status);
+        return;
+      }
+      void handler(req, res);
+    };
+    const server = this.opts.tls
+      ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
+      : createHttpServer(listener);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    // Watches are long-lived: no request timeout.
+    server.requestTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    this.server = server;
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    serverAddress = `${host}:${addr.port}`;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://${serverAddress}`;
+    await this.initialize(addr.port);
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,88 @@
+// `svcnet apiserver` (and, until the node agent lands, `svcnet up`): the API server on the
+// embedded SQLite store in a data directory, with a kubeconfig written beside it.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadOrCreateToken } from '../apiserver/auth.ts';
+import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import { ApiServer } from '../apiserver/server.ts';
+import { ensureServingCert, type TlsMaterial } from '../apiserver/tls.ts';
+import { openStore } from '../store/open.ts';
+import { CliError, parseHostPort } from './util.ts';
+
+export interface ApiServerFlags {
+  dataDir: string;
+  listen: string;
+  serviceClusterIpRange: string;
+  serviceNodePortRange: string;
+  store: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  verbose?: boolean;
+}
+
+export function addApiServerFlags(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'where the database, token and kubeconfig live', './.svcnet')
+    .option('--listen <host:port>', 'API listen address (non-loopback requires TLS)', '127.0.0.1:6443')
+    .option('--service-cluster-ip-range <cidrs>', 'service CIDRs, one per family, comma-separated', '10.96.0.0/12')
+    .option('--service-node-port-range <range>', 'node port range', '30000-32767')
+    .option('--store <kind>', 'sqlite (durable, default) or memory', 'sqlite')
+    .option(
+      '--tls-cert-file <file>',
+      'serving certificate (PEM); default: a CA and certificate made with openssl in the data directory',
+    )
+    .option('--tls-key-file <file>', 'serving key (PEM)')
+    .option('-v, --verbose', 'log every request');
+}
+
+export async function runApiServer(flags: ApiServerFlags): Promise<{ server: ApiServer; close(): Promise<void> }> {
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const { host, port } = parseHostPort(flags.listen);
+  let tls: TlsMaterial;
+  if (flags.tlsCertFile || flags.tlsKeyFile) {
+    if (!flags.tlsCertFile || !flags.tlsKeyFile) throw new CliError('--tls-cert-file and --tls-key-file go together');
+    const cert = readFileSync(flags.tlsCertFile, 'utf8');
+    tls = { cert, key: readFileSync(flags.tlsKeyFile, 'utf8'), ca: cert };
+  } else {
+    // Always TLS: client-go (kubectl) never sends a bearer token over plain http.
+    tls = ensureServingCert(dataDir, [host]);
+  }
+  if (flags.store !== 'sqlite' && flags.store !== 'memory')
+    throw new CliError(`--store must be sqlite or memory, not ${flags.store}`);
+  const store =
+    flags.store === 'memory'
+      ? await openStore({ kind: 'memory' })
+      : await openStore({ kind: 'sqlite', path: join(dataDir, 'svcnet.db') });
+  const token = loadOrCreateToken(join(dataDir, 'token'));
+  const server = new ApiServer({
+    store,
+    host,
+    port,
+    token,
+    tls,
+    serviceCIDRs: flags.serviceClusterIpRange.split(',').map((s) => s.trim()),
+    nodePortRange: flags.serviceNodePortRange,
+    log: flags.verbose ? (l) => console.error(l) : undefined,
+  });
+  let url: string;
+  try {
+    url = await server.start();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, { server: url, token, caPem: tls.ca });
+  console.log(`svcnet: API server listening on ${url}`);
+  console.log(`svcnet: kubeconfig written to ${kubeconfig}`);
+  console.log(`svcnet: try: export KUBECONFIG=${kubeconfig}; kubectl get svc -A`);
+  return {
+    server,
+    async close() {
+      await server.stop();
+      await store.close();
+    },
+  };
+}
