@@ -152,7 +152,12 @@ async function main() {
     for (let k = 0; k < rounds; k++) {
       const seq = `s${k}`;
       sent.set(seq, performance.now());
-      const r = await call('PATCH', '/api/v1/namespaces/default/services/svc-0', { metadata: { labels: { seq } } }, 'application/merge-patch+json');
+      const r = await call(
+        'PATCH',
+        '/api/v1/namespaces/default/services/svc-0',
+        { metadata: { labels: { seq } } },
+        'application/merge-patch+json',
+      );
       if (r.code !== 200) throw new Error(`patch: ${r.code} ${r.text}`);
       await new Promise((res) => setTimeout(res, 20));
     }
