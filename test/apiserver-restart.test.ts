@@ -32,7 +32,7 @@ describe('apiserver restarts on the sqlite store', () => {
         const c = await createInProcessCluster(cfg);
         try {
           for (let i = 0; i < 4; i++) {
-            const s = (await c.client.create('services', nodePortService(`r${round}-${i}`))) as Svc;
+            const s = (await c.client.create<KubeObject>('services', nodePortService(`r${round}-${i}`))) as Svc;
             assert.ok(!ips.has(s.spec.clusterIP), `IP ${s.spec.clusterIP} reused after restart`);
             ips.add(s.spec.clusterIP);
             const p = s.spec.ports[0]?.nodePort ?? 0;
@@ -56,7 +56,7 @@ describe('apiserver restarts on the sqlite store', () => {
     const store = { kind: 'sqlite' as const, path: join(dir, 'svcnet.db') };
     try {
       const a = await createInProcessCluster({ store, serviceCIDRs: ['10.96.0.0/24'] });
-      const old = (await a.client.create('services', nodePortService('stranded'))) as Svc;
+      const old = (await a.client.create<KubeObject>('services', nodePortService('stranded'))) as Svc;
       await a.close();
 
       const b = await createInProcessCluster({ store, serviceCIDRs: ['10.98.0.0/24'] });
