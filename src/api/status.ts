@@ -156,6 +156,15 @@ export function newInternalError(err: Error | string): ApiError {
   );
 }
 
+/**
+ * apimachinery's NewGenericServerResponse(422) as patch handlers use it: the detail stays in
+ * `cause` (for logs) and does not reach the client.
+ */
+export function newRejectedRequest(cause: Error): ApiError {
+  const s = status(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+  return new ApiError(s, { cause });
+}
+
 export function newBadRequest(message: string): ApiError {
   return new ApiError(status(400, 'BadRequest', message));
 }

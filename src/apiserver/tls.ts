@@ -11,6 +11,9 @@ export interface TlsMaterial {
   ca: string;
 }
 
+/** A new P-256 key, unencrypted: `req … <ecKey> -keyout <file>`. */
+const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
 function openssl(args: string[]): void {
   try {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -27,23 +30,7 @@ export function ensureServingCert(dir: string, hosts: string[]): TlsMaterial {
   const key = join(dir, 'apiserver.key');
   const crt = join(dir, 'apiserver.crt');
   if (!existsSync(caCrt)) {
-    openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      caKey,
-      '-out',
-      caCrt,
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=svcnet-ca',
-    ]);
+    openssl(['req', '-x509', ...ecKey, '-keyout', caKey, '-out', caCrt, '-days', '3650', '-subj', '/CN=svcnet-ca']);
   }
   if (!existsSync(crt)) {
     const san = [...new Set(['localhost', '127.0.0.1', ...hosts])]
@@ -55,20 +42,7 @@ export function ensureServingCert(dir: string, hosts: string[]): TlsMaterial {
       `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
     );
     const csr = join(dir, 'apiserver.csr');
-    openssl([
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      csr,
-      '-subj',
-      '/CN=svcnet-apiserver',
-    ]);
+    openssl(['req', ...ecKey, '-keyout', key, '-out', csr, '-subj', '/CN=svcnet-apiserver']);
     openssl([
       'x509',
       '-req',

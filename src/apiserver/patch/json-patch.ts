@@ -2,7 +2,7 @@
 // apiserver does: a body that is not a list of operations is 400; an operation that does not apply
 // is 422 with apimachinery's generic text (NewGenericServerResponse drops the detail), the precise
 // reason kept as the error's cause for logs.
-import { ApiError, newBadRequest } from '../../api/status.ts';
+import { newBadRequest, newRejectedRequest } from '../../api/status.ts';
 import { isObject, type JsonObject, jsonEqual } from './json-value.ts';
 
 export type JsonPatchOp =
@@ -12,21 +12,7 @@ export type JsonPatchOp =
 
 class OpError extends Error {}
 
-function unprocessable(cause: Error): ApiError {
-  return new ApiError(
-    {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: 'the server rejected our request due to an error in our request',
-      reason: 'Invalid',
-      details: {},
-      code: 422,
-    },
-    { cause },
-  );
-}
+const unprocessable = newRejectedRequest;
 
 /** RFC 6901 §3-4: "/a~1b/c~0d" → ["a/b", "c~d"]. */
 export function parsePointer(pointer: string): string[] {

@@ -4,7 +4,7 @@
 // unknown-field checks and protobuf decoding. Errors take the apiserver's shapes: the mergepatch
 // format errors are 400, lists of lists 422, anything else a 500 carrying upstream's text.
 import type { ResourceInfo } from '../../api/resources.ts';
-import { ApiError, newBadRequest, newInternalError } from '../../api/status.ts';
+import { type ApiError, newBadRequest, newInternalError, newRejectedRequest } from '../../api/status.ts';
 import { kindSchema } from '../schema/index.ts';
 import { type FieldSpec, fieldFor, type MessageSchema, messageOf, type ScalarType } from '../schema/types.ts';
 import { goTypeName, goValue, isObject, type JsonObject } from './json-value.ts';
@@ -380,19 +380,7 @@ function toApiError(e: SmpError): ApiError {
       return newBadRequest(e.message);
     case 'invalid':
       // apimachinery NewGenericServerResponse(422): the detail does not reach the client.
-      return new ApiError(
-        {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: 'the server rejected our request due to an error in our request',
-          reason: 'Invalid',
-          details: {},
-          code: 422,
-        },
-        { cause: e },
-      );
+      return newRejectedRequest(e);
     case 'internal':
       return newInternalError(e);
   }
