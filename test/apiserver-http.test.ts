@@ -201,6 +201,31 @@ describe('apiserver over HTTP', () => {
     assert.match(gone.object.message, /^too old resource version: 2 \(\d+\)$/);
   });
 
+  it('deletes scheduled pods gracefully: deletionTimestamp first, removal with grace 0', async () => {
+    const podPath = '/api/v1/namespaces/default/pods';
+    const pod = (name: string, nodeName?: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        ...(nodeName ? { nodeName } : {}),
+        terminationGracePeriodSeconds: 7,
+        containers: [{ name: 'c', image: 'svcnet/echo' }],
+      },
+    });
+    assert.equal((await post(podPath, pod('graceful', 'node-a'))).status, 201);
+    const first = await (await s.fetch(`${podPath}/graceful`, { method: 'DELETE' })).json().then(loose);
+    assert.equal(first.metadata.deletionGracePeriodSeconds, 7);
+    assert.ok(Date.parse(first.metadata.deletionTimestamp) > Date.now() + 4000, first.metadata.deletionTimestamp);
+    assert.equal((await s.fetch(`${podPath}/graceful`)).status, 200, 'still there while terminating');
+    const final = await s.fetch(`${podPath}/graceful?gracePeriodSeconds=0`, { method: 'DELETE' });
+    assert.equal(final.status, 200);
+    assert.equal((await s.fetch(`${podPath}/graceful`)).status, 404);
+    assert.equal((await post(podPath, pod('unscheduled'))).status, 201);
+    await s.fetch(`${podPath}/unscheduled`, { method: 'DELETE' });
+    assert.equal((await s.fetch(`${podPath}/unscheduled`)).status, 404, 'unscheduled pods go at once');
+  });
+
   it('rejects unknown namespaces, bad bodies and unknown media types', async () => {
     const r = await post('/api/v1/namespaces/nope/services', svc('x'));
     assert.equal(r.status, 404);

@@ -254,7 +254,16 @@ export function createHandler(deps: HandlerDeps) {
           : {};
         const pre = (opts.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
         const dr = Array.isArray(opts.dryRun) && opts.dryRun.includes('All');
-        const obj = await registry.delete(t, r.name, { dryRun: dryRun || dr, preconditions: pre });
+        const graceText = q.get('gracePeriodSeconds');
+        const grace = graceText !== null ? Number(graceText) : opts.gracePeriodSeconds;
+        if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) {
+          throw newBadRequest(`invalid gracePeriodSeconds: ${String(grace)}`);
+        }
+        const obj = await registry.delete(t, r.name, {
+          dryRun: dryRun || dr,
+          preconditions: pre,
+          gracePeriodSeconds: grace,
+        });
         return sendJSON(res, 200, obj);
       }
       case 'deletecollection': {

@@ -46,6 +46,12 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+export interface DeleteOptions extends WriteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** Pods: 0 deletes at once (what the kubelet sends after the containers stopped). */
+  gracePeriodSeconds?: number;
+}
+
 /**
  * `resource` is the plural resource name from api/resources.ts ("services", "endpointslices",
  * "ipaddresspools", …); group and version come from that table.
@@ -72,7 +78,7 @@ export interface Client {
     resource: string,
     namespace: string,
     name: string,
-    opts?: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } },
+    opts?: DeleteOptions,
   ): Promise<T>;
   /**
    * Streams events until stop() or until the server ends the watch. onClose(undefined) means a

@@ -20,6 +20,7 @@ import type {
   ClientListOptions,
   ClientWatch,
   ClientWatchOptions,
+  DeleteOptions,
   PatchType,
   WatchEvent,
   WriteOptions,
@@ -211,10 +212,11 @@ export class HttpClient implements Client {
     resource: string,
     namespace: string,
     name: string,
-    opts: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } = {},
+    opts: DeleteOptions = {},
   ): Promise<T> {
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
     if (opts.preconditions) body.preconditions = opts.preconditions;
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
     if (opts.dryRun) body.dryRun = ['All'];
     return this.call<T>('DELETE', this.path(resource, namespace, name), writeQuery(opts), json(body));
   }

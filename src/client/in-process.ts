@@ -11,6 +11,7 @@ import type {
   ClientListOptions,
   ClientWatch,
   ClientWatchOptions,
+  DeleteOptions,
   PatchType,
   WatchEvent,
   WriteOptions,
@@ -78,7 +79,7 @@ export class InProcessClient implements Client {
     resource: string,
     namespace: string,
     name: string,
-    opts: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } = {},
+    opts: DeleteOptions = {},
   ): Promise<T> {
     return (await this.registry.delete(this.target(resource, namespace), name, opts)) as T;
   }

@@ -220,6 +220,19 @@ export class CachedStore implements Store {
     if (!cur) throw newNotFound(gr, key.name);
     const obj = JSON.parse(cur.json) as T;
     checkPreconditions(gr, key.name, opts.preconditions, obj);
+    const grace = opts.gracePeriodSeconds ?? 0;
+    const deleting = obj.metadata.deletionTimestamp !== undefined;
+    if (grace > 0 && (!deleting || grace < (obj.metadata.deletionGracePeriodSeconds ?? 0))) {
+      // Graceful deletion: record the intent; the object stays until a delete with grace 0.
+      const rv = this.revision + 1;
+      const marked = markDeleting(obj, this.clock(), grace);
+      if (opts.dryRun) return { object: marked, deleted: false };
+      setResourceVersion(marked, rv);
+      const json = JSON.stringify(marked);
+      this.write(key, 'MODIFIED', rv, { json, labels: labelsOf(marked) }, cur);
+      return { object: JSON.parse(json) as T, deleted: false };
+    }
+    if (grace > 0) return { object: obj, deleted: false };
     if (hasFinalizers(obj)) {
       // Already terminating: nothing more to record until the finalizers are gone.
       if (obj.metadata.deletionTimestamp !== undefined) return { object: obj, deleted: false };

@@ -121,11 +121,11 @@ function copyOrDelete<K extends keyof ObjectMeta>(to: MutableMeta, from: ObjectM
  * markAsDeleting: the object stays while finalizers remain. Like the apiserver, generation moves
  * on (controllers watching observedGeneration notice) and the grace period is zero.
  */
-export function markDeleting<T extends KubeObject>(obj: T, now: Date): T {
+export function markDeleting<T extends KubeObject>(obj: T, now: Date, graceSeconds = 0): T {
   const m: MutableMeta = { ...obj.metadata };
   if (m.generation !== undefined && m.generation > 0) m.generation += 1;
-  m.deletionTimestamp = rfc3339(now);
-  m.deletionGracePeriodSeconds = 0;
+  m.deletionTimestamp = rfc3339(new Date(now.getTime() + graceSeconds * 1000));
+  m.deletionGracePeriodSeconds = graceSeconds;
   return { ...obj, metadata: m };
 }
 

@@ -92,6 +92,12 @@ export interface UpdateOptions {
 export interface DeleteOptions {
   preconditions?: Preconditions;
   dryRun?: boolean;
+  /**
+   * Graceful deletion (pods): > 0 marks the object deleting — deletionTimestamp = now + grace,
+   * deletionGracePeriodSeconds = grace — and keeps it, like the apiserver's BeforeDelete; a later
+   * delete with 0 (what the kubelet sends once containers stopped) removes it.
+   */
+  gracePeriodSeconds?: number;
 }
 
 export interface CreateOptions {

@@ -90,6 +90,17 @@ export function checkBody(info: ResourceInfo, body: unknown): KubeObject {
   return { ...obj, apiVersion, kind: info.kind, metadata: { ...((meta as object | undefined) ?? {}) } } as KubeObject;
 }
 
+/**
+ * The pod registry's CheckGracefulDelete: the request's grace period, else the pod's
+ * terminationGracePeriodSeconds (default 30); unscheduled and finished pods go at once.
+ */
+function podGracePeriod(pod: KubeObject, requested: number | undefined): number {
+  const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+  return Math.max(0, requested ?? spec.terminationGracePeriodSeconds ?? 30);
+}
+
 export class GenericRegistry {
   constructor(
     private readonly store: Store,
@@ -271,11 +282,21 @@ export class GenericRegistry {
   async delete(
     t: Target,
     name: string,
-    opts: WriteOptions & { preconditions?: Preconditions } = {},
+    opts: WriteOptions & { preconditions?: Preconditions; gracePeriodSeconds?: number } = {},
   ): Promise<KubeObject> {
     const key = keyOf(t, name);
     if (t.info.resource === 'namespaces') return this.deleteNamespace(name, opts);
-    const res = await this.store.delete(key, { preconditions: opts.preconditions, dryRun: !!opts.dryRun });
+    let gracePeriodSeconds: number | undefined;
+    if (t.info.resource === 'pods') {
+      const pod = await this.store.get(key);
+      if (!pod) throw newNotFound(gr(t.info), name);
+      gracePeriodSeconds = podGracePeriod(pod, opts.gracePeriodSeconds);
+    }
+    const res = await this.store.delete(key, {
+      preconditions: opts.preconditions,
+      dryRun: !!opts.dryRun,
+      gracePeriodSeconds,
+    });
     if (res.deleted && !opts.dryRun) {
       this.strategies.get(t.info.resource)?.afterDelete?.(res.object, { dryRun: false, namespace: key.namespace });
     }
