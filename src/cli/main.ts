@@ -1,6 +1,7 @@
 // The `svcnet` command. Subcommands are added as their subsystems land.
 import { Command } from 'commander';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
+import { registerControllerCommand } from './controller.ts';
 import { CliError, untilSignal } from './util.ts';
 
 async function serve(flags: ApiServerFlags): Promise<void> {
@@ -23,6 +24,8 @@ addApiServerFlags(
 addApiServerFlags(
   program.command('apiserver').description('serve the Kubernetes API for Services and friends over the embedded store'),
 ).action(serve);
+
+registerControllerCommand(program);
 
 try {
   await program.parseAsync(process.argv);
