@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { registerControllerCommand } from './controller.ts';
+import { runUp } from './up.ts';
 import { CliError, untilSignal } from './util.ts';
 
 async function serve(flags: ApiServerFlags): Promise<void> {
@@ -18,8 +19,10 @@ program
   .version('0.1.0');
 
 addApiServerFlags(
-  program.command('up').description('bring up svcnet on this machine (today: the API server on the embedded store)'),
-).action(serve);
+  program
+    .command('up')
+    .description('bring up svcnet on this machine: API server, controllers (and, as they land, lab, agent, DNS)'),
+).action(runUp);
 
 addApiServerFlags(
   program.command('apiserver').description('serve the Kubernetes API for Services and friends over the embedded store'),
