@@ -1,0 +1,279 @@
+// The node agent core shared by every data plane:
+//   informers (Services, EndpointSlices, this Node) → change trackers → sync runner
+//   → snapshot → plane.sync(snapshot, changes), plus health servers and metrics.
+// While the API is unreachable the informers keep their caches and nothing is synced, so the
+// plane keeps serving the last known state.
+import type { AddressInfo } from 'node:net';
+import type { EndpointSlice, Event, KubeObject, Node, Service } from '../api/types.ts';
+import type { Client } from '../client/client.ts';
+import { Informer } from '../client/informer.ts';
+import type { InformerOptions } from '../client/informer-api.ts';
+import { localhostNodePortsAllowed, resolveNodePortAddresses } from './eligibility.ts';
+import { EndpointsChangeTracker } from './endpoints.ts';
+import { ProxyHealth, ProxyHealthServer, type ServiceHealthEntry, ServiceHealthServer } from './healthcheck.ts';
+import { type ProxyMetrics, proxyMetrics, Registry } from './metrics.ts';
+import type { DataPlane, PlaneEvent } from './plane.ts';
+import { ServiceChangeTracker } from './services.ts';
+import { type ProxySnapshot, ProxyState } from './snapshot.ts';
+import { type RunnerClock, type SyncContext, SyncRunner } from './sync-runner.ts';
+import { labels, type NodeInfo } from './types.ts';
+
+export interface AgentOptions {
+  client: Client;
+  nodeName: string;
+  /** The node's addresses, primary first. */
+  nodeIPs: readonly string[];
+  plane: DataPlane;
+  /** `--nodeport-addresses`: CIDRs or "primary"; empty means every node address. */
+  nodePortAddresses?: readonly string[];
+  /** Admin allow-list for spec.externalIPs (CVE-2020-8554); default: none honoured. */
+  externalIPAllowCIDRs?: readonly string[];
+  /** NodePorts on 127.0.0.1 / ::1 (userspace plane); default true. */
+  localhostNodePorts?: boolean;
+  /** Overrides the Node's spec.podCIDRs (pod-traffic detection, 5.6/5.7). */
+  podCIDRs?: readonly string[];
+  minSyncIntervalMs?: number;
+  maxSyncIntervalMs?: number;
+  /** kube-proxy's healthz server (/healthz, /livez, /metrics); null disables it. Default 0.0.0.0:10256. */
+  healthz?: { host: string; port: number } | null;
+  metrics?: Registry;
+  clock?: RunnerClock;
+  informer?: InformerOptions;
+  /** Record plane events (ejections…) as Kubernetes Events; default true. */
+  recordEvents?: boolean;
+  onError?: (err: unknown, where: string) => void;
+}
+
+export interface Agent {
+  readonly metrics: Registry;
+  readonly proxyMetrics: ProxyMetrics;
+  readonly health: ProxyHealth;
+  readonly serviceHealth: ServiceHealthServer;
+  /** Where /healthz listens, when enabled. */
+  readonly healthzAddress: AddressInfo | undefined;
+  /** The last snapshot a plane accepted. */
+  snapshot(): ProxySnapshot | undefined;
+  /** Resolves with the first synced snapshot (the current one included) that satisfies `pred`. */
+  waitForSnapshot(pred: (s: ProxySnapshot) => boolean, timeoutMs?: number): Promise<ProxySnapshot>;
+  stop(opts?: { drainMs?: number }): Promise<void>;
+}
+
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const onError = opts.onError ?? (() => {});
+  const metrics = opts.metrics ?? new Registry();
+  const pm = proxyMetrics(metrics);
+  const maxInterval = opts.maxSyncIntervalMs ?? 30_000;
+  const health = new ProxyHealth(2 * maxInterval);
+  const svcTracker = new ServiceChangeTracker({
+    externalIPAllowCIDRs: opts.externalIPAllowCIDRs ?? [],
+    defaultConnectRetries: 2,
+  });
+  const epTracker = new EndpointsChangeTracker(opts.nodeName);
+  const state = new ProxyState();
+  const nodePortIPs = resolveNodePortAddresses(opts.nodePortAddresses ?? [], opts.nodeIPs);
+  const localhostNodePorts =
+    (opts.localhostNodePorts ?? true) && localhostNodePortsAllowed(opts.nodePortAddresses ?? []);
+  let node: NodeInfo = { name: opts.nodeName, zone: '', ips: [...opts.nodeIPs], podCIDRs: [...(opts.podCIDRs ?? [])] };
+  let last: ProxySnapshot | undefined;
+  let waiters: { pred: (s: ProxySnapshot) => boolean; resolve: (s: ProxySnapshot) => void }[] = [];
+  let requests = 0;
+
+  const informerOpts = { ...opts.informer, onError: (e: unknown) => onError(e, 'informer') };
+  const services = new Informer<Service & KubeObject>(opts.client, 'services', informerOpts);
+  const slices = new Informer<EndpointSlice & KubeObject>(opts.client, 'endpointslices', informerOpts);
+  const nodes = new Informer<Node & KubeObject>(opts.client, 'nodes', {
+    ...informerOpts,
+    fieldSelector: `metadata.name=${opts.nodeName}`,
+  });
+  const serviceHealth = new ServiceHealthServer(
+    () => [...new Set([...nodePortIPs, ...(localhostNodePorts ? ['127.0.0.1'] : [])])],
+    () => health.healthy(),
+    (e, k) => onError(e, `healthCheckNodePort ${k}`),
+  );
+
+  const request = () => {
+    requests++;
+    health.queued();
+    pm.lastQueuedTimestamp.set(Date.now() / 1000);
+    runner.run();
+  };
+
+  const sync = async (ctx: SyncContext) => {
+    const t0 = performance.now();
+    const startedAt = requests;
+    const changes = state.apply(svcTracker.take(), epTracker.take(), ctx.full);
+    pm.serviceChangesPending.set(0);
+    pm.endpointChangesPending.set(0);
+    const snap = state.snapshot(node, nodePortIPs, localhostNodePorts);
+    try {
+      await opts.plane.sync(snap, changes);
+    } catch (err) {
+      pm.syncFailures.inc();
+      throw err;
+    }
+    last = snap;
+    await serviceHealth.sync(healthEntries(snap));
+    const seconds = (performance.now() - t0) / 1000;
+    pm.syncDuration.observe(seconds);
+    (ctx.full ? pm.syncFullDuration : pm.syncPartialDuration).observe(seconds);
+    const now = Date.now();
+    pm.lastTimestamp.set(now / 1000);
+    for (const t of changes.triggerTimesMs) pm.networkProgramming.observe(Math.max(0, now - t) / 1000);
+    let denied = 0;
+    for (const s of snap.services.values()) denied += s.deniedExternalIPs.length;
+    pm.deniedExternalIPs.set(denied);
+    if (startedAt === requests) health.updated();
+    const ready = waiters.filter((w) => w.pred(snap));
+    waiters = waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve(snap);
+  };
+
+  const runner = new SyncRunner(sync, {
+    minIntervalMs: opts.minSyncIntervalMs ?? 1000,
+    maxIntervalMs: maxInterval,
+    clock: opts.clock,
+    canSync: () => services.hasSynced() && slices.hasSynced(),
+    onError: (e) => onError(e, 'sync'),
+  });
+
+  services.on((old, cur) => {
+    pm.serviceChangesTotal.inc();
+    if (svcTracker.update(old, cur)) {
+      pm.serviceChangesPending.set(svcTracker.pendingCount());
+      request();
+    }
+  });
+  slices.on((old, cur) => {
+    pm.endpointChangesTotal.inc();
+    if (epTracker.update(old, cur)) {
+      pm.endpointChangesPending.set(epTracker.pendingCount());
+      request();
+    }
+  });
+  nodes.on((_old, cur) => {
+    if (cur && cur.metadata.name !== opts.nodeName) return;
+    const next: NodeInfo = {
+      name: opts.nodeName,
+      zone: cur?.metadata.labels?.[labels.zone] ?? '',
+      ips: [...opts.nodeIPs],
+      podCIDRs: [...(opts.podCIDRs ?? cur?.spec?.podCIDRs ?? (cur?.spec?.podCIDR ? [cur.spec.podCIDR] : []))],
+    };
+    // A node being deleted fails /healthz so load balancers drain it (kube-proxy 1.29+).
+    health.nodeEligible = cur !== undefined && !cur.metadata.deletionTimestamp;
+    if (next.zone !== node.zone || next.podCIDRs.join() !== node.podCIDRs.join()) {
+      node = next;
+      request();
+    }
+  });
+
+  if (opts.recordEvents ?? true) {
+    const recent = new Map<string, number>();
+    opts.plane.attach?.({
+      event: (e: PlaneEvent) => {
+        if (!e.service) return;
+        const key = `${e.service.namespace}/${e.service.name}/${e.reason}/${e.message}`;
+        const now = Date.now();
+        if ((recent.get(key) ?? 0) > now - 60_000) return;
+        recent.set(key, now);
+        void recordEvent(opts.client, opts.nodeName, e).catch((err) => onError(err, 'event'));
+      },
+    });
+  }
+
+  let healthServer: ProxyHealthServer | undefined;
+  let healthzAddress: AddressInfo | undefined;
+  if (opts.healthz !== null) {
+    const hz = opts.healthz ?? { host: '0.0.0.0', port: 10256 };
+    healthServer = new ProxyHealthServer({ ...hz, health, metrics: () => metrics.render() });
+    healthzAddress = await healthServer.start();
+  }
+
+  runner.start();
+  services.start();
+  slices.start();
+  nodes.start();
+  // The gate opens when both informers have listed; the sync itself is requested here.
+  void Promise.all([services.waitForSync(), slices.waitForSync()]).then(
+    () => request(),
+    (e) => onError(e, 'informer'),
+  );
+
+  return {
+    metrics,
+    proxyMetrics: pm,
+    health,
+    serviceHealth,
+    healthzAddress,
+    snapshot: () => last,
+    waitForSnapshot: (pred, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        if (last && pred(last)) {
+          resolve(last);
+          return;
+        }
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(new Error(`no synced snapshot matched within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = {
+          pred,
+          resolve: (snap: ProxySnapshot) => {
+            clearTimeout(timer);
+            resolve(snap);
+          },
+        };
+        waiters.push(waiter);
+      }),
+    async stop(stopOpts = {}) {
+      services.stop();
+      slices.stop();
+      nodes.stop();
+      await runner.stop();
+      await opts.plane.stop(stopOpts);
+      await serviceHealth.close();
+      await healthServer?.close();
+    },
+  };
+}
+
+/** Ready local endpoints per LoadBalancer + ETP Local Service (5.23). */
+function healthEntries(snap: ProxySnapshot): Map<string, ServiceHealthEntry> {
+  const out = new Map<string, ServiceHealthEntry>();
+  for (const svc of snap.services.values()) {
+    if (svc.healthCheckNodePort === 0) continue;
+    const local = new Set((snap.endpoints.get(svc.key) ?? []).filter((e) => e.isLocal && e.ready).map((e) => e.ip));
+    const prev = out.get(svc.service);
+    const n = Math.max(prev?.localEndpoints ?? 0, local.size);
+    out.set(svc.service, {
+      namespace: svc.namespace,
+      name: svc.name,
+      port: svc.healthCheckNodePort,
+      localEndpoints: n,
+    });
+  }
+  return out;
+}
+
+async function recordEvent(client: Client, nodeName: string, e: PlaneEvent): Promise<void> {
+  if (!e.service) return;
+  const now = new Date().toISOString();
+  const ev: Event = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: {
+      namespace: e.service.namespace,
+      name: `${e.service.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+    },
+    involvedObject: { apiVersion: 'v1', kind: 'Service', namespace: e.service.namespace, name: e.service.name },
+    reason: e.reason,
+    message: e.message,
+    type: e.type,
+    source: { component: 'svcnet-proxy', host: nodeName },
+    reportingComponent: 'svcnet-proxy',
+    reportingInstance: nodeName,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+  await client.create('events', ev as unknown as Parameters<Client['create']>[1]);
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type RunnerClock, type SyncContext, SyncRunner } from './sync-runner.ts';
+
+class FakeClock implements RunnerClock {
+  t = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private next = 1;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
+  /** Advances time, firing due timers in order and letting async syncs settle. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await settle();
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+function setup(opts: { fail?: () => boolean; gate?: () => boolean } = {}) {
+  const clock = new FakeClock();
+  const runs: (SyncContext & { at: number })[] = [];
+  const runner = new SyncRunner(
+    async (ctx) => {
+      runs.push({ ...ctx, at: clock.t });
+      if (opts.fail?.()) throw new Error('boom');
+    },
+    { minIntervalMs: 1000, maxIntervalMs: 30_000, retryIntervalMs: 500, clock, canSync: opts.gate },
+  );
+  runner.start();
+  return { clock, runs, runner };
+}
+
+describe('SyncRunner', () => {
+  it('runs the first request at once, full', async () => {
+    const { clock, runs, runner } = setup();
+    runner.run();
+    await clock.advance(0);
+    assert.deepEqual(runs, [{ full: true, reason: 'requested', at: 0 }]);
+  });
+
+  it('coalesces a burst into one sync no sooner than minInterval', async () => {
+    const { clock, runs, runner } = setup();
+    runner.run();
+    await clock.advance(10);
+    for (let i = 0; i < 50; i++) runner.run();
+    await clock.advance(500);
+    assert.equal(runs.length, 1);
+    await clock.advance(600);
+    assert.equal(runs.length, 2);
+    assert.equal(runs[1]?.at, 1000);
+    assert.equal(runs[1]?.full, false, 'partial after a success');
+  });
+
+  it('resyncs every maxInterval without requests, as a full sync', async () => {
+    const { clock, runs, runner } = setup();
+    runner.run();
+    await clock.advance(65_000);
+    assert.deepEqual(
+      runs.map((r) => [r.at, r.reason, r.full]),
+      [
+        [0, 'requested', true],
+        [30_000, 'periodic', true],
+        [60_000, 'periodic', true],
+      ],
+    );
+  });
+
+  it('retries a failure after retryInterval and makes the next sync full', async () => {
+    let failures = 1;
+    const { clock, runs, runner } = setup({ fail: () => failures-- > 0 });
+    runner.run();
+    await clock.advance(0);
+    runner.run();
+    await clock.advance(999);
+    assert.equal(runs.length, 1, 'min interval still applies to retries');
+    await clock.advance(1);
+    assert.equal(runs.length, 2);
+    assert.equal(runs[1]?.full, true);
+    assert.equal(runner.failures, 1);
+    runner.run();
+    await clock.advance(1000);
+    assert.equal(runs[2]?.full, false);
+  });
+
+  it('retryAfter schedules a sync without a request', async () => {
+    const { clock, runs, runner } = setup();
+    runner.run();
+    await clock.advance(0);
+    runner.retryAfter(5000);
+    await clock.advance(4999);
+    assert.equal(runs.length, 1);
+    await clock.advance(1);
+    assert.equal(runs[1]?.reason, 'retry');
+  });
+
+  it('never syncs while the gate is closed, and keeps the request for when it opens', async () => {
+    let open = false;
+    const { clock, runs, runner } = setup({ gate: () => open });
+    runner.run();
+    await clock.advance(100_000);
+    assert.equal(runs.length, 0);
+    open = true;
+    runner.run();
+    await clock.advance(0);
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]?.full, true);
+  });
+
+  it('never overlaps syncs; a request during a sync runs after it', async () => {
+    const clock = new FakeClock();
+    let release: () => void = () => {};
+    let active = 0;
+    let maxActive = 0;
+    let n = 0;
+    const runner = new SyncRunner(
+      async () => {
+        n++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        if (n === 1) await new Promise<void>((r) => (release = r));
+        active--;
+      },
+      { minIntervalMs: 10, maxIntervalMs: 10_000, clock },
+    );
+    runner.start();
+    runner.run();
+    await clock.advance(0);
+    runner.run();
+    await clock.advance(100);
+    assert.equal(n, 1);
+    release();
+    await clock.advance(100);
+    assert.equal(n, 2);
+    assert.equal(maxActive, 1);
+    await runner.stop();
+  });
+});
