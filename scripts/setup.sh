@@ -16,6 +16,8 @@ command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v sysctl >/dev/null 2>&1 || need+=(procps)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 if [ "${#need[@]}" -gt 0 ]; then

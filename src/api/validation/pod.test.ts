@@ -127,7 +127,7 @@ describe('Pod validation', () => {
   });
 
   it('updates may change images but not the rest of the spec', () => {
-    const old = pod({});
+    const old = pod({ nodeName: 'node-1' });
     const newImage = structuredClone(old);
     if (newImage.spec?.containers[0]) newImage.spec.containers[0].image = 'nginx:1.28';
     assert.deepEqual(validatePodUpdate(newImage, old), []);
@@ -140,6 +140,25 @@ describe('Pod validation', () => {
     assert.match(
       errorBody(validatePodUpdate(moved, old)[0] as FieldError),
       /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/,
+    );
+  });
+
+  it('an update may bind an unbound pod to a node once (pods/binding)', () => {
+    const unbound = pod({});
+    const bound = structuredClone(unbound);
+    if (bound.spec) bound.spec.nodeName = 'node-1';
+    assert.deepEqual(validatePodUpdate(bound, unbound), []);
+    const unbind = structuredClone(bound);
+    if (unbind.spec) delete unbind.spec.nodeName;
+    assert.deepEqual(
+      causes(validatePodUpdate(unbind, bound)).map(([t, f]) => [t, f]),
+      [['FieldValueForbidden', 'spec']],
+    );
+    const invalidName = structuredClone(unbound);
+    if (invalidName.spec) invalidName.spec.nodeName = 'Node_1';
+    assert.deepEqual(
+      validatePodUpdate(invalidName, unbound).map((e) => e.field),
+      ['spec.nodeName'],
     );
   });
 });

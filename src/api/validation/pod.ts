@@ -133,7 +133,8 @@ const updatablePodSpecFields = [
 /**
  * ValidatePodUpdate: a pod's spec is fixed once created, except images, the deadline and added
  * tolerations. Upstream appends a diff of the two specs to the message; we leave it out.
- * (spec.nodeName too is fixed: real clusters set it through the binding subresource.)
+ * spec.nodeName may go from "" to a node once: the equivalent of the pods/binding subresource
+ * (the lab's scheduler binds with an update); after that it is fixed like the rest.
  */
 export function validatePodUpdate(pod: Pod, old: Pod): ErrorList {
   const errs = [
@@ -162,6 +163,7 @@ function maskUpdatable(spec: PodSpec | undefined, old: PodSpec | undefined): Pod
   copyImages(out.containers, o.containers);
   copyImages(out.initContainers, o.initContainers);
   setOrDelete(out, 'activeDeadlineSeconds', o.activeDeadlineSeconds);
+  if (!o.nodeName) setOrDelete(out, 'nodeName', o.nodeName);
   // Only additions: every old toleration must still be there.
   const oldTol = o.tolerations ?? [];
   if (oldTol.every((t) => (out.tolerations ?? []).some((n) => jsonEqual(n, t))))

@@ -1,0 +1,117 @@
+// Network namespaces (`ip netns`). Named namespaces live as /run/netns/<name>; `ip netns exec`
+// also bind-mounts /etc/netns/<name>/* over /etc (how pods get their own resolv.conf).
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromExec, isKernelError, KernelError } from './errors.ts';
+import { type ExecOptions, type ExecResult, type Runner, run } from './exec.ts';
+
+export interface Netns {
+  /** Fails with ALREADY_EXISTS when the name is taken. */
+  add(name: string): Promise<void>;
+  /** Fails with NOT_FOUND when absent. Links inside go with it (veth peers elsewhere too). */
+  delete(name: string): Promise<void>;
+  list(): Promise<string[]>;
+  /** Runs a short command inside the namespace and collects its output. */
+  exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** The argv that runs `argv` inside the namespace, for long-running processes. */
+  execArgv(name: string, argv: readonly string[]): string[];
+  /**
+   * SIGKILLs every process inside the namespace (`ip netns pids`): what a crashed run left
+   * running there. Returns how many were signalled.
+   */
+  killAll(name: string): Promise<number>;
+  /** Writes /etc/netns/<name>/<file>, which `ip netns exec` mounts over /etc/<file>. */
+  writeEtc(name: string, file: string, content: string): Promise<void>;
+  /** Removes /etc/netns/<name> (`ip netns delete` leaves it behind). */
+  removeEtc(name: string): Promise<void>;
+  /** Names that have an /etc/netns directory (to clean leftovers by prefix). */
+  listEtc(): Promise<string[]>;
+}
+
+export const maxNameLength = 15;
+
+export class IpNetns implements Netns {
+  constructor(
+    private readonly runner: Runner = run,
+    private readonly etcDir = '/etc/netns',
+  ) {}
+
+  async add(name: string): Promise<void> {
+    await this.ip(['netns', 'add', name]);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.ip(['netns', 'delete', name]);
+  }
+
+  async list(): Promise<string[]> {
+    const { stdout } = await this.ip(['-j', 'netns', 'list']);
+    // iproute2 prints nothing at all (not "[]") when there is no namespace.
+    if (!stdout.trim()) return [];
+    return (JSON.parse(stdout) as { name: string }[]).map((n) => n.name);
+  }
+
+  async exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.runner(this.execArgv(name, argv), opts);
+  }
+
+  execArgv(name: string, argv: readonly string[]): string[] {
+    return ['ip', 'netns', 'exec', name, ...argv];
+  }
+
+  async killAll(name: string): Promise<number> {
+    const { stdout } = await this.ip(['netns', 'pids', name]);
+    let n = 0;
+    for (const pid of stdout.split(/\s+/).filter((p) => /^[0-9]+$/.test(p))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        n++;
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+    return n;
+  }
+
+  async writeEtc(name: string, file: string, content: string): Promise<void> {
+    const dir = join(this.etcDir, safeName(name));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, safeName(file)), content);
+  }
+
+  async removeEtc(name: string): Promise<void> {
+    await rm(join(this.etcDir, safeName(name)), { recursive: true, force: true });
+  }
+
+  async listEtc(): Promise<string[]> {
+    try {
+      return await readdir(this.etcDir);
+    } catch {
+      return [];
+    }
+  }
+
+  private async ip(args: string[]): Promise<ExecResult> {
+    try {
+      return await this.runner(['ip', ...args]);
+    } catch (e) {
+      throw fromExec(e);
+    }
+  }
+}
+
+function safeName(name: string): string {
+  if (!name || name === '.' || name === '..' || name.includes('/')) {
+    throw new KernelError('INVALID', `invalid name "${name}"`);
+  }
+  return name;
+}
+
+/** Deletes a namespace, treating "already gone" as done (cleanup paths). */
+export async function deleteNetnsIfPresent(netns: Netns, name: string): Promise<void> {
+  try {
+    await netns.delete(name);
+  } catch (e) {
+    if (!isKernelError(e, 'NOT_FOUND')) throw e;
+  }
+}

@@ -1,0 +1,96 @@
+// `svcnet exec [-n NS] POD -- CMD…`: runs a command "inside the cluster" from a pod's point of
+// view — in the pod's network namespace as root, plainly in the rootless lab (pods share the
+// host's loopback there). The namespace is found by the pod's IP among the lab's namespaces
+// (`svn-*`), so this needs only API access, not the lab's data directory.
+import type { Command } from 'commander';
+import type { KubeObject, Pod } from '../api/types.ts';
+import type { Client } from '../client/client.ts';
+import { type AttachedResult, runAttached } from '../kernel/exec.ts';
+import { IpLinks, type Links } from '../kernel/links.ts';
+import { IpNetns, type Netns } from '../kernel/netns.ts';
+import { namePrefix } from './topology.ts';
+
+export type PodExecErrorCode = 'POD_NO_IP' | 'POD_NETNS_NOT_FOUND';
+
+export class PodExecError extends Error {
+  readonly code: PodExecErrorCode;
+  constructor(code: PodExecErrorCode, message: string) {
+    super(message);
+    this.name = 'PodExecError';
+    this.code = code;
+  }
+}
+
+/** A pod namespace of some lab: svn-<hash>-<id>. */
+const podNetnsName = new RegExp(`^${namePrefix}[0-9a-f]{6}-[0-9a-z]+$`);
+
+/** The lab namespace holding `ip`, or undefined when none does. */
+export async function findPodNetns(ip: string, netns: Netns, links: Links): Promise<string | undefined> {
+  for (const name of (await netns.list()).filter((n) => podNetnsName.test(n))) {
+    try {
+      const ls = await links.links(name);
+      if (ls.some((l) => l.addresses.some((a) => a.split('/')[0] === ip))) return name;
+    } catch {
+      // Deleted while we looked: not this one.
+    }
+  }
+  return undefined;
+}
+
+export interface ExecInPodOptions {
+  client: Client;
+  namespace: string;
+  pod: string;
+  argv: string[];
+  stdio?: 'inherit' | 'pipe';
+  netns?: Netns;
+  links?: Links;
+}
+
+export async function execInPod(o: ExecInPodOptions): Promise<AttachedResult> {
+  const pod = await o.client.get<Pod & KubeObject>('pods', o.namespace, o.pod);
+  const ip = pod.status?.podIP;
+  if (!ip)
+    throw new PodExecError(
+      'POD_NO_IP',
+      `pod ${o.namespace}/${o.pod} has no IP yet (phase ${pod.status?.phase ?? 'Pending'})`,
+    );
+  const stdio = o.stdio ?? 'inherit';
+  if (ip.startsWith('127.')) return runAttached(o.argv, { stdio });
+  const netns = o.netns ?? new IpNetns();
+  const ns = await findPodNetns(ip, netns, o.links ?? new IpLinks());
+  if (!ns) {
+    throw new PodExecError(
+      'POD_NETNS_NOT_FOUND',
+      `no network namespace with ${ip} (pod ${o.namespace}/${o.pod}) on this machine: is the pod in this lab?`,
+    );
+  }
+  return runAttached(netns.execArgv(ns, o.argv), { stdio });
+}
+
+export interface ExecCommandDeps {
+  /** Default: a Client from --kubeconfig/--context (client/kubeconfig.ts). */
+  client?: (opts: { kubeconfig?: string; context?: string }) => Client | Promise<Client>;
+  /** Default: sets process.exitCode. */
+  exit?: (code: number) => void;
+}
+
+export function registerExecCommand(program: Command, deps: ExecCommandDeps = {}): Command {
+  return program
+    .command('exec')
+    .description("run a command in a lab pod's network namespace: svcnet exec [-n NS] POD -- CMD [ARGS…]")
+    .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
+    .option('--kubeconfig <file>', 'kubeconfig to use')
+    .option('--context <name>', 'kubeconfig context')
+    .argument('<pod>', 'pod name')
+    .argument('<command...>', 'command and arguments (after --)')
+    .action(async (pod: string, argv: string[], opts: { namespace: string; kubeconfig?: string; context?: string }) => {
+      const make =
+        deps.client ??
+        (async (o: { kubeconfig?: string; context?: string }) =>
+          (await import('../client/kubeconfig.ts')).createClient(o));
+      const client = await make({ kubeconfig: opts.kubeconfig, context: opts.context });
+      const r = await execInPod({ client, namespace: opts.namespace, pod, argv });
+      (deps.exit ?? ((c: number) => (process.exitCode = c)))(r.code);
+    });
+}

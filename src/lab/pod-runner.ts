@@ -1,0 +1,419 @@
+// The lab's kubelet: registers the Node, watches the pods bound to it and runs each as
+// processes — in its own network namespace as root, on its own 127.x.y.z without — with
+// probes, restarts and graceful termination, reporting status through the API like a kubelet.
+//
+// Deletion: a pod with deletionTimestamp is stopped (SIGTERM, grace, SIGKILL) and then deleted
+// for good, as the kubelet does after a graceful delete. A pod that vanishes from the API at
+// once (an immediate delete) is stopped the same way; only its status can no longer be written.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Container } from 'kubernetes-types/core/v1.js';
+import { isNotFound } from '../api/status.ts';
+import type { KubeObject, Pod } from '../api/types.ts';
+import type { Client } from '../client/client.ts';
+import { Informer } from '../client/informer.ts';
+import { type Prober, SystemProber } from '../kernel/probe.ts';
+import { type Spawner, systemSpawner } from '../kernel/process.ts';
+import { type LabClock, realLabClock } from './clock.ts';
+import {
+  type BackoffOptions,
+  type ContainerLaunch,
+  ContainerRunner,
+  kubeletBackoff,
+  type StartRefusal,
+} from './container.ts';
+import { containerInvocation } from './env.ts';
+import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
+import { podStatus } from './pod-status.ts';
+import { buildCheck, ProbeWorker } from './probes.ts';
+import type { LabTopology, PodNetwork } from './topology.ts';
+
+export type PodObj = Pod & KubeObject;
+
+export interface PodRunnerOptions {
+  client: Client;
+  /** Not started yet: the runner starts and stops it. */
+  topology: LabTopology;
+  nodeName: string;
+  dataDir: string;
+  zone?: string;
+  /** Cluster DNS: written into each pod's resolv.conf (dnsPolicy ClusterFirst). */
+  dnsIP?: string;
+  clusterDomain?: string;
+  backoff?: Partial<BackoffOptions>;
+  /** Grace cap when the runner itself shuts down (pods stay in the API). */
+  shutdownGraceMs?: number;
+  clock?: LabClock;
+  spawner?: Spawner;
+  prober?: Prober;
+  /** How to start the svcnet/echo image; default: this Node with tsx on src/lab/echo/main.ts. */
+  echoArgv?: string[];
+  onError?: (err: unknown, where: string) => void;
+}
+
+export function defaultEchoArgv(): string[] {
+  return [
+    process.execPath,
+    '--import',
+    import.meta.resolve('tsx'),
+    fileURLToPath(new URL('./echo/main.ts', import.meta.url)),
+  ];
+}
+
+/** `svcnet/echo[:tag]`, optionally from docker.io. */
+export function isEchoImage(image: string | undefined): boolean {
+  return /^(docker\.io\/)?svcnet\/echo(:[\w.-]+)?(@sha256:[0-9a-f]+)?$/.test(image ?? '');
+}
+
+/** agnhost's `netexec` subcommand maps onto svcnet/echo (same endpoints and flags). */
+function isAgnhostNetexec(c: Container): boolean {
+  return /(^|\/)agnhost(:|@|$)/.test(c.image ?? '') && !c.command?.length && c.args?.[0] === 'netexec';
+}
+
+export function resolvConf(namespace: string, dnsIP: string, domain: string): string {
+  return `nameserver ${dnsIP}\nsearch ${namespace}.svc.${domain} svc.${domain} ${domain}\noptions ndots:5\n`;
+}
+
+export class PodRunner {
+  private readonly informer: Informer<PodObj>;
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly node: NodeInfo;
+  readonly clock: LabClock;
+  readonly spawner: Spawner;
+  readonly prober: Prober;
+  readonly backoff: BackoffOptions;
+  readonly echoArgv: string[];
+  private stopped = false;
+
+  constructor(readonly opts: PodRunnerOptions) {
+    this.clock = opts.clock ?? realLabClock;
+    this.spawner = opts.spawner ?? systemSpawner;
+    this.prober = opts.prober ?? new SystemProber();
+    this.backoff = { ...kubeletBackoff, ...opts.backoff };
+    this.echoArgv = opts.echoArgv ?? defaultEchoArgv();
+    this.node = { name: opts.nodeName, internalIP: '', podCIDR: '', zone: opts.zone };
+    this.informer = new Informer<PodObj>(opts.client, 'pods', {
+      fieldSelector: `spec.nodeName=${opts.nodeName}`,
+    });
+  }
+
+  get topology(): LabTopology {
+    return this.opts.topology;
+  }
+
+  get nodeIP(): string {
+    return this.opts.topology.nodeIP;
+  }
+
+  report(err: unknown, where: string): void {
+    if (this.opts.onError) this.opts.onError(err, where);
+    else process.stderr.write(`pod runner: ${where}: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+
+  async start(): Promise<void> {
+    const topo = this.opts.topology;
+    await topo.start();
+    this.node.internalIP = topo.nodeIP;
+    this.node.podCIDR = topo.podCIDR;
+    await registerNode(this.opts.client, this.node, this.clock.now());
+    this.informer.on((old, cur) => this.onPod(old, cur));
+    this.informer.start();
+    await this.informer.waitForSync();
+  }
+
+  private onPod(old: PodObj | undefined, cur: PodObj | undefined): void {
+    if (this.stopped) return;
+    const oldUid = old?.metadata.uid ?? '';
+    const curUid = cur?.metadata.uid ?? '';
+    if (old && oldUid !== curUid) this.workers.get(oldUid)?.terminate(false);
+    if (!cur) return;
+    const w = this.workers.get(curUid);
+    if (w) {
+      w.update(cur);
+      return;
+    }
+    const nw = new PodWorker(this, cur);
+    this.workers.set(curUid, nw);
+    void nw.finished.then(() => {
+      if (this.workers.get(curUid) === nw) this.workers.delete(curUid);
+    });
+    nw.start();
+  }
+
+  /** Resolves when the runner no longer runs anything for this pod uid. */
+  async podGone(uid: string): Promise<void> {
+    await this.workers.get(uid)?.finished;
+  }
+
+  worker(uid: string): PodWorker | undefined {
+    return this.workers.get(uid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.informer.stop();
+    const cap = this.opts.shutdownGraceMs ?? 5_000;
+    await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap)));
+    await this.opts.topology.stop();
+    await setNodeStatus(this.opts.client, this.node, false, this.clock.now(), 'svcnet pod runner stopped').catch(
+      (e: unknown) => this.report(e, 'node status'),
+    );
+  }
+}
+
+export class PodWorker {
+  private pod: PodObj;
+  readonly uid: string;
+  private net: PodNetwork | undefined;
+  private containers: ContainerRunner[] = [];
+  private readonly startTime: number;
+  private started: Promise<void> = Promise.resolve();
+  private terminating: Promise<void> | undefined;
+  private sandboxError: string | undefined;
+  private writing = false;
+  private dirty = false;
+  private lastWritten = '';
+  private objectGone = false;
+  private resolveFinished: () => void = () => {};
+  readonly finished: Promise<void>;
+
+  constructor(
+    private readonly runner: PodRunner,
+    pod: PodObj,
+  ) {
+    this.pod = pod;
+    this.uid = pod.metadata.uid ?? '';
+    this.startTime = runner.clock.now();
+    this.finished = new Promise((r) => {
+      this.resolveFinished = r;
+    });
+  }
+
+  private get label(): string {
+    return `${this.pod.metadata.namespace}/${this.pod.metadata.name}`;
+  }
+
+  start(): void {
+    if (this.pod.metadata.deletionTimestamp) {
+      // Deleted before it ever ran here: nothing to stop, just finish the deletion.
+      void this.terminate(true);
+      return;
+    }
+    this.started = this.setUp().catch((e: unknown) => {
+      this.sandboxError = e instanceof Error ? e.message : String(e);
+      this.runner.report(e, `pod ${this.label}: sandbox`);
+      this.markDirty();
+    });
+  }
+
+  update(pod: PodObj): void {
+    this.pod = pod;
+    if (pod.metadata.deletionTimestamp) void this.terminate(true);
+  }
+
+  /** A pod object carrying the IPs, for the downward API and probes. */
+  private podWithIPs(): PodObj {
+    const podIP = this.net?.ip;
+    return {
+      ...this.pod,
+      status: {
+        ...(this.pod.status ?? {}),
+        hostIP: this.runner.nodeIP,
+        hostIPs: [{ ip: this.runner.nodeIP }],
+        ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
+      },
+    };
+  }
+
+  private async setUp(): Promise<void> {
+    const topo = this.runner.topology;
+    const net = await topo.addPod(this.uid);
+    this.net = net;
+    const o = this.runner.opts;
+    const dnsPolicy = this.pod.spec?.dnsPolicy ?? 'ClusterFirst';
+    if (net.netns && o.dnsIP && (dnsPolicy === 'ClusterFirst' || dnsPolicy === 'ClusterFirstWithHostNet')) {
+      const conf = resolvConf(this.pod.metadata.namespace ?? 'default', o.dnsIP, o.clusterDomain ?? 'cluster.local');
+      await topo.netnsOps.writeEtc(net.netns, 'resolv.conf', conf);
+    }
+    if (this.terminating) return;
+    const pod = this.podWithIPs();
+    const grace = (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+    for (const c of this.pod.spec?.containers ?? []) {
+      const launch = this.launchFor(pod, c, net);
+      const env = 'reason' in launch ? {} : launch.env;
+      const runner = new ContainerRunner(c, launch, {
+        spawner: this.runner.spawner,
+        clock: this.runner.clock,
+        backoff: this.runner.backoff,
+        restartPolicy: (this.pod.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never',
+        graceMs: grace,
+        podLabel: `${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`,
+        onChange: () => this.markDirty(),
+        probes: (onLivenessFailure, onChange) => {
+          const make = (kind: 'readiness' | 'liveness', probe: NonNullable<Container['readinessProbe']>) =>
+            new ProbeWorker(
+              kind,
+              probe,
+              buildCheck(probe, pod, c, this.runner.prober, net.netns, env),
+              this.runner.clock,
+              (success) => {
+                if (kind === 'liveness' && !success) onLivenessFailure();
+                onChange();
+              },
+            );
+          return {
+            ...(c.readinessProbe ? { readiness: make('readiness', c.readinessProbe) } : {}),
+            ...(c.livenessProbe ? { liveness: make('liveness', c.livenessProbe) } : {}),
+          };
+        },
+      });
+      this.containers.push(runner);
+      runner.start();
+    }
+    this.markDirty();
+  }
+
+  private launchFor(pod: PodObj, c: Container, net: PodNetwork): ContainerLaunch | StartRefusal {
+    const o = this.runner.opts;
+    const hostname = (this.pod.spec?.hostname || this.pod.metadata.name || '').slice(0, 63);
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOSTNAME: hostname,
+    };
+    let inv: ReturnType<typeof containerInvocation>;
+    try {
+      inv = containerInvocation(pod, c);
+    } catch (e) {
+      return { reason: 'CreateContainerConfigError', message: e instanceof Error ? e.message : String(e) };
+    }
+    let argv = inv.argv;
+    if (!c.command?.length) {
+      const bind = net.netns ? [] : ['--bind-address', net.ip];
+      if (isEchoImage(c.image)) argv = [...this.runner.echoArgv, ...bind, ...inv.argv];
+      else if (isAgnhostNetexec(c)) argv = [...this.runner.echoArgv, ...bind, ...inv.argv.slice(1)];
+      else {
+        return {
+          reason: 'ErrImagePull',
+          message: `svcnet runs processes, not images: give container "${c.name}" a command (only svcnet/echo runs without one)`,
+        };
+      }
+    }
+    if (argv.length === 0) return { reason: 'CreateContainerError', message: 'empty command' };
+    const dir = join(o.dataDir, 'pods', `${this.pod.metadata.namespace}_${this.pod.metadata.name}`);
+    return {
+      argv: net.netns ? this.runner.topology.netnsOps.execArgv(net.netns, argv) : argv,
+      env: { ...base, ...inv.env },
+      logFile: join(dir, `${c.name}.log`),
+    };
+  }
+
+  /**
+   * Stops every container (SIGTERM, grace, SIGKILL), tears the network down and, when the
+   * pod was deleted gracefully, removes the object. Idempotent.
+   */
+  terminate(deleteObject: boolean, graceCapMs?: number): Promise<void> {
+    if (this.terminating) return this.terminating;
+    this.terminating = (async () => {
+      await this.started;
+      const graceS = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+      const grace = Math.min(graceS * 1000, graceCapMs ?? Number.POSITIVE_INFINITY);
+      await Promise.all(this.containers.map((c) => c.stop(grace)));
+      await this.flushStatus();
+      this.objectGone = true;
+      await this.runner.topology
+        .removePod(this.uid)
+        .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: teardown`));
+      if (deleteObject) await this.deleteObject();
+    })()
+      .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: terminate`))
+      .finally(() => this.resolveFinished());
+    return this.terminating;
+  }
+
+  private async deleteObject(): Promise<void> {
+    const m = this.pod.metadata;
+    try {
+      // Grace 0: the containers are gone, so this is the kubelet's final delete.
+      await this.runner.opts.client.delete('pods', m.namespace ?? '', m.name ?? '', {
+        preconditions: { uid: this.uid },
+        gracePeriodSeconds: 0,
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  containerRunners(): readonly ContainerRunner[] {
+    return this.containers;
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (!this.writing) void this.writeLoop();
+  }
+
+  private async flushStatus(): Promise<void> {
+    this.markDirty();
+    while (this.writing) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async writeLoop(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.dirty && !this.objectGone) {
+        this.dirty = false;
+        await this.writeStatus();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeStatus(): Promise<void> {
+    const client = this.runner.opts.client;
+    const m = this.pod.metadata;
+    const cs = this.containers.map((c) => c.status());
+    if (this.sandboxError || cs.length === 0) {
+      for (const c of this.pod.spec?.containers ?? []) {
+        if (cs.some((s) => s.name === c.name)) continue;
+        cs.push({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: {
+            waiting: { reason: 'ContainerCreating', ...(this.sandboxError ? { message: this.sandboxError } : {}) },
+          },
+        });
+      }
+    }
+    try {
+      await retryOnConflict(async () => {
+        const cur = await client.get<PodObj>('pods', m.namespace ?? '', m.name ?? '');
+        if (cur.metadata.uid !== this.uid) {
+          this.objectGone = true;
+          return;
+        }
+        const status = podStatus({
+          previous: cur.status,
+          restartPolicy: (cur.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never',
+          podIP: this.net?.ip,
+          hostIP: this.runner.nodeIP,
+          startTime: this.startTime,
+          containers: cs,
+          now: this.runner.clock.now(),
+        });
+        const text = JSON.stringify(status);
+        if (text === this.lastWritten && JSON.stringify(cur.status) === text) return;
+        await client.updateStatus<PodObj>('pods', { ...cur, status });
+        this.lastWritten = text;
+      });
+    } catch (e) {
+      if (isNotFound(e)) this.objectGone = true;
+      else this.runner.report(e, `pod ${this.label}: status`);
+    }
+  }
+}
