@@ -44,6 +44,27 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
+/**
+ * Kinds with a /status subresource keep spec and status apart, as their REST strategies do:
+ * a main-resource update cannot change status, a status update cannot change anything else
+ * but metadata.
+ */
+function withStatusSubresource(s: ResourceStrategy): ResourceStrategy {
+  return {
+    ...s,
+    prepareForUpdate(obj, old) {
+      if (old.status === undefined) delete obj.status;
+      else obj.status = structuredClone(old.status);
+    },
+    prepareForStatusUpdate(obj, old) {
+      for (const k of Object.keys(obj)) if (!['apiVersion', 'kind', 'metadata', 'status'].includes(k)) delete obj[k];
+      for (const [k, v] of Object.entries(old)) {
+        if (!['apiVersion', 'kind', 'metadata', 'status'].includes(k)) obj[k] = structuredClone(v);
+      }
+    },
+  };
+}
+
 export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
@@ -67,9 +88,11 @@ export class ApiServer {
       serviceCIDRs: this.opts.serviceCIDRs,
       nodePortRange: this.opts.nodePortRange,
     });
-    const strategies = new Map<string, ResourceStrategy>(
-      Object.entries(kindStrategies) as [string, ResourceStrategy][],
-    );
+    const strategies = new Map<string, ResourceStrategy>();
+    for (const [resource, strategy] of Object.entries(kindStrategies)) {
+      const hasStatus = mustResource(resource).subresources.includes('status');
+      strategies.set(resource, hasStatus ? withStatusSubresource(strategy) : strategy);
+    }
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
     this.registry = new GenericRegistry(this.opts.store, strategies);
   }
