@@ -19,6 +19,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v sysctl >/dev/null 2>&1 || need+=(procps)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

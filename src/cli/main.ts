@@ -1,6 +1,9 @@
 // The `svcnet` command. Subcommands are added as their subsystems land.
 import { Command } from 'commander';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
+import { registerDnsCommand } from '../dns/command.ts';
+import { registerEchoCommand } from '../lab/echo/command.ts';
+import { registerExecCommand } from '../lab/exec.ts';
 import { registerControllerCommand } from './controller.ts';
 import { runUp } from './up.ts';
 import { CliError, untilSignal } from './util.ts';
@@ -29,6 +32,9 @@ addApiServerFlags(
 ).action(serve);
 
 registerControllerCommand(program);
+registerDnsCommand(program);
+registerExecCommand(program);
+registerEchoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,253 @@
+// The DNS transports: UDP (one socket per listen address — Node 20's dgram has no working
+// reusePort, so no per-core sockets) and TCP with the 2-byte length framing of RFC 1035 §4.2.2
+// and the connection handling of RFC 7766 (pipelining, out-of-order replies, idle timeouts).
+//
+// Bounded resources: per-client caps on TCP connections and on replies pending (forwarded
+// queries waiting upstream), a global connection cap, an idle timeout, and read back-pressure
+// when a client does not read its replies. A handler failure costs one reply, never the server.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import type { QueryContext } from './handler.ts';
+import type { DnsMetrics } from './metrics.ts';
+
+export interface DnsHandlerLike {
+  handle(msg: Buffer, ctx: QueryContext): Buffer | undefined | Promise<Buffer | undefined>;
+}
+
+export interface Listen {
+  host: string;
+  /** 0: an ephemeral port, the same for UDP and TCP. */
+  port: number;
+}
+
+export interface DnsServerLimits {
+  tcpConnectionsPerClient: number;
+  tcpConnections: number;
+  /** Unanswered queries per TCP connection before reading pauses. */
+  tcpPendingPerConnection: number;
+  tcpIdleTimeoutMs: number;
+  /** Forwarded UDP queries in flight per client address before new ones are dropped. */
+  udpPendingPerClient: number;
+  /** Reply bytes queued on one TCP connection before it is cut (a client that never reads). */
+  tcpMaxQueuedBytes: number;
+}
+
+export const defaultLimits: DnsServerLimits = {
+  tcpConnectionsPerClient: 32,
+  tcpConnections: 1024,
+  tcpPendingPerConnection: 64,
+  tcpIdleTimeoutMs: 10_000,
+  udpPendingPerClient: 256,
+  tcpMaxQueuedBytes: 1 << 20,
+};
+
+export interface DnsServerOptions {
+  listen: readonly Listen[];
+  handler: DnsHandlerLike;
+  limits?: Partial<DnsServerLimits>;
+  metrics?: DnsMetrics;
+  /** UDP socket buffer sizes (bytes): bursts beyond them are dropped by the kernel. */
+  socketBufferBytes?: number;
+}
+
+interface Bound {
+  host: string;
+  port: number;
+  udp: Socket;
+  tcp: Server;
+}
+
+export class DnsServer {
+  private readonly limits: DnsServerLimits;
+  private readonly bound: Bound[] = [];
+  private readonly tcpPerClient = new Map<string, number>();
+  private readonly udpPending = new Map<string, number>();
+  private readonly conns = new Set<TcpSocket>();
+
+  constructor(private readonly opts: DnsServerOptions) {
+    this.limits = { ...defaultLimits, ...opts.limits };
+  }
+
+  /** Binds every listen address; resolves to the bound addresses (ports filled in). */
+  async start(): Promise<Listen[]> {
+    try {
+      for (const l of this.opts.listen) this.bound.push(await this.bindOne(l));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    return this.addresses();
+  }
+
+  addresses(): Listen[] {
+    return this.bound.map((b) => ({ host: b.host, port: b.port }));
+  }
+
+  get tcpConnectionCount(): number {
+    return this.conns.size;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    const all = this.bound.splice(0);
+    await Promise.all(
+      all.map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            let n = 2;
+            const one = () => {
+              if (--n === 0) resolve();
+            };
+            try {
+              b.udp.close(one);
+            } catch {
+              one();
+            }
+            b.tcp.close(() => one());
+          }),
+      ),
+    );
+  }
+
+  private async bindOne(l: Listen): Promise<Bound> {
+    const family = l.host.includes(':') ? 6 : 4;
+    // With port 0 the kernel picks the UDP port; TCP then asks for the same one, which another
+    // process may hold: retry with a new pair a few times.
+    for (let attempt = 0; ; attempt++) {
+      const udp = createSocket({
+        type: family === 6 ? 'udp6' : 'udp4',
+        ...(this.opts.socketBufferBytes
+          ? { recvBufferSize: this.opts.socketBufferBytes, sendBufferSize: this.opts.socketBufferBytes }
+          : {}),
+      });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ address: l.host, port: l.port, exclusive: true }, () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+      const port = udp.address().port;
+      const tcp = createServer({ noDelay: true }, (s) => this.onConnection(s, family));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen({ host: l.host, port, exclusive: true }, () => {
+            tcp.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (e) {
+        udp.close();
+        if (l.port === 0 && attempt < 5 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+        throw e;
+      }
+      tcp.maxConnections = this.limits.tcpConnections;
+      tcp.on('drop', () => this.opts.metrics?.tcpRejected.inc(['global']));
+      udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo, family));
+      // ICMP port unreachable from a vanished client surfaces here; it must not kill the server.
+      udp.on('error', () => this.opts.metrics?.dropped.inc(['udp-socket-error']));
+      return { host: l.host, port, udp, tcp };
+    }
+  }
+
+  private run(msg: Buffer, ctx: QueryContext): Buffer | undefined | Promise<Buffer | undefined> {
+    try {
+      return this.opts.handler.handle(msg, ctx);
+    } catch {
+      this.opts.metrics?.dropped.inc(['handler-exception']);
+      return undefined;
+    }
+  }
+
+  private onUdp(sock: Socket, msg: Buffer, rinfo: RemoteInfo, family: 4 | 6): void {
+    const send = (out: Buffer | undefined) => {
+      // No callback: send errors surface as the socket's error event, counted there.
+      if (out) sock.send(out, rinfo.port, rinfo.address);
+    };
+    const r = this.run(msg, { proto: 'udp', family });
+    if (!(r instanceof Promise)) {
+      send(r);
+      return;
+    }
+    const client = rinfo.address;
+    const n = this.udpPending.get(client) ?? 0;
+    if (n >= this.limits.udpPendingPerClient) {
+      // Over the cap the reply is dropped (the client retries); the query itself may still
+      // complete upstream and warm the cache.
+      this.opts.metrics?.dropped.inc(['udp-pending-limit']);
+      r.catch(() => {});
+      return;
+    }
+    this.udpPending.set(client, n + 1);
+    r.then(send, () => {}).finally(() => {
+      const left = (this.udpPending.get(client) ?? 1) - 1;
+      if (left > 0) this.udpPending.set(client, left);
+      else this.udpPending.delete(client);
+    });
+  }
+
+  private onConnection(s: TcpSocket, family: 4 | 6): void {
+    const client = s.remoteAddress ?? '?';
+    const n = this.tcpPerClient.get(client) ?? 0;
+    if (n >= this.limits.tcpConnectionsPerClient) {
+      this.opts.metrics?.tcpRejected.inc(['per-client']);
+      s.destroy();
+      return;
+    }
+    this.tcpPerClient.set(client, n + 1);
+    this.conns.add(s);
+    s.setTimeout(this.limits.tcpIdleTimeoutMs, () => s.destroy());
+    let buf: Buffer = Buffer.alloc(0);
+    let pending = 0;
+    let closed = false;
+    const ctx: QueryContext = { proto: 'tcp', family };
+    const write = (out: Buffer | undefined) => {
+      if (closed || !out) return;
+      const framed = Buffer.allocUnsafe(out.length + 2);
+      framed.writeUInt16BE(out.length, 0);
+      out.copy(framed, 2);
+      s.write(framed);
+      if (s.writableLength > this.limits.tcpMaxQueuedBytes) s.destroy();
+    };
+    const cap = this.limits.tcpPendingPerConnection;
+    // Frames are taken from `buf` only while fewer than `cap` replies are pending; past that
+    // the socket is paused, so pipelined queries wait in kernel buffers (back-pressure, no loss).
+    const pump = () => {
+      while (!closed && pending < cap && buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (len === 0) {
+          s.destroy();
+          return;
+        }
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        const r = this.run(msg, ctx);
+        if (r instanceof Promise) {
+          pending++;
+          r.then(write, () => {}).finally(settle);
+        } else write(r);
+      }
+      if (pending >= cap) s.pause();
+      else if (s.isPaused()) s.resume();
+    };
+    const settle = () => {
+      pending--;
+      pump();
+    };
+    s.on('data', (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      pump();
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      closed = true;
+      this.conns.delete(s);
+      const left = (this.tcpPerClient.get(client) ?? 1) - 1;
+      if (left > 0) this.tcpPerClient.set(client, left);
+      else this.tcpPerClient.delete(client);
+    });
+  }
+}
