@@ -1,0 +1,241 @@
+// nftables data plane benchmark: `node --import tsx bench/nftables.ts [--smoke] [--n 10000]`.
+// Runs only inside network namespaces it creates (and removes, also on failure).
+//   P2  cold full sync of N Services × 5 endpoints until traffic flows, ÷ `nft -f` of a
+//       kube-proxy-shaped ruleset for the same Services (chain per service and per endpoint,
+//       generated here) into a fresh namespace. Target ≤ 0.1.
+//   P3  one endpoint change with N (and N/10) Services loaded → time until a client that keeps
+//       connecting reaches the new endpoint. Target ≤ 20 ms at both sizes.
+//   P8  RSS of this process holding the render state for N Services / 5N endpoints. ≤ 150 MB.
+// Prints PASS/FAIL per target and always exits 0.
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { hasNetAdmin, run } from '../src/kernel/exec.ts';
+import { ep, snapshotOf, svcPort } from '../src/proxy/nftables/fixtures.ts';
+import { createLab, type Lab, removeLab } from '../src/proxy/nftables/lab.ts';
+import { createNftablesPlane, type NftablesPlane } from '../src/proxy/nftables/plane.ts';
+import { NftablesRenderer } from '../src/proxy/nftables/render.ts';
+import type { SyncChanges } from '../src/proxy/snapshot.ts';
+import type { EndpointInfo, NodeInfo, ServicePortInfo } from '../src/proxy/types.ts';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const nArg = args.indexOf('--n');
+const N = smoke ? 500 : nArg >= 0 ? Number(args[nArg + 1]) : 10_000;
+const EPS = 5;
+const prefix = `nb${process.pid % 100000}`;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const changes = (o: Partial<SyncChanges> = {}): SyncChanges => ({
+  full: false,
+  services: new Set(),
+  endpoints: new Set(),
+  deletedServices: [],
+  newlyActiveUDP: [],
+  staleUDPEndpoints: [],
+  triggerTimesMs: [],
+  ...o,
+});
+
+const vip = (i: number) => `10.96.${(i >> 8) & 255}.${i & 255}`;
+const epIP = (i: number, j: number) => {
+  const k = i * EPS + j;
+  return `10.${245 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+};
+
+function services(n: number, real: EndpointInfo): [ServicePortInfo, EndpointInfo[]][] {
+  const out: [ServicePortInfo, EndpointInfo[]][] = [];
+  for (let i = 0; i < n; i++) {
+    const eps = Array.from({ length: EPS }, (_, j) => ep(epIP(i, j), 8080));
+    // The last Service is the one traffic is checked through: its endpoints are real pods.
+    out.push([svcPort('bench', `s${i}`, { clusterIPs: [vip(i)] }), i === n - 1 ? [real] : eps]);
+  }
+  return out;
+}
+
+/** kube-proxy's nftables shape for ClusterIP services (pkg/proxy/nftables/proxier.go). */
+function kubeProxyShaped(n: number): string {
+  const t = 'ip kube-proxy';
+  const out: string[] = [
+    `add table ${t}`,
+    `add chain ${t} nat-prerouting { type nat hook prerouting priority -100; }`,
+    `add chain ${t} nat-output { type nat hook output priority -100; }`,
+    `add chain ${t} nat-postrouting { type nat hook postrouting priority 100; }`,
+    `add chain ${t} services`,
+    `add chain ${t} mark-for-masquerade`,
+    `add chain ${t} masquerading`,
+    `add rule ${t} mark-for-masquerade mark set mark or 0x4000`,
+    `add rule ${t} masquerading mark and 0x4000 == 0 return`,
+    `add rule ${t} masquerading mark set mark xor 0x4000`,
+    `add rule ${t} masquerading masquerade fully-random`,
+    `add rule ${t} nat-prerouting jump services`,
+    `add rule ${t} nat-output jump services`,
+    `add rule ${t} nat-postrouting jump masquerading`,
+    `add set ${t} cluster-ips { type ipv4_addr; comment "Active ClusterIPs"; }`,
+    `add map ${t} service-ips { type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"; }`,
+    `add rule ${t} services ip daddr . meta l4proto . th dport vmap @service-ips`,
+  ];
+  for (let i = 0; i < n; i++) {
+    const svc = `service-${i.toString(36).toUpperCase().padStart(8, 'X')}-bench/s${i}/tcp/`;
+    out.push(`add chain ${t} ${svc}`);
+    const epChains: string[] = [];
+    for (let j = 0; j < EPS; j++) {
+      const ip = epIP(i, j);
+      const c = `endpoint-${(i * EPS + j).toString(36).toUpperCase().padStart(8, 'X')}-bench/s${i}/tcp/__${ip}/8080`;
+      epChains.push(c);
+      out.push(`add chain ${t} ${c}`);
+      out.push(`add rule ${t} ${c} ip saddr ${ip} jump mark-for-masquerade`);
+      out.push(`add rule ${t} ${c} meta l4proto tcp dnat to ${ip}:8080`);
+    }
+    out.push(`add rule ${t} ${svc} ip daddr ${vip(i)} tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`);
+    out.push(
+      `add rule ${t} ${svc} numgen random mod ${EPS} vmap { ${epChains.map((c, j) => `${j} : goto ${c}`).join(' , ')} }`,
+    );
+    out.push(`add element ${t} cluster-ips { ${vip(i)} }`);
+    out.push(`add element ${t} service-ips { ${vip(i)} . tcp . 80 : goto ${svc} }`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** A client in the lab connecting in a tight loop; resolves the time (ms, epoch) `want` first answers. */
+function watchFor(lab: Lab, host: string, want: string): { ready: Promise<void>; seen: Promise<number>; stop(): void } {
+  const script = `
+const net=require('net');const [host,want]=process.argv.slice(1);let first=true;
+const loop=()=>{const c=net.connect({host,port:80});let d='';c.setTimeout(200);
+ c.on('data',x=>d+=x);c.on('timeout',()=>c.destroy());c.on('error',()=>{});
+ c.on('close',()=>{if(first){first=false;console.log('ready')}
+  if(d.startsWith(want)){console.log('seen '+(performance.timeOrigin+performance.now()));process.exit(0)}setImmediate(loop)})};loop();`;
+  const child = spawn('ip', ['netns', 'exec', lab.client.ns, process.execPath, '-e', script, host, want], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let onReady: () => void = () => {};
+  let onSeen: (t: number) => void = () => {};
+  const ready = new Promise<void>((r) => (onReady = r));
+  const seen = new Promise<number>((r) => (onSeen = r));
+  let buf = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    if (buf.includes('ready')) onReady();
+    const m = /seen ([\d.]+)/.exec(buf);
+    if (m) onSeen(Number(m[1]));
+  });
+  return { ready, seen, stop: () => child.kill('SIGKILL') };
+}
+
+async function p3(
+  lab: Lab,
+  plane: NftablesPlane,
+  list: [ServicePortInfo, EndpointInfo[]][],
+  node: NodeInfo,
+  other: EndpointInfo,
+): Promise<number> {
+  const last = list.at(-1);
+  if (!last) throw new Error('no services');
+  const host = last[0].clusterIPs[0] ?? '';
+  const w = watchFor(lab, host, 'pod2');
+  await w.ready;
+  await new Promise((r) => setTimeout(r, 50));
+  const next = [...list.slice(0, -1), [last[0], [other]] as [ServicePortInfo, EndpointInfo[]]];
+  const s = snapshotOf(next, { node, nodePortIPs: [lab.nodeIP] });
+  const t0 = performance.timeOrigin + performance.now();
+  await plane.sync(s, changes({ endpoints: new Set([last[0].key]) }));
+  const seen = await Promise.race([w.seen, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 5000))]);
+  w.stop();
+  // Back to the first endpoint for the next measurement.
+  await plane.sync(
+    snapshotOf(list, { node, nodePortIPs: [lab.nodeIP] }),
+    changes({ endpoints: new Set([last[0].key]) }),
+  );
+  return seen - t0;
+}
+
+/**
+ * P8 first, while this process holds nothing else: the snapshot (what the agent core keeps)
+ * plus a renderer with its state and one full render. RSS includes node + tsx (~80 MB).
+ */
+function p8(): void {
+  const node: NodeInfo = { name: 'node-a', zone: '', ips: ['192.168.77.1'], podCIDRs: ['10.244.0.0/24'] };
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const heap0 = process.memoryUsage().heapUsed;
+  const snap = snapshotOf(services(N, ep('10.244.0.11', 8080)), { node, nodePortIPs: ['192.168.77.1'] });
+  gc();
+  const heap1 = process.memoryUsage().heapUsed;
+  const r = new NftablesRenderer({ families: ['ip', 'ip6'], serviceCIDRs: ['10.96.0.0/12'], masqueradeAll: false });
+  r.update(snap);
+  r.renderFull({});
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  const mb = (x: number) => (x / 2 ** 20).toFixed(0);
+  console.log(
+    `P8 RSS holding ${N} Services / ${N * EPS} endpoints: ${mb(rss)} MB (process at start ${mb(rss0)} MB; snapshot ${mb(heap1 - heap0)} MB heap, render state ${mb(heapUsed - heap1)} MB heap, ${r.store.size()} objects) (target ≤ 150 MB) ${verdict(rss <= 150 * 2 ** 20)}`,
+  );
+}
+
+async function main(): Promise<void> {
+  if (!hasNetAdmin()) {
+    console.log('nftables bench: SKIP (needs root / CAP_NET_ADMIN for network namespaces)');
+    return;
+  }
+  console.log(`nftables bench: ${N} Services × ${EPS} endpoints${smoke ? ' (smoke)' : ''}`);
+  p8();
+  await removeLab(prefix);
+  const lab = await createLab(prefix, 2);
+  const kp = `${prefix}k`;
+  try {
+    const node: NodeInfo = { name: 'node-a', zone: '', ips: [lab.nodeIP], podCIDRs: ['10.244.0.0/24'] };
+    const [pod1, pod2] = lab.pods;
+    if (!pod1 || !pod2) throw new Error('lab pods missing');
+    const real1 = ep(pod1.ip, 8080, { isLocal: true });
+    const real2 = ep(pod2.ip, 8080, { isLocal: true });
+
+    // P2 (kube-proxy-shaped reference first, in its own fresh namespace).
+    const ref = kubeProxyShaped(N);
+    await run(['ip', 'netns', 'add', kp]);
+    const k0 = performance.now();
+    await run(['ip', 'netns', 'exec', kp, 'nft', '-f', '-'], { input: ref, timeoutMs: 600_000 });
+    const kubeMs = performance.now() - k0;
+
+    const list = services(N, real1);
+    const plane = createNftablesPlane({ netns: lab.node, serviceCIDRs: ['10.96.0.0/12'], families: ['ip'] });
+    const host = list.at(-1)?.[0].clusterIPs[0] ?? '';
+    const s0 = performance.now();
+    await plane.sync(snapshotOf(list, { node, nodePortIPs: [lab.nodeIP] }), changes({ full: true }));
+    const w = watchFor(lab, host, 'pod1');
+    const seen = await Promise.race([w.seen, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 10_000))]);
+    w.stop();
+    const oursMs = seen - performance.timeOrigin - s0;
+    const ratio = oursMs / kubeMs;
+    console.log(
+      `P2 cold full sync until traffic flows: svcnet ${ms(oursMs)} (${plane.stats.objects} objects) vs kube-proxy-shaped nft -f ${ms(kubeMs)}: ratio ${ratio.toFixed(3)} (target ≤ 0.1) ${verdict(ratio <= 0.1)}`,
+    );
+
+    // P3 at N and N/10.
+    const big = [];
+    for (let i = 0; i < 5; i++) big.push(await p3(lab, plane, list, node, real2));
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+    const small = services(Math.max(1, Math.floor(N / 10)), real1);
+    await plane.cleanup();
+    const plane2 = createNftablesPlane({ netns: lab.node, serviceCIDRs: ['10.96.0.0/12'], families: ['ip'] });
+    await plane2.sync(snapshotOf(small, { node, nodePortIPs: [lab.nodeIP] }), changes({ full: true }));
+    const little = [];
+    for (let i = 0; i < 5; i++) little.push(await p3(lab, plane2, small, node, real2));
+    const [b, l] = [med(big), med(little)];
+    console.log(
+      `P3 endpoint change → new endpoint gets traffic: ${ms(b)} at ${N} Services, ${ms(l)} at ${small.length} (median of 5; target ≤ 20 ms) ${verdict(b <= 20 && l <= 20)}`,
+    );
+  } finally {
+    await run(['ip', 'netns', 'delete', kp]).catch(() => {});
+    await lab.close();
+  }
+}
+
+await main().catch((e) => {
+  console.log(`nftables bench: ERROR ${(e as Error).message}`);
+});
+process.exit(0);

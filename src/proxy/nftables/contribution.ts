@@ -1,0 +1,231 @@
+// One service port → the nftables items it owns (elements, affinity chains and sets), per IP
+// family. This is where kube-proxy's per-service chains become map elements: every VIP the
+// port answers on (ClusterIP, external IPs, LB IPs, each NodePort address) is a key
+// `addr . proto . port` in the same maps, so a packet costs the same lookups whatever the kind.
+import { createHash } from 'node:crypto';
+import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/validation/ip.ts';
+import { categorizeEndpoints } from '../eligibility.ts';
+import type { EndpointInfo, NodeInfo, ServicePortInfo } from '../types.ts';
+import type { Item } from './store.ts';
+import {
+  affinityEndpointPrefix,
+  affinityPrefix,
+  type ClassChain,
+  familyWords,
+  type NftFamily,
+  pickChain,
+  slotMapBody,
+  slotName,
+} from './structure.ts';
+
+export interface ContributionContext {
+  readonly node: NodeInfo;
+  /** Resolved NodePort addresses (loopback excluded). */
+  readonly nodePortIPs: readonly string[];
+  /** Also answer NodePorts on 127.0.0.1 (IPv4; see README for ::1). */
+  readonly localhostNodePorts: boolean;
+  readonly families: readonly NftFamily[];
+}
+
+export type VipKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort' | 'localhostNodePort';
+
+export interface Vip {
+  readonly addr: string;
+  readonly port: number;
+  readonly kind: VipKind;
+}
+
+const protoWord = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
+
+function familyOfIP(ip: string): NftFamily | undefined {
+  const f = ipFamilyOf(ip);
+  return f === 'IPv4' ? 'ip' : f === 'IPv6' ? 'ip6' : undefined;
+}
+
+const plainIPv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** nft prints addresses canonically; keys must match that text (fast path: plain IPv4). */
+function canon(ip: string): string {
+  return plainIPv4.test(ip) ? ip : (canonicalIP(ip) ?? ip);
+}
+
+/** Every VIP of `svc` in `family`, with the port a packet carries to reach it. */
+export function vipsOf(svc: ServicePortInfo, family: NftFamily, ctx: ContributionContext): Vip[] {
+  const out: Vip[] = [];
+  const mine = (ip: string) => familyOfIP(ip) === family;
+  for (const ip of svc.clusterIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'clusterIP' });
+  for (const ip of svc.externalIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'externalIP' });
+  for (const ip of svc.loadBalancerIPs)
+    if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'loadBalancer' });
+  if (svc.nodePort > 0) {
+    for (const ip of ctx.nodePortIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.nodePort, kind: 'nodePort' });
+    if (ctx.localhostNodePorts && family === 'ip')
+      out.push({ addr: '127.0.0.1', port: svc.nodePort, kind: 'localhostNodePort' });
+  }
+  return out;
+}
+
+function shortHash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 10);
+}
+
+/** Readable tail for names (nft identifiers: letters, digits, `_ . - /`; kept to a safe subset). */
+function readable(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+}
+
+export function endpointTarget(ep: EndpointInfo): string {
+  return `${canon(ep.ip)} . ${ep.port}`;
+}
+
+function dnatTarget(family: NftFamily, ep: EndpointInfo): string {
+  const ip = canon(ep.ip);
+  return family === 'ip6' ? `[${ip}]:${ep.port}` : `${ip}:${ep.port}`;
+}
+
+export function classOf(svc: ServicePortInfo, vip: Vip): ClassChain {
+  if (vip.kind === 'clusterIP') return svc.internalPolicyLocal ? 'internal-local' : 'internal-cluster';
+  return svc.externalPolicyLocal ? 'external-local' : 'external-cluster';
+}
+
+/** The items `svc` with `endpoints` owns. Pure. */
+export function contributionOf(
+  svc: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  ctx: ContributionContext,
+): Item[] {
+  const items: Item[] = [];
+  const proto = protoWord[svc.protocol];
+  for (const family of ctx.families) {
+    const w = familyWords[family];
+    const vips = vipsOf(svc, family, ctx);
+    if (vips.length === 0) continue;
+    const el = (container: string, name: string, value = ''): void => {
+      items.push({ family, kind: 'element', container, name, value });
+    };
+    for (const v of vips) if (v.kind === 'clusterIP') el('cluster-ips', v.addr);
+    const eps = endpoints.filter((e) => familyOfIP(e.ip) === family);
+    const cat = categorizeEndpoints(eps, ctx.node);
+    // 5.8: hairpin masquerade for endpoints that can be picked. Only a pod on this node can be
+    // both client and endpoint of a flow this node NATs, so remote endpoints need no element
+    // (kube-proxy writes the rule for all; 50,000 remote endpoints would cost 50,000 elements).
+    // An endpoint without nodeName might be here too.
+    const mayBeHere = (e: EndpointInfo) => e.isLocal || e.nodeName === undefined;
+    for (const e of new Set([...cat.cluster, ...cat.local])) {
+      if (mayBeHere(e)) el('hairpin', `${canon(e.ip)} . ${canon(e.ip)}`);
+    }
+
+    // Pick targets: a shared pick-N chain, or this port's affinity chain (5.9).
+    const aff = svc.affinityTimeoutSeconds;
+    const base = aff !== undefined ? shortHash(`${svc.key}|${family}|${aff}`) : '';
+    const affSet = (e: EndpointInfo) => `affinity-${base}-${shortHash(e.key).slice(0, 8)}`;
+    const affEpChain = (e: EndpointInfo) => `${affinityEndpointPrefix}${base}-${readable(`${svc.key}__${e.key}`)}`;
+    const pickTarget = (policy: 'cluster' | 'local', list: readonly EndpointInfo[]): string => {
+      if (aff === undefined) {
+        items.push({
+          family,
+          kind: 'chain',
+          container: '',
+          name: pickChain(policy, list.length),
+          value: pickRule(policy, list.length),
+        });
+        for (let i = 0; i < list.length; i++) {
+          items.push({ family, kind: 'set', container: '', name: slotName(policy, i), value: slotMapBody(family) });
+          items.push({
+            family,
+            kind: 'chain',
+            container: '',
+            name: slotName(policy, i),
+            value: slotRule(family, policy, i),
+          });
+        }
+        return pickChain(policy, list.length);
+      }
+      const name = `${affinityPrefix}${base}-${policy}-${readable(svc.key)}`;
+      const rules = list.map((e) => `${w.sel} saddr @${affSet(e)} goto ${affEpChain(e)}`);
+      const vmap = list.map((e, i) => `${i} : goto ${affEpChain(e)}`).join(', ');
+      rules.push(`numgen random mod ${list.length} vmap { ${vmap} }`);
+      items.push({ family, kind: 'chain', container: '', name, value: rules.join('\n') });
+      return name;
+    };
+    if (aff !== undefined) {
+      for (const e of new Set([...cat.cluster, ...cat.local])) {
+        items.push({
+          family,
+          kind: 'set',
+          container: '',
+          name: affSet(e),
+          value: `type ${w.addr}; flags dynamic,timeout; timeout ${aff}s;`,
+        });
+        items.push({
+          family,
+          kind: 'chain',
+          container: '',
+          name: affEpChain(e),
+          value: [
+            `update @${affSet(e)} { ${w.sel} saddr }`,
+            `meta l4proto { tcp, udp, sctp } dnat ${w.sel} to ${dnatTarget(family, e)}`,
+          ].join('\n'),
+        });
+      }
+    }
+    // Created on first use: a port whose VIPs never use the local set owns no local chains.
+    let clusterTarget: string | undefined;
+    let localTarget: string | undefined;
+
+    for (const v of vips) {
+      const key = `${v.addr} . ${proto} . ${v.port}`;
+      const cls = classOf(svc, v);
+      // 5.10: nothing usable anywhere → REJECT (filter chains, via no-endpoint-services).
+      // External Cluster-policy VIPs whose cluster set is empty also refuse (decide() agrees).
+      const refuse = !cat.hasAny || (cls === 'external-cluster' && cat.cluster.length === 0);
+      if (refuse) {
+        el('no-endpoint-services', key, 'goto reject-chain');
+        continue;
+      }
+      el('service-ips', key, `goto ${cls}`);
+      const usesCluster = cls !== 'internal-local';
+      const usesLocal = cls === 'internal-local' || cls === 'external-local';
+      if (usesCluster && cat.cluster.length > 0) {
+        clusterTarget ??= pickTarget('cluster', cat.cluster);
+        el('cluster-pick', key, `goto ${clusterTarget}`);
+        if (aff === undefined) {
+          for (const [i, e] of cat.cluster.entries()) el(slotName('cluster', i), key, endpointTarget(e));
+        }
+      }
+      if (usesLocal && cat.local.length > 0) {
+        localTarget ??= pickTarget('local', cat.local);
+        el('local-pick', key, `goto ${localTarget}`);
+        if (aff === undefined) {
+          for (const [i, e] of cat.local.entries()) el(slotName('local', i), key, endpointTarget(e));
+        }
+      }
+      // 5.12: source ranges filter LB IPs only, never NodePorts.
+      if (v.kind === 'loadBalancer' && svc.loadBalancerSourceRanges.length > 0) {
+        el('firewall-ips', key);
+        const ranges = svc.loadBalancerSourceRanges.filter(
+          (r) => cidrFamilyOf(r) === (family === 'ip' ? 'IPv4' : 'IPv6'),
+        );
+        for (const r of ranges) el('firewall-allow', `${key} . ${canonicalCIDR(r) ?? r}`);
+        const nodeInside = ctx.node.ips.some((ip) => ranges.some((r) => cidrContains(r, ip)));
+        if (nodeInside)
+          for (const lb of svc.loadBalancerIPs)
+            if (familyOfIP(lb) === family) el('firewall-allow', `${key} . ${canon(lb)}`);
+      }
+    }
+  }
+  return items;
+}
+
+/** The single rule of a shared pick-N chain: a uniform pick among slots 0…N-1 (5.8). */
+export function pickRule(policy: 'cluster' | 'local', n: number): string {
+  const vmap = Array.from({ length: n }, (_, i) => `${i} : goto ${slotName(policy, i)}`).join(', ');
+  return `numgen random mod ${n} vmap { ${vmap} }`;
+}
+
+/** The single rule of a slot chain: DNAT to endpoint i of the packet's VIP. */
+export function slotRule(family: NftFamily, policy: 'cluster' | 'local', i: number): string {
+  const w = familyWords[family];
+  // nft 1.0.6 needs the l4proto match before a dnat to addr:port in a chain reached by goto.
+  return `meta l4proto { tcp, udp, sctp } dnat ${w.sel} to ${w.sel} daddr . meta l4proto . th dport map @${slotName(policy, i)}`;
+}

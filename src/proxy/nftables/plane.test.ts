@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
+import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
+import { FakeNftApplier } from './applier.ts';
+import type { ConntrackCleaner, ConntrackFilter } from './conntrack.ts';
+import { FakeNft } from './fake.ts';
+import { ep, snapshotOf, svcPort } from './fixtures.ts';
+import { NftablesPlane } from './plane.ts';
+import { NftablesRenderer } from './render.ts';
+import { NftTracer } from './trace.ts';
+
+const serviceCIDRs = ['10.96.0.0/16', 'fd96::/112'];
+
+function changes(o: Partial<SyncChanges> = {}): SyncChanges {
+  return {
+    full: false,
+    services: new Set(),
+    endpoints: new Set(),
+    deletedServices: [],
+    newlyActiveUDP: [],
+    staleUDPEndpoints: [],
+    triggerTimesMs: [],
+    ...o,
+  };
+}
+
+class RecordingConntrack implements ConntrackCleaner {
+  calls: ConntrackFilter[][] = [];
+  async clean(f: readonly ConntrackFilter[]): Promise<number> {
+    this.calls.push([...f]);
+    return 0;
+  }
+}
+
+function setup(nft = new FakeNft(), o: { coldChunkElements?: number } = {}) {
+  const applier = new FakeNftApplier(nft);
+  const conntrack = new RecordingConntrack();
+  const plane = new NftablesPlane({
+    serviceCIDRs,
+    applier,
+    conntrack,
+    coldChunkElements: o.coldChunkElements ?? 0,
+    runner: async () => ({ stdout: '', stderr: '' }),
+    log: process.env.NFT_DEBUG ? (m) => console.error(m) : undefined,
+  });
+  return { nft, applier, conntrack, plane };
+}
+
+/** State as sorted text: equal states compare equal whatever order elements were added in. */
+function canonical(nft: FakeNft): string {
+  const out: string[] = [];
+  for (const [tk, t] of [...nft.tables].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(`table ${tk}`);
+    for (const [n, s] of [...t.sets].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`  ${s.kind} ${n} { ${s.body} }`);
+      for (const e of [...s.elements].map(([k, v]) => (v ? `${k} : ${v}` : k)).sort()) out.push(`    ${e}`);
+    }
+    for (const [n, c] of [...t.chains].sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`  chain ${n}${c.base ? ` { ${c.base} }` : ''}`);
+      for (const r of c.rules) out.push(`    ${r}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function fresh(s: ProxySnapshot): FakeNft {
+  const r = new NftablesRenderer({ families: ['ip', 'ip6'], serviceCIDRs, masqueradeAll: false });
+  r.update(s);
+  const nft = new FakeNft();
+  for (const tx of r.renderFull({})) nft.apply(tx);
+  return nft;
+}
+
+function many(n: number, epsPer: number): [ServicePortInfo, EndpointInfo[]][] {
+  const out: [ServicePortInfo, EndpointInfo[]][] = [];
+  for (let i = 0; i < n; i++) {
+    const ip = `10.96.${(i >> 8) & 255}.${i & 255}`;
+    const eps = Array.from({ length: epsPer }, (_, j) => ep(`10.244.${(i >> 6) & 255}.${((i & 63) << 2) + j}`, 8080));
+    out.push([svcPort('bench', `s${i}`, { clusterIPs: [ip] }), eps]);
+  }
+  return out;
+}
+
+const representative = (): ProxySnapshot =>
+  snapshotOf(
+    [
+      [
+        svcPort('default', 'web', {
+          clusterIPs: ['10.96.0.10', 'fd96::10'],
+          nodePort: 30080,
+          externalIPs: ['192.168.77.50'],
+        }),
+        [ep('10.244.0.5', 8080, { isLocal: true }), ep('10.244.1.6', 8080), ep('fd44::5', 8080, { isLocal: true })],
+      ],
+      [svcPort('default', 'dns', { clusterIPs: ['10.96.0.53'], protocol: 'UDP', port: 53 }), [ep('10.244.0.7', 53)]],
+      [svcPort('default', 'empty', { clusterIPs: ['10.96.0.20'], nodePort: 30020 }), []],
+      [
+        svcPort('default', 'aff', { clusterIPs: ['10.96.0.30'], affinityTimeoutSeconds: 100 }),
+        [ep('10.244.0.8', 80), ep('10.244.0.9', 80)],
+      ],
+      [svcPort('default', 'itp', { clusterIPs: ['10.96.0.31'], internalPolicyLocal: true }), [ep('10.244.1.8', 80)]],
+      [
+        svcPort('default', 'lb', {
+          type: 'LoadBalancer',
+          clusterIPs: ['10.96.0.40'],
+          nodePort: 30040,
+          loadBalancerIPs: ['203.0.113.7'],
+          loadBalancerSourceRanges: ['198.51.100.0/24'],
+          externalPolicyLocal: true,
+        }),
+        [ep('10.244.0.10', 80, { isLocal: true }), ep('10.244.1.10', 80)],
+      ],
+    ],
+    { localhostNodePorts: true },
+  );
+
+describe('nftables render: golden files', () => {
+  for (const [name, snap] of [
+    ['representative', representative],
+    ['empty', () => snapshotOf([])],
+  ] as const) {
+    it(`${name}.nft matches (UPDATE_GOLDEN=1 to refresh)`, () => {
+      const r = new NftablesRenderer({ families: ['ip', 'ip6'], serviceCIDRs, masqueradeAll: false });
+      r.update(snap());
+      const text = r.renderFull({}).join('');
+      const file = new URL(`./testdata/${name}.nft`, import.meta.url);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+      assert.equal(text, readFileSync(file, 'utf8'));
+      // The golden text is a valid transaction for the fake kernel too.
+      new FakeNft().apply(text);
+    });
+  }
+});
+
+describe('nftables plane on the fake kernel', () => {
+  it('a steady-state endpoint change is a handful of element updates, not a relist', async () => {
+    const { nft, applier, plane } = setup();
+    const entries = many(1000, 5);
+    const s1 = snapshotOf(entries);
+    await plane.sync(s1, changes({ full: true }));
+    const first = entries[0];
+    assert.ok(first);
+    const [svc] = first;
+    const s2 = snapshotOf([[svc, [ep('10.244.200.1', 8080), ep('10.244.200.2', 8080)]], ...entries.slice(1)]);
+    applier.applied.length = 0;
+    await plane.sync(s2, changes({ endpoints: new Set<ServicePortKey>([svc.key]) }));
+    assert.equal(applier.applied.length, 1);
+    const tx = applier.applied[0] ?? '';
+    const elements = tx
+      .split('\n')
+      .filter((l) => l.includes('element'))
+      .join(' ')
+      .split(',').length;
+    assert.ok(tx.length < 2000, `transaction is ${tx.length} bytes`);
+    assert.ok(elements < 20, `${elements} element updates`);
+    assert.equal(plane.stats.partialSyncs, 1);
+    assert.equal(canonical(nft), canonical(fresh(s2)));
+    const tracer = new NftTracer(nft, { localAddresses: s2.node.ips });
+    const v = tracer.trace({ src: '10.244.0.99', dst: svc.clusterIPs[0] ?? '', proto: 'TCP', dport: 80 });
+    assert.deepEqual(v.kind === 'endpoints' ? [...v.endpoints].sort() : v.kind, [
+      '10.244.200.1:8080',
+      '10.244.200.2:8080',
+    ]);
+  });
+
+  it('services added, changed and deleted incrementally converge to a fresh render', async () => {
+    const { nft, plane } = setup();
+    const base = representative();
+    await plane.sync(base, changes({ full: true }));
+    const list = [...base.services.values()].map((s) => [s, base.endpoints.get(s.key) ?? []] as const);
+    const [web, dns, empty, aff] = list;
+    assert.ok(web && dns && empty && aff);
+    const newSvc = svcPort('default', 'new', { clusterIPs: ['10.96.0.99'], affinityTimeoutSeconds: 60 });
+    const next = snapshotOf(
+      [
+        [web[0], [ep('10.244.0.5', 8080, { isLocal: true })]],
+        [empty[0], [ep('10.244.3.3', 8080)]],
+        [aff[0], [ep('10.244.0.9', 80)]],
+        [newSvc, [ep('10.244.4.4', 80), ep('10.244.4.5', 80)]],
+        ...list.slice(4),
+      ],
+      { localhostNodePorts: true },
+    );
+    const keys = new Set<ServicePortKey>([web[0].key, dns[0].key, empty[0].key, aff[0].key, newSvc.key]);
+    await plane.sync(next, changes({ services: keys, endpoints: keys }));
+    assert.equal(plane.stats.partialSyncs, 1);
+    assert.equal(plane.stats.partialFailures, 0);
+    assert.equal(canonical(nft), canonical(fresh(next)));
+  });
+
+  it('a stale table left by a crash is corrected in place by the first sync', async () => {
+    // The previous agent programmed other services, then died; its rules are still there.
+    const old = fresh(snapshotOf(many(50, 3)));
+    old.apply(
+      'add chain ip svcnet leftover-chain\nadd rule ip svcnet leftover-chain drop\nadd set ip svcnet leftover-set { type ipv4_addr; }',
+    );
+    const nft = new FakeNft();
+    nft.load(old.dump());
+    const { plane, applier } = setup(nft);
+    const s = representative();
+    await plane.sync(s, changes({ full: true }));
+    assert.equal(canonical(nft), canonical(fresh(s)));
+    // Reconciled in place: the table was never deleted and no transaction starts with a flush.
+    assert.ok(applier.applied.every((tx) => !/^delete table/m.test(tx) && !/flush ruleset/.test(tx)));
+    assert.equal(plane.stats.rebuilds, 0);
+  });
+
+  it('a deleted or edited table is rebuilt by the periodic (no-change) sync', async () => {
+    const { nft, plane } = setup();
+    const s = representative();
+    await plane.sync(s, changes({ full: true }));
+    nft.apply('delete element ip svcnet service-ips { 10.96.0.10 . tcp . 80 }\nflush chain ip svcnet services');
+    await plane.sync(s, changes());
+    assert.equal(canonical(nft), canonical(fresh(s)));
+    nft.apply('delete table ip svcnet');
+    await plane.sync(s, changes());
+    assert.equal(canonical(nft), canonical(fresh(s)));
+  });
+
+  it('a failed partial sync falls back to a full sync and is counted', async () => {
+    const { nft, plane } = setup();
+    const entries = many(20, 2);
+    await plane.sync(snapshotOf(entries), changes({ full: true }));
+    const first = entries[0];
+    assert.ok(first);
+    // Someone removed an element the next partial sync deletes: that transaction fails (ENOENT).
+    nft.apply(`delete element ip svcnet cluster-slot-1 { ${first[0].clusterIPs[0]} . tcp . 80 }`);
+    const s2 = snapshotOf([[first[0], [ep('10.244.99.1', 8080)]], ...entries.slice(1)]);
+    await plane.sync(s2, changes({ endpoints: new Set([first[0].key]) }));
+    assert.equal(plane.stats.partialFailures, 1);
+    assert.equal(canonical(nft), canonical(fresh(s2)));
+  });
+
+  it('a failed full sync rebuilds the table atomically and is counted', async () => {
+    const nft = new FakeNft();
+    // Left by another version: same set name, another type. `add set` cannot reconcile it.
+    nft.apply('add table ip svcnet\nadd set ip svcnet cluster-ips { type ipv4_addr; flags interval; }');
+    const { plane } = setup(nft);
+    const s = representative();
+    await plane.sync(s, changes({ full: true }));
+    assert.equal(plane.stats.rebuilds, 1);
+    assert.equal(canonical(nft), canonical(fresh(s)));
+  });
+
+  it('a cold start is chunked and VIPs go live only after their endpoints', async () => {
+    const { nft, applier, plane } = setup(undefined, { coldChunkElements: 2000 });
+    const s = snapshotOf(many(3000, 3));
+    await plane.sync(s, changes({ full: true }));
+    assert.ok(applier.applied.length > 4, `${applier.applied.length} transactions`);
+    const firstDispatch = applier.applied.findIndex((tx) => tx.includes('element ip svcnet service-ips'));
+    const lastEps = applier.applied.map((tx) => tx.includes('element ip svcnet cluster-slot-')).lastIndexOf(true);
+    assert.ok(firstDispatch > lastEps, `dispatch in tx ${firstDispatch}, endpoints until tx ${lastEps}`);
+    assert.equal(canonical(nft), canonical(fresh(s)));
+  });
+
+  it('explain walks the rules the plane programmed', async () => {
+    const { plane } = setup();
+    await plane.sync(representative(), changes({ full: true }));
+    const v = plane.explain({ src: '10.244.0.99', dst: '10.96.0.10', proto: 'TCP', dport: 80 }, ['192.168.77.1']);
+    assert.equal(v.kind, 'endpoints');
+    assert.ok(v.path.includes('internal-cluster'), v.path.join(' → '));
+    assert.equal(plane.explain({ src: '10.244.0.99', dst: '10.96.0.20', proto: 'TCP', dport: 80 }, []).kind, 'REJECT');
+  });
+
+  it('cleanup removes every svcnet table and nothing else', async () => {
+    const { nft, plane } = setup();
+    nft.apply('add table ip other\nadd chain ip other c');
+    await plane.sync(representative(), changes({ full: true }));
+    await plane.cleanup();
+    assert.deepEqual([...nft.tables.keys()], ['ip other']);
+    await plane.cleanup(); // idempotent
+  });
+});

@@ -1,0 +1,173 @@
+// The nftables data plane the agent drives: snapshot → renderer → applier, then UDP conntrack
+// hygiene. Full syncs rewrite every svcnet object in one atomic transaction (never a flush of
+// the table first); partial syncs are element adds/deletes for the ports that changed. A failed
+// partial sync falls back to a full one at once; a failed full sync rebuilds the table in one
+// transaction. Both are counted.
+import { type Runner, run } from '../../kernel/exec.ts';
+import type { DataPlane } from '../plane.ts';
+import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
+import type { ServicePortKey } from '../types.ts';
+import { ExecNftApplier, inNetns, type NftApplier } from './applier.ts';
+import { type ConntrackCleaner, cleanupFilters, ExecConntrack } from './conntrack.ts';
+import { FakeNft } from './fake.ts';
+import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
+import { families as allFamilies, type NftFamily, tableName } from './structure.ts';
+import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
+
+export interface NftablesPlaneOptions {
+  /** Network namespace to program (`ip netns exec`); undefined: the one this process runs in. */
+  readonly netns?: string;
+  /** Service CIDRs (both families as configured): unallocated addresses inside are dropped. */
+  readonly serviceCIDRs: readonly string[];
+  /** IP families to program; default both. */
+  readonly families?: readonly NftFamily[];
+  /** kube-proxy --masquerade-all. */
+  readonly masqueradeAll?: boolean;
+  /** Elements per transaction on a cold start (table absent); 0 = one transaction. Default 25,000. */
+  readonly coldChunkElements?: number;
+  /** Seams (tests): the nft applier, conntrack cleaner and process runner. */
+  readonly applier?: NftApplier;
+  readonly conntrack?: ConntrackCleaner;
+  readonly runner?: Runner;
+  readonly log?: (msg: string) => void;
+}
+
+export interface NftablesPlaneStats {
+  fullSyncs: number;
+  partialSyncs: number;
+  /** Partial syncs that failed and were replaced by a full sync. */
+  partialFailures: number;
+  /** Full syncs that failed and were replaced by a rebuild of the table. */
+  rebuilds: number;
+  conntrackDeleted: number;
+  lastSyncMs: number;
+  /** Elements, chains and sets svcnet owns (both families). */
+  objects: number;
+}
+
+export class NftablesPlane implements DataPlane {
+  readonly name = 'nftables';
+  readonly renderer: NftablesRenderer;
+  readonly stats: NftablesPlaneStats = {
+    fullSyncs: 0,
+    partialSyncs: 0,
+    partialFailures: 0,
+    rebuilds: 0,
+    conntrackDeleted: 0,
+    lastSyncMs: 0,
+    objects: 0,
+  };
+  private readonly applier: NftApplier;
+  private readonly conntrack: ConntrackCleaner;
+  private readonly runner: Runner;
+  private readonly families: readonly NftFamily[];
+  private synced = false;
+  private routeLocalnetSet = false;
+
+  constructor(private readonly opts: NftablesPlaneOptions) {
+    this.families = opts.families ?? allFamilies;
+    this.renderer = new NftablesRenderer({
+      families: this.families,
+      serviceCIDRs: opts.serviceCIDRs,
+      masqueradeAll: opts.masqueradeAll ?? false,
+    });
+    this.runner = opts.runner ?? run;
+    this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
+    this.conntrack = opts.conntrack ?? new ExecConntrack(opts.netns, this.runner);
+  }
+
+  async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
+    const t0 = performance.now();
+    const nothingChanged = changes.services.size === 0 && changes.endpoints.size === 0;
+    // A sync with no changes is the periodic resync: rewrite everything, which repairs a table
+    // someone deleted or edited (the max sync interval bounds how long that lasts).
+    if (!this.synced || changes.full || nothingChanged || this.renderer.environmentChanged(snapshot)) {
+      await this.fullSync(snapshot);
+    } else {
+      this.renderer.update(snapshot, new Set<ServicePortKey>([...changes.services, ...changes.endpoints]));
+      const text = this.renderer.renderPartial();
+      if (text !== '') {
+        try {
+          await this.applier.apply(text);
+          this.stats.partialSyncs++;
+        } catch (e) {
+          this.stats.partialFailures++;
+          this.opts.log?.(`nftables: partial sync failed, doing a full sync: ${(e as Error).message}`);
+          await this.fullSync(snapshot);
+        }
+      }
+    }
+    if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
+    const filters = cleanupFilters(snapshot, changes, this.families);
+    if (filters.length > 0) {
+      try {
+        this.stats.conntrackDeleted += await this.conntrack.clean(filters);
+      } catch (e) {
+        // Stale entries only delay recovery until they time out; the rules are already right.
+        this.opts.log?.(`nftables: conntrack cleanup failed: ${(e as Error).message}`);
+      }
+    }
+    this.stats.objects = this.renderer.store.size();
+    this.stats.lastSyncMs = performance.now() - t0;
+  }
+
+  private async fullSync(snapshot: ProxySnapshot): Promise<void> {
+    this.renderer.update(snapshot);
+    const existing: Partial<Record<NftFamily, ExistingObjects | undefined>> = {};
+    for (const f of this.families) existing[f] = await this.applier.list(f);
+    const txs = this.renderer.renderFull(existing, this.opts.coldChunkElements ?? 25_000);
+    try {
+      for (const tx of txs) await this.applier.apply(tx);
+    } catch (e) {
+      // E.g. a set left by another version with another type: replace the table atomically.
+      this.stats.rebuilds++;
+      this.opts.log?.(`nftables: full sync failed, rebuilding the table: ${(e as Error).message}`);
+      const [tx = ''] = this.renderer.renderFull({}, 0);
+      await this.applier.apply(renderCleanup(this.families) + tx);
+    }
+    this.stats.fullSyncs++;
+    this.synced = true;
+  }
+
+  /**
+   * 127.0.0.1 NodePorts need the kernel to route DNATed packets with a loopback source
+   * (route_localnet); raw-prerouting drops 127/8 arriving from the wire, which is what made
+   * route_localnet dangerous (CVE-2020-8558).
+   */
+  private async enableRouteLocalnet(): Promise<void> {
+    await this.runner(inNetns(this.opts.netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']));
+    this.routeLocalnetSet = true;
+  }
+
+  async stop(): Promise<void> {
+    // Rules stay: traffic keeps flowing while the agent restarts (`svcnet cleanup` removes them).
+  }
+
+  /**
+   * `svcnet explain`: what the rules svcnet programmed do with the first packet of a flow. The
+   * ruleset is re-rendered into the fake kernel and walked by the tracer, so it shows exactly
+   * the shapes this plane emits (renders are synchronous: no sync can interleave).
+   */
+  explain(packet: TracePacket, localAddresses: readonly string[]): TraceResult {
+    const nft = new FakeNft();
+    for (const tx of this.renderer.renderFull({})) nft.apply(tx);
+    return new NftTracer(nft, { localAddresses }).trace(packet);
+  }
+
+  /** `svcnet cleanup`: delete svcnet's tables. */
+  async cleanup(): Promise<void> {
+    await this.applier.apply(renderCleanup(this.families));
+    this.synced = false;
+  }
+}
+
+export function createNftablesPlane(opts: NftablesPlaneOptions): NftablesPlane {
+  return new NftablesPlane(opts);
+}
+
+/** `svcnet cleanup` without an agent: removes svcnet's nftables tables in `netns`. */
+export async function cleanupNftables(netns: string | undefined, runner: Runner = run): Promise<void> {
+  await new ExecNftApplier(netns, runner).apply(renderCleanup(allFamilies));
+}
+
+export { tableName };
