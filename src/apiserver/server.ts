@@ -5,7 +5,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { kindStrategies } from '../api/kinds.ts';
+import type { ErrorList } from '../api/field.ts';
 import { mustResource } from '../api/resources.ts';
+import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import { isAlreadyExists, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
 import type { Store } from '../store/store.ts';
@@ -32,6 +34,13 @@ export interface ApiServerOptions {
   serviceCIDRs?: string[];
   /** Default '30000-32767'. */
   nodePortRange?: string;
+  /**
+   * Rootless lab only: accept loopback endpoint addresses (pods there are 127.x processes).
+   * Off by default; Kubernetes rejects them since CVE-2021-25737.
+   */
+  allowLoopbackEndpoints?: boolean;
+  /** More addresses to serve on, same port (e.g. the lab's link, for the node namespace). */
+  extraHosts?: string[];
   /** See HandlerDeps.minRequestTimeoutSeconds; default 1800. */
   minRequestTimeoutSeconds?: number;
   /** Log each request (method, url, status, ms). */
@@ -65,12 +74,21 @@ function withStatusSubresource(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
+function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
+  const keep = (errs: ErrorList) => errs.filter((e) => e.detail !== loopbackRangeDetail);
+  return {
+    ...s,
+    validateCreate: (obj) => keep(s.validateCreate(obj)),
+    validateUpdate: (obj, old) => keep(s.validateUpdate(obj, old)),
+  };
+}
+
 export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
-  private server: Server | undefined;
-  private readonly opts: Required<Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds'>> &
-    Pick<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds'>;
+  private readonly servers: Server[] = [];
+  private readonly opts: Required<Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>> &
+    Pick<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>;
   url = '';
 
   constructor(opts: ApiServerOptions) {
@@ -79,9 +97,10 @@ export class ApiServer {
       port: 6443,
       serviceCIDRs: ['10.96.0.0/12'],
       nodePortRange: '30000-32767',
+      extraHosts: [],
       ...opts,
     };
-    if (!isLoopback(this.opts.host) && !this.opts.tls) {
+    if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
     this.services = createServiceStrategy({
@@ -92,6 +111,12 @@ export class ApiServer {
     for (const [resource, strategy] of Object.entries(kindStrategies)) {
       const hasStatus = mustResource(resource).subresources.includes('status');
       strategies.set(resource, hasStatus ? withStatusSubresource(strategy) : strategy);
+    }
+    if (opts.allowLoopbackEndpoints) {
+      for (const r of ['endpoints', 'endpointslices']) {
+        const s = strategies.get(r);
+        if (s) strategies.set(r, allowingLoopback(s));
+      }
     }
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
     this.registry = new GenericRegistry(this.opts.store, strategies);
@@ -181,19 +206,24 @@ export class ApiServer {
       }
       void handler(req, res);
     };
-    const server = this.opts.tls
-      ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
-      : createHttpServer(listener);
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    // Watches are long-lived: no request timeout.
-    server.requestTimeout = 0;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => resolve());
-    });
-    this.server = server;
-    const addr = server.address() as AddressInfo;
+    const listen = async (host: string, port: number): Promise<Server> => {
+      const server = this.opts.tls
+        ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
+        : createHttpServer(listener);
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      // Watches are long-lived: no request timeout.
+      server.requestTimeout = 0;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      this.servers.push(server);
+      return server;
+    };
+    const main = await listen(this.opts.host, this.opts.port);
+    const addr = main.address() as AddressInfo;
+    for (const extra of this.opts.extraHosts) await listen(extra, addr.port);
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     serverAddress = `${host}:${addr.port}`;
     this.url = `${this.opts.tls ? 'https' : 'http'}://${serverAddress}`;
@@ -202,12 +232,15 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    const servers = this.servers.splice(0);
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
   }
 }

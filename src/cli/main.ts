@@ -1,9 +1,10 @@
 // The `svcnet` command. Subcommands are added as their subsystems land.
 import { Command } from 'commander';
-import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { registerDnsCommand } from '../dns/command.ts';
 import { registerEchoCommand } from '../lab/echo/command.ts';
 import { registerExecCommand } from '../lab/exec.ts';
+import { registerAgentCommand } from './agent.ts';
+import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { registerControllerCommand } from './controller.ts';
 import { runUp } from './up.ts';
 import { CliError, untilSignal } from './util.ts';
@@ -32,6 +33,7 @@ addApiServerFlags(
 ).action(serve);
 
 registerControllerCommand(program);
+registerAgentCommand(program);
 registerDnsCommand(program);
 registerExecCommand(program);
 registerEchoCommand(program);
