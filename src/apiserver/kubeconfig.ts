@@ -8,12 +8,15 @@ export interface KubeconfigOptions {
   /** PEM of the serving CA when TLS is on; kubectl then verifies the server. */
   caPem?: string;
   clusterName?: string;
+  /** Name to verify the serving certificate against when `server` is an address it lacks. */
+  tlsServerName?: string;
 }
 
 export function renderKubeconfig(o: KubeconfigOptions): string {
   const name = o.clusterName ?? 'svcnet';
   const cluster: Record<string, string> = { server: o.server };
   if (o.caPem) cluster['certificate-authority-data'] = Buffer.from(o.caPem).toString('base64');
+  if (o.tlsServerName) cluster['tls-server-name'] = o.tlsServerName;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

@@ -7,22 +7,28 @@ import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
 import { type Agent, startAgent } from '../proxy/agent.ts';
+import { createNftablesPlane } from '../proxy/nftables/plane.ts';
 import type { DataPlane } from '../proxy/plane.ts';
 import { NetnsVipBinder } from '../proxy/userspace/netns-vip-binder.ts';
 import { UserspacePlane } from '../proxy/userspace/plane.ts';
 import { BoundVips } from '../proxy/userspace/vips.ts';
 import { CliError, parseHostPort, untilSignal } from './util.ts';
 
-export type AgentMode = 'userspace';
-export const agentModes: readonly AgentMode[] = ['userspace'];
+export type AgentMode = 'userspace' | 'nftables';
+export const agentModes: readonly AgentMode[] = ['nftables', 'userspace'];
 
 export interface NodeAgentOptions {
   client: Client;
   nodeName: string;
   nodeIPs: string[];
   mode: AgentMode;
-  /** Root: the named namespace whose lo gets the VIPs. Undefined: rootless loopback aliases. */
+  /**
+   * Root: the named namespace to program (nftables: its ruleset; userspace: VIPs on its lo).
+   * Undefined: nftables programs the current namespace; userspace uses rootless loopback aliases.
+   */
   netns?: string;
+  /** Service CIDRs (nftables drops unallocated addresses inside them). */
+  serviceCIDRs?: string[];
   healthz?: { host: string; port: number } | null;
   nodePortAddresses?: string[];
   externalIPAllowCIDRs?: string[];
@@ -37,15 +43,17 @@ export interface NodeAgent {
   stop(): Promise<void>;
 }
 
-export function createPlane(mode: AgentMode, netns: string | undefined): DataPlane {
+export function createPlane(mode: AgentMode, netns: string | undefined, serviceCIDRs: string[]): DataPlane {
   switch (mode) {
     case 'userspace':
       return new UserspacePlane(netns ? { vips: new BoundVips(new NetnsVipBinder(netns)) } : {});
+    case 'nftables':
+      return createNftablesPlane({ ...(netns ? { netns } : {}), serviceCIDRs });
   }
 }
 
 export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
-  const plane = createPlane(o.mode, o.netns);
+  const plane = createPlane(o.mode, o.netns, o.serviceCIDRs ?? ['10.96.0.0/12']);
   const agent = await startAgent({
     client: o.client,
     nodeName: o.nodeName,
@@ -84,6 +92,7 @@ interface AgentFlags {
   nodeportAddresses?: string;
   externalIpAllow?: string;
   dnsListen?: string;
+  serviceCidrs: string;
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -94,11 +103,12 @@ export function registerAgentCommand(program: Command): void {
     .option('--context <name>', 'kubeconfig context')
     .option('--node-name <name>', 'this node', hostname())
     .option('--node-ip <ips>', "node addresses, primary first (default: the Node's InternalIPs)")
-    .option('--mode <mode>', `data plane: ${agentModes.join(', ')}`, 'userspace')
+    .option('--mode <mode>', `data plane: ${agentModes.join(', ')}`, 'nftables')
     .option('--netns <name>', 'named network namespace to bind VIPs in (root); omit for rootless loopback VIPs')
     .option('--healthz <host:port>', 'kube-proxy healthz, livez and metrics', '0.0.0.0:10256')
     .option('--nodeport-addresses <cidrs>', 'CIDRs or "primary" for NodePorts (default: all node addresses)')
     .option('--external-ip-allow <cidrs>', 'CIDRs whose spec.externalIPs are served (CVE-2020-8554: none by default)')
+    .option('--service-cidrs <cidrs>', 'service CIDRs, comma-separated', '10.96.0.0/12')
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .action(async (flags: AgentFlags) => {
       if (!agentModes.includes(flags.mode as AgentMode)) {
@@ -122,6 +132,7 @@ export function registerAgentCommand(program: Command): void {
         nodeName: flags.nodeName,
         nodeIPs,
         mode: flags.mode as AgentMode,
+        serviceCIDRs: list(flags.serviceCidrs),
         ...(flags.netns ? { netns: flags.netns } : {}),
         healthz: parseHostPort(flags.healthz),
         ...(flags.nodeportAddresses ? { nodePortAddresses: list(flags.nodeportAddresses) } : {}),

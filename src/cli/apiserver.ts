@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadOrCreateToken } from '../apiserver/auth.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
-import { ApiServer } from '../apiserver/server.ts';
+import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
 import { ensureServingCert, type TlsMaterial } from '../apiserver/tls.ts';
 import { openStore } from '../store/open.ts';
 import { CliError, parseHostPort } from './util.ts';
@@ -36,7 +36,19 @@ export function addApiServerFlags(cmd: Command): Command {
     .option('-v, --verbose', 'log every request');
 }
 
-export async function runApiServer(flags: ApiServerFlags): Promise<{ server: ApiServer; close(): Promise<void> }> {
+export interface RunningApiServer {
+  server: ApiServer;
+  url: string;
+  token: string;
+  tls: TlsMaterial;
+  kubeconfig: string;
+  close(): Promise<void>;
+}
+
+export async function runApiServer(
+  flags: ApiServerFlags,
+  extra: Pick<ApiServerOptions, 'extraHosts' | 'allowLoopbackEndpoints'> = {},
+): Promise<RunningApiServer> {
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { host, port } = parseHostPort(flags.listen);
@@ -65,6 +77,7 @@ export async function runApiServer(flags: ApiServerFlags): Promise<{ server: Api
     serviceCIDRs: flags.serviceClusterIpRange.split(',').map((s) => s.trim()),
     nodePortRange: flags.serviceNodePortRange,
     log: flags.verbose ? (l) => console.error(l) : undefined,
+    ...extra,
   });
   let url: string;
   try {
@@ -80,6 +93,10 @@ export async function runApiServer(flags: ApiServerFlags): Promise<{ server: Api
   console.log(`svcnet: try: export KUBECONFIG=${kubeconfig}; kubectl get svc -A`);
   return {
     server,
+    url,
+    token,
+    tls,
+    kubeconfig,
     async close() {
       await server.stop();
       await store.close();

@@ -25,8 +25,11 @@ program
 addApiServerFlags(
   program
     .command('up')
-    .description('bring up svcnet on this machine: API server, controllers (and, as they land, lab, agent, DNS)'),
-).action(runUp);
+    .description('bring up the whole cluster network on this machine: API server, controllers, lab node, agent, DNS'),
+)
+  .option('--mode <mode>', 'data plane: auto (nftables as root, userspace otherwise), nftables, userspace', 'auto')
+  .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
+  .action(runUp);
 
 addApiServerFlags(
   program.command('apiserver').description('serve the Kubernetes API for Services and friends over the embedded store'),

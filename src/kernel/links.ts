@@ -81,6 +81,9 @@ export class IpLinks implements Links {
 
   async setMaster(ns: NsRef, link: string, bridge: string): Promise<void> {
     await this.ip(ns, ['link', 'set', link, 'master', bridge]);
+    // Hairpin, as kubelet's hairpin-veth mode: with br_netfilter, a pod's packet to a Service
+    // that picks the pod itself is DNATed and bridged back out the port it came in on.
+    await this.ip(ns, ['link', 'set', link, 'type', 'bridge_slave', 'hairpin', 'on']);
   }
 
   async setUp(ns: NsRef, link: string): Promise<void> {

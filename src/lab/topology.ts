@@ -130,6 +130,13 @@ export class LabTopology {
       await this.links.setUp(ns, uplinkName);
       // The node routes between pods and the parent link; pods answer the parent's clients.
       await this.links.setSysctl(ns, 'net.ipv4.ip_forward', '1');
+      // Pod → Service → pod on the same bridge: the reply is bridged, so it must pass netfilter
+      // to be un-DNATed (Kubernetes requires br_netfilter for the same reason). Per namespace.
+      await this.links.setSysctl(ns, 'net.bridge.bridge-nf-call-iptables', '1').catch(() => {
+        console.warn(
+          'svcnet: br_netfilter is not loaded: pods reaching a Service backed by a pod on the same node will fail (modprobe br_netfilter)',
+        );
+      });
     } catch (e) {
       await this.cleanup().catch(() => {});
       this.started = false;
