@@ -1,0 +1,214 @@
+// The Deployment controller end to end: in-process against the registry a real HTTPS API
+// server serves, driven by real kubectl. No pod runner runs here: the test plays kubelet and
+// marks pods Ready through the status subresource.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Deployment, KubeObject, Node, Pod } from '../src/api/types.ts';
+import { InProcessClient } from '../src/client/in-process.ts';
+import { type DeploymentController, startDeploymentController } from '../src/controllers/workloads/controller.ts';
+import { safeAlphabet } from '../src/controllers/workloads/hash.ts';
+import { startTestApiServer, type TestApiServer } from './helpers/apiserver.ts';
+
+type Obj<T> = T & KubeObject;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+}
+
+const nowISO = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const hashOf = (p: Pod) => p.metadata?.labels?.['pod-template-hash'] ?? '';
+
+describe('Deployment controller with kubectl', () => {
+  let s: TestApiServer;
+  let client: InProcessClient;
+  let ctrl: DeploymentController;
+  const errors: unknown[] = [];
+
+  const webPods = async (): Promise<Obj<Pod>[]> =>
+    (await client.list<Obj<Pod>>('pods', { namespace: 'default', labelSelector: 'app=web' })).items.filter(
+      (p) => !p.metadata.deletionTimestamp,
+    );
+  const markReady = async (p: Obj<Pod>) => {
+    const cur = await client.get<Obj<Pod>>('pods', 'default', p.metadata.name ?? '');
+    await client.updateStatus('pods', {
+      ...cur,
+      status: {
+        ...(cur.status ?? {}),
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: nowISO() }],
+      },
+    });
+  };
+  const deployment = () => client.get<Obj<Deployment>>('deployments', 'default', 'web');
+  const waitPods = (n: number, pred: (ps: Obj<Pod>[]) => boolean = () => true) =>
+    until(`${n} web pods`, async () => {
+      const ps = await webPods();
+      return ps.length === n && pred(ps) ? ps : undefined;
+    });
+
+  before(async () => {
+    s = await startTestApiServer();
+    client = new InProcessClient(s.server.registry);
+    for (const name of ['node-b', 'node-a', 'node-c']) {
+      const node = await client.create<Obj<Node>>('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name } });
+      // node-c never becomes Ready: no pod may land on it.
+      if (name !== 'node-c') {
+        await client.updateStatus('nodes', {
+          ...node,
+          status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
+        });
+      }
+    }
+    ctrl = startDeploymentController(client, { onError: (e) => errors.push(e) });
+    await ctrl.synced();
+  });
+  after(async () => {
+    await ctrl?.stop();
+    await s?.close();
+  });
+
+  it('creates replicas with template labels, pod-template-hash, owner and round-robin nodes', async () => {
+    await s.kc(['create', 'deployment', 'web', '--image=svcnet/echo', '--replicas=3']);
+    const pods = await waitPods(3);
+    const d = await deployment();
+    const hash = hashOf(pods[0] as Pod);
+    assert.ok(hash.length > 0 && hash.length <= 10 && [...hash].every((c) => safeAlphabet.includes(c)), hash);
+    for (const p of pods) {
+      assert.equal(hashOf(p), hash);
+      assert.equal(p.metadata.labels?.app, 'web');
+      assert.match(p.metadata.name ?? '', new RegExp(`^web-${hash}-[${safeAlphabet}]{5}$`));
+      assert.deepEqual(p.metadata.ownerReferences, [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: 'web',
+          uid: d.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+    const nodes = pods.map((p) => p.spec?.nodeName).sort();
+    // Round-robin over the Ready nodes in name order; node-c is not Ready.
+    assert.deepEqual(nodes, ['node-a', 'node-a', 'node-b']);
+    // kubectl get pods shows them with the deployment's labels.
+    const out = await s.kc(['get', 'pods', '-l', `app=web,pod-template-hash=${hash}`, '--no-headers']);
+    assert.equal(out.trim().split('\n').length, 3);
+  });
+
+  it('reports status and passes kubectl rollout status once pods are Ready', async () => {
+    for (const p of await webPods()) await markReady(p);
+    const d = await until('available status', async () => {
+      const x = await deployment();
+      return x.status?.availableReplicas === 3 ? x : undefined;
+    });
+    assert.equal(d.status?.observedGeneration, d.metadata.generation);
+    assert.deepEqual(
+      [d.status?.replicas, d.status?.updatedReplicas, d.status?.readyReplicas, d.status?.availableReplicas],
+      [3, 3, 3, 3],
+    );
+    const conds = Object.fromEntries((d.status?.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+    assert.deepEqual(conds, { Available: 'True/MinimumReplicasAvailable', Progressing: 'True/NewReplicaSetAvailable' });
+    const out = await s.kc(['rollout', 'status', 'deployment/web', '--timeout=10s']);
+    assert.match(out, /successfully rolled out/);
+    const row = await s.kc(['get', 'deployment', 'web', '--no-headers']);
+    assert.match(row, /^web\s+3\/3\s+3\s+3\s/);
+  });
+
+  it('scales up and down, deleting unready pods first', async () => {
+    const ready = (await webPods()).map((p) => p.metadata.name).sort();
+    await s.kc(['patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"replicas":5}}']);
+    await waitPods(5);
+    await s.kc(['patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"replicas":3}}']);
+    const left = await waitPods(3);
+    assert.deepEqual(left.map((p) => p.metadata.name).sort(), ready);
+    const events = await s.kc([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.kind=Deployment,involvedObject.name=web',
+    ]);
+    assert.match(events, /ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-\w+ from 3 to 5/);
+    assert.match(events, /Scaled down replica set web-\w+ from 5 to 3/);
+  });
+
+  it('kubectl scale deployment', async (t) => {
+    const r = await s.kubectl(['scale', 'deployment', 'web', '--replicas=4']);
+    if (r.code !== 0 && /the server could not find the requested resource/.test(r.stderr)) {
+      t.skip(
+        'the apiserver does not serve deployments/scale yet (PATCH .../deployments/web/scale, autoscaling/v1 Scale)',
+      );
+      return;
+    }
+    assert.equal(r.code, 0, r.stderr);
+    await waitPods(4);
+    await s.kc(['scale', 'deployment', 'web', '--replicas=3']);
+    await waitPods(3);
+  });
+
+  it('rolls out a new template with maxSurge=1 maxUnavailable=0 as pods turn Ready', async () => {
+    const before = await waitPods(3, (ps) => ps.every(isReady));
+    const oldHash = hashOf(before[0] as Pod);
+    await s.kc([
+      'patch',
+      'deployment',
+      'web',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } },
+      }),
+    ]);
+    await s.kc(['set', 'image', 'deployment/web', 'echo=svcnet/echo:v2']);
+    let maxPods = 0;
+    let minReady = Number.POSITIVE_INFINITY;
+    const newHash = await until(
+      'rollout to finish',
+      async () => {
+        const ps = await webPods();
+        maxPods = Math.max(maxPods, ps.length);
+        minReady = Math.min(minReady, ps.filter(isReady).length);
+        // Play kubelet: one new pod turns Ready per round.
+        const waiting = ps.find((p) => !isReady(p));
+        if (waiting) await markReady(waiting);
+        const hashes = new Set(ps.map(hashOf));
+        const h = [...hashes][0];
+        return ps.length === 3 && hashes.size === 1 && h !== oldHash && ps.every(isReady) ? h : undefined;
+      },
+      30_000,
+    );
+    assert.equal(maxPods, 4, 'maxSurge=1 over 3 replicas');
+    assert.equal(minReady, 3, 'maxUnavailable=0');
+    const d = await until('status after rollout', async () => {
+      const x = await deployment();
+      return x.status?.updatedReplicas === 3 && x.status.availableReplicas === 3 && x.status.replicas === 3
+        ? x
+        : undefined;
+    });
+    assert.ok(newHash);
+    assert.equal(
+      d.status?.conditions?.find((c) => c.type === 'Progressing')?.message,
+      `ReplicaSet "web-${newHash}" has successfully progressed.`,
+    );
+    const pod = (await webPods())[0];
+    assert.equal(pod?.spec?.containers[0]?.image, 'svcnet/echo:v2');
+  });
+
+  it('deleting the Deployment deletes its pods', async () => {
+    await s.kc(['delete', 'deployment', 'web']);
+    await waitPods(0);
+    assert.deepEqual(errors, []);
+  });
+});
