@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { startEndpointControllers } from '../controllers/endpoints/start.ts';
+import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
+import { startDeploymentController } from '../controllers/workloads/controller.ts';
 import { untilSignal } from './util.ts';
 
 export interface ControllerSet {
@@ -12,8 +14,16 @@ export interface ControllerSet {
 }
 
 /** Every controller svcnet has, on one client. `svcnet up` runs the same set in-process. */
-export function startControllers(client: Client, opts: { maxEndpointsPerSlice?: number } = {}): ControllerSet {
-  const handles = [startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } })];
+export function startControllers(
+  client: Client,
+  opts: { maxEndpointsPerSlice?: number; workloads?: boolean } = {},
+): ControllerSet {
+  const handles: { stop(): Promise<void>; synced(): Promise<void> }[] = [
+    startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }),
+    startLoadBalancerController(client),
+  ];
+  // Against a real cluster its own controller manager runs Deployments; only the lab needs ours.
+  if (opts.workloads) handles.push(startDeploymentController(client));
   return {
     async stop() {
       await Promise.all(handles.map((h) => h.stop()));
@@ -31,17 +41,20 @@ export function registerControllerCommand(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
     .option('--max-endpoints-per-slice <n>', 'endpoints per EndpointSlice (1-1000)', '100')
-    .action(async (flags: { kubeconfig?: string; context?: string; maxEndpointsPerSlice: string }) => {
-      const max = Number(flags.maxEndpointsPerSlice);
-      if (!Number.isInteger(max) || max < 1 || max > 1000) {
-        throw new Error(`--max-endpoints-per-slice must be 1-1000, not ${flags.maxEndpointsPerSlice}`);
-      }
-      const client = createClient({ kubeconfig: flags.kubeconfig, context: flags.context });
-      const set = startControllers(client, { maxEndpointsPerSlice: max });
-      await set.synced();
-      console.log('svcnet: controllers synced');
-      const sig = await untilSignal();
-      console.log(`svcnet: ${sig}, shutting down`);
-      await set.stop();
-    });
+    .option('--workloads', 'also run the Deployment controller (svcnet apiserver has no other)')
+    .action(
+      async (flags: { kubeconfig?: string; context?: string; maxEndpointsPerSlice: string; workloads?: boolean }) => {
+        const max = Number(flags.maxEndpointsPerSlice);
+        if (!Number.isInteger(max) || max < 1 || max > 1000) {
+          throw new Error(`--max-endpoints-per-slice must be 1-1000, not ${flags.maxEndpointsPerSlice}`);
+        }
+        const client = createClient({ kubeconfig: flags.kubeconfig, context: flags.context });
+        const set = startControllers(client, { maxEndpointsPerSlice: max, workloads: !!flags.workloads });
+        await set.synced();
+        console.log('svcnet: controllers synced');
+        const sig = await untilSignal();
+        console.log(`svcnet: ${sig}, shutting down`);
+        await set.stop();
+      },
+    );
 }

@@ -128,7 +128,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     );
     stack.push(() => api.close());
     const client = new InProcessClient(api.server.registry);
-    const controllers = startControllers(client);
+    const controllers = startControllers(client, { workloads: true });
     stack.push(() => controllers.stop());
     await controllers.synced();
 

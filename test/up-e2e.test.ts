@@ -1,0 +1,182 @@
+// The README's first command as a user runs it — `npm start` — inside a network namespace this
+// test owns: real kubectl applies examples/, and a client pod reaches every Service type through
+// the kernel data plane and cluster DNS. Then Ctrl-C cleans up and a second start resumes.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hasNetAdmin } from '../src/kernel/exec.ts';
+
+const repo = join(import.meta.dirname, '..');
+const root = hasNetAdmin();
+const ns = `svt-${process.pid % 100000}-u`;
+const port = 20000 + (process.pid % 10000);
+
+function inNs(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'nsenter',
+      [`--net=/run/netns/${ns}`, cmd, ...args],
+      { cwd: repo, env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('npm start (svcnet up) end to end', {
+  skip: root ? false : 'needs root (CAP_NET_ADMIN) for lab namespaces',
+}, () => {
+  let dir: string;
+  let up: ChildProcess | undefined;
+  let log = '';
+  const env = () => ({ KUBECONFIG: join(dir, 'data', 'kubeconfig'), HOME: dir });
+  const kubectl = (args: string[]) => inNs('kubectl', ['--cache-dir', join(dir, 'kc'), ...args], env());
+  const kc = async (args: string[]) => {
+    const r = await kubectl(args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const podExec = (pod: string, argv: string[]) =>
+    inNs(join(repo, 'bin', 'svcnet'), ['exec', pod, '--', ...argv], env());
+
+  async function start(): Promise<void> {
+    log = '';
+    up = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${ns}`,
+        'npm',
+        'start',
+        '--',
+        '--data-dir',
+        join(dir, 'data'),
+        '--listen',
+        `127.0.0.1:${port}`,
+      ],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
+    );
+    up.stdout?.on('data', (d) => {
+      log += String(d);
+    });
+    up.stderr?.on('data', (d) => {
+      log += String(d);
+    });
+    // The node agent (a child in the lab's node namespace) reports last.
+    await eventually(
+      'svcnet up ready',
+      async () => (/svcnet agent: node \S+ \(/.test(log) ? true : undefined),
+      120_000,
+    );
+  }
+
+  async function stop(): Promise<void> {
+    const p = up;
+    up = undefined;
+    if (!p || p.exitCode !== null) return;
+    // npm runs the script in a child; signal the whole process group the way Ctrl-C does.
+    const exited = new Promise((r) => p.once('exit', r));
+    execFileSync('pkill', ['-INT', '-f', `data-dir ${join(dir, 'data')}`]);
+    await exited;
+  }
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'svcnet-up-'));
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  });
+  after(async () => {
+    await stop().catch(() => {});
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `data-dir ${join(dir, 'data')}`], { stdio: 'ignore' });
+    } catch {
+      // Nothing left running.
+    }
+    const left = execFileSync('ip', ['netns', 'list']).toString();
+    for (const line of left.split('\n')) {
+      const name = line.split(' ')[0] ?? '';
+      if (name === ns) execFileSync('ip', ['netns', 'del', name]);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('brings everything up, serves every Service type, cleans up on Ctrl-C and resumes', async () => {
+    await start();
+    const nodeIP = /node svcnet-node \(([\d.]+)\)/.exec(log)?.[1];
+    assert.ok(nodeIP, log);
+    await kc(['apply', '-f', join(repo, 'examples')]);
+    await kc(['run', 'client', '--image=svcnet/echo', '--restart=Never']);
+    await eventually('all pods ready', async () => {
+      const pods = JSON.parse(await kc(['get', 'pods', '-o', 'json'])).items as {
+        status?: { conditions?: { type: string; status: string }[] };
+      }[];
+      const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return pods.length === 7 && ready.length === 7 ? true : undefined;
+    });
+    const lbIP = await eventually('LoadBalancer IP', async () => {
+      const svc = JSON.parse(await kc(['get', 'svc', 'db-mariadb-slave-lb', '-o', 'json']));
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+    });
+    assert.match(lbIP, /^198\.51\.100\./);
+
+    const hostnames = async (url: string, n = 8) => {
+      const r = await podExec('client', ['bash', '-c', `for i in $(seq ${n}); do curl -s -m 3 ${url}; echo; done`]);
+      return new Set(r.stdout.split('\n').filter(Boolean));
+    };
+    // ClusterIP by DNS name (search path + kube-dns VIP), balanced over both replicas.
+    const viaName = await hostnames('http://my-service/hostname');
+    assert.equal([...viaName].filter((h) => h.startsWith('myapp-')).length, 2, [...viaName].join(' '));
+    // NodePort from a pod and from outside the node (the namespace svcnet was started in).
+    const np = await hostnames(`http://${nodeIP}:30036/hostname`, 4);
+    assert.ok(
+      [...np].every((h) => h.startsWith('my-app-')),
+      [...np].join(' '),
+    );
+    const outside = await inNs('curl', ['-s', '-m', '3', `http://${nodeIP}:30036/hostname`]);
+    assert.match(outside.stdout, /^my-app-/);
+    // LoadBalancer IP from MetalLB-style IPAM, reaching the named targetPort "mysql".
+    const lb = await hostnames(`http://${lbIP}:3306/hostname`, 4);
+    assert.ok(
+      [...lb].every((h) => h.startsWith('mariadb-slave-')),
+      [...lb].join(' '),
+    );
+    // ExternalName: a CNAME from cluster DNS.
+    const cname = await podExec('client', ['dig', '+short', 'mi-redis.prod.svc.cluster.local']);
+    assert.match(cname.stdout, /^redis\.externo\.com\.$/m);
+    const clusterIP = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
+
+    // Ctrl-C: everything svcnet created in the kernel is gone.
+    const nsBefore = execFileSync('ip', ['netns', 'list']).toString();
+    assert.match(nsBefore, /svn-/);
+    await stop();
+    const nsAfter = execFileSync('ip', ['netns', 'list']).toString();
+    assert.doesNotMatch(nsAfter, /svn-/);
+
+    // A second start on the same data directory resumes objects, allocations and pods.
+    await start();
+    const again = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
+    assert.equal(again, clusterIP);
+    await eventually('pods back', async () => {
+      const r = await hostnames('http://my-service/hostname', 4);
+      return [...r].some((h) => h.startsWith('myapp-')) ? true : undefined;
+    });
+    await stop();
+  });
+});
