@@ -144,18 +144,21 @@ describe('Deployment controller with kubectl', () => {
     assert.match(events, /Scaled down replica set web-\w+ from 5 to 3/);
   });
 
-  it('kubectl scale deployment', async (t) => {
+  it('kubectl scale deployment (the scale subresource)', async () => {
     const r = await s.kubectl(['scale', 'deployment', 'web', '--replicas=4']);
-    if (r.code !== 0 && /the server could not find the requested resource/.test(r.stderr)) {
-      t.skip(
-        'the apiserver does not serve deployments/scale yet (PATCH .../deployments/web/scale, autoscaling/v1 Scale)',
-      );
-      return;
-    }
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deployment\.apps\/web scaled/);
     await waitPods(4);
-    await s.kc(['scale', 'deployment', 'web', '--replicas=3']);
+    // --current-replicas makes kubectl GET then PUT the Scale.
+    await s.kc(['scale', 'deployment', 'web', '--current-replicas=4', '--replicas=3']);
     await waitPods(3);
+    const wrong = await s.kubectl(['scale', 'deployment', 'web', '--current-replicas=7', '--replicas=2']);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /Expected replicas to be 7, was 3/);
+    const scale = JSON.parse(await s.kc(['get', '--raw', '/apis/apps/v1/namespaces/default/deployments/web/scale']));
+    assert.equal(scale.kind, 'Scale');
+    assert.equal(scale.spec.replicas, 3);
+    assert.match(scale.status.selector, /app=web/);
   });
 
   it('rolls out a new template with maxSurge=1 maxUnavailable=0 as pods turn Ready', async () => {

@@ -86,3 +86,9 @@ export function checkUnknownFields(info: ResourceInfo, body: unknown, mode: Fiel
   if (mode === 'Strict') throw strictDecodingError(info.kind, info.version, paths);
   return paths.map(unknownFieldWarning);
 }
+
+/** Patches a subresource object that has no lists (Scale): strategic merge is merge patch there. */
+export function applyScalePatch(type: PatchType, current: object, raw: Buffer): unknown {
+  const patch = parseJSON(raw);
+  return type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
+}

@@ -71,7 +71,8 @@ function apiResource(r: ResourceInfo) {
       name: `${r.resource}/${sub}`,
       singularName: '',
       namespaced: r.namespaced,
-      kind: r.kind,
+      // The scale subresource speaks autoscaling/v1 Scale, whatever the parent's group.
+      ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind }),
       verbs: ['get', 'patch', 'update'],
     });
   }

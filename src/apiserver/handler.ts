@@ -2,11 +2,12 @@
 // JSON, YAML or Kubernetes protobuf (kubectl's typed clients send protobuf); replies are JSON.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
-import { ApiError, newBadRequest, toStatus } from '../api/status.ts';
+import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
 import {
   applyPatch,
+  applyScalePatch,
   checkUnknownFields,
   decodeBody,
   type FieldValidation,
@@ -18,6 +19,7 @@ import { readBody, sendJSON, sendStatus } from './http-util.ts';
 import type { OpenApiV3 } from './openapi.ts';
 import type { GenericRegistry, Target } from './registry/generic.ts';
 import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
+import { applyScale, scaleOf } from './scale.ts';
 import { type IncludeObject, toTable, wantsTable } from './table/table.ts';
 
 export interface HandlerDeps {
@@ -177,7 +179,41 @@ export function createHandler(deps: HandlerDeps) {
     res.on('close', stop);
   }
 
+  async function serveScale(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
+    const t: Target = { info: r.info, namespace: r.namespace };
+    const dryRun = dryRunOf(q);
+    const resource = r.info.resource;
+    switch (r.verb) {
+      case 'get':
+        return sendJSON(res, 200, scaleOf(await registry.get(t, r.name)));
+      case 'update': {
+        const body = decodeBody(req.headers['content-type'], await readBody(req));
+        const obj = await registry.update(t, r.name, (cur) => applyScale(cur, body, resource), { dryRun });
+        return sendJSON(res, 200, scaleOf(obj));
+      }
+      case 'patch': {
+        const ptype = patchTypeOf(req.headers['content-type']);
+        const raw = await readBody(req);
+        const obj = await registry.update(
+          t,
+          r.name,
+          // A Scale has no lists: strategic merge is merge patch here.
+          (cur) => applyScale(cur, applyScalePatch(ptype, scaleOf(cur), raw), resource),
+          { dryRun, isPatch: true },
+        );
+        return sendJSON(res, 200, scaleOf(obj));
+      }
+      default:
+        return sendJSON(
+          res,
+          405,
+          newMethodNotSupported({ group: r.group, resource: `${resource}/scale` }, r.verb).status,
+        );
+    }
+  }
+
   async function serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
+    if (r.subresource === 'scale') return serveScale(req, res, r, q);
     const t: Target = { info: r.info, namespace: r.namespace };
     const table = wantsTable(req.headers.accept);
     const include = includeObjectOf(q);

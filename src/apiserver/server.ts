@@ -4,12 +4,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { kindStrategies } from '../api/kinds.ts';
 import type { ErrorList } from '../api/field.ts';
+import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
-import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import { isAlreadyExists, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
+import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
 import { recordEvent } from './events.ts';
@@ -87,7 +87,9 @@ export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
-  private readonly opts: Required<Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>> &
+  private readonly opts: Required<
+    Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>
+  > &
     Pick<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>;
   url = '';
 
