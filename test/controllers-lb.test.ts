@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { InProcessClient } from '../src/client/in-process.ts';
+import { ipAddressPoolAdmission } from '../src/controllers/loadbalancer/admission.ts';
 import {
   type LoadBalancerController,
   startLoadBalancerController,
@@ -220,6 +221,66 @@ describe('LoadBalancer IPAM restart', () => {
       );
       await ctrl.stop();
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('IPAddressPool admission (the API refuses stranding changes)', () => {
+  it('rejects a shrink or delete that strands a live address; a safe change passes', async () => {
+    const s = await startTestApiServer({ admission: [ipAddressPoolAdmission] });
+    const ctrl = startLoadBalancerController(new InProcessClient(s.server.registry));
+    try {
+      await ctrl.synced();
+      await s.kc(['create', 'namespace', 'metallb-system']);
+      await s.kc(['apply', '-f', '-'], poolManifest);
+      await s.kc(['apply', '-f', '-'], lbService('held', 80));
+      const ip = await until('address', async () => {
+        const svc = JSON.parse(await s.kc(['get', 'svc', 'held', '-o', 'json']));
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+      });
+      const other = ip === '192.0.2.10' ? '192.0.2.11/32' : '192.0.2.10/32';
+      const shrink = await s.kubectl([
+        'patch',
+        'ipaddresspool',
+        '-n',
+        'metallb-system',
+        'lab-pool',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { addresses: [other] } }),
+      ]);
+      assert.notEqual(shrink.code, 0);
+      assert.match(
+        shrink.stderr,
+        new RegExp(
+          `spec\\.addresses: Forbidden: new config not compatible with assigned IPs: service "default/held" cannot own "${ip.replace(/\./g, '\\.')}" under new config`,
+        ),
+      );
+      const del = await s.kubectl(['delete', 'ipaddresspool', '-n', 'metallb-system', 'lab-pool']);
+      assert.notEqual(del.code, 0);
+      assert.match(del.stderr, /cannot own/);
+      const pool = JSON.parse(await s.kc(['get', 'ipaddresspool', '-n', 'metallb-system', 'lab-pool', '-o', 'json']));
+      assert.deepEqual(pool.spec.addresses, ['192.0.2.10-192.0.2.11'], 'nothing changed');
+      // Growing the pool strands nothing.
+      await s.kc([
+        'patch',
+        'ipaddresspool',
+        '-n',
+        'metallb-system',
+        'lab-pool',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { addresses: ['192.0.2.10-192.0.2.12'] } }),
+      ]);
+      // Once the Service is gone, the pool may go.
+      await s.kc(['delete', 'svc', 'held']);
+      await until('release', async () => {
+        const out = await s.kubectl(['delete', 'ipaddresspool', '-n', 'metallb-system', 'lab-pool']);
+        return out.code === 0 ? true : undefined;
+      });
+    } finally {
+      await ctrl.stop();
       await s.close();
     }
   });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { ErrorList } from '../api/field.ts';
 import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
-import { isAlreadyExists, newUnauthorized } from '../api/status.ts';
+import { isAlreadyExists, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
@@ -19,7 +19,7 @@ import { OpenApiV3 } from './openapi.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
-import type { ResourceStrategy } from './registry/types.ts';
+import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
 
 export interface ApiServerOptions {
@@ -39,6 +39,8 @@ export interface ApiServerOptions {
    * Off by default; Kubernetes rejects them since CVE-2021-25737.
    */
   allowLoopbackEndpoints?: boolean;
+  /** Validating admission checks contributed by other components (e.g. the LB IPAM). */
+  admission?: Admission[];
   /** More addresses to serve on, same port (e.g. the lab's link, for the node namespace). */
   extraHosts?: string[];
   /** See HandlerDeps.minRequestTimeoutSeconds; default 1800. */
@@ -74,6 +76,31 @@ function withStatusSubresource(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
+function withAdmission(s: ResourceStrategy, a: Admission, store: Store): ResourceStrategy {
+  const list: ListFn = async (resource) => (await store.list(resource)).items;
+  const refuse = (obj: KubeObject, errs: ErrorList) => {
+    const info = mustResource(a.resource);
+    if (errs.length) throw newInvalid({ group: info.group, kind: info.kind }, obj.metadata.name ?? '', errs);
+  };
+  return {
+    ...s,
+    async beginUpdate(obj, old, ctx) {
+      const txn = (await s.beginUpdate?.(obj, old, ctx)) ?? noopTxn;
+      try {
+        if (a.validateUpdate) refuse(obj, await a.validateUpdate(obj, old, list));
+      } catch (e) {
+        txn.revert();
+        throw e;
+      }
+      return txn;
+    },
+    async beforeDelete(obj, ctx) {
+      await s.beforeDelete?.(obj, ctx);
+      if (a.validateDelete) refuse(obj, await a.validateDelete(obj, list));
+    },
+  };
+}
+
 function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   const keep = (errs: ErrorList) => errs.filter((e) => e.detail !== loopbackRangeDetail);
   return {
@@ -83,14 +110,13 @@ function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
+type OptionalKeys = 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints' | 'admission';
+
 export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
-  private readonly opts: Required<
-    Omit<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>
-  > &
-    Pick<ApiServerOptions, 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints'>;
+  private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
 
   constructor(opts: ApiServerOptions) {
@@ -113,6 +139,10 @@ export class ApiServer {
     for (const [resource, strategy] of Object.entries(kindStrategies)) {
       const hasStatus = mustResource(resource).subresources.includes('status');
       strategies.set(resource, hasStatus ? withStatusSubresource(strategy) : strategy);
+    }
+    for (const a of opts.admission ?? []) {
+      const s = strategies.get(a.resource);
+      if (s) strategies.set(a.resource, withAdmission(s, a, opts.store));
     }
     if (opts.allowLoopbackEndpoints) {
       for (const r of ['endpoints', 'endpointslices']) {

@@ -7,6 +7,7 @@ import { loadOrCreateToken } from '../apiserver/auth.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
 import { ensureServingCert, type TlsMaterial } from '../apiserver/tls.ts';
+import { ipAddressPoolAdmission } from '../controllers/loadbalancer/admission.ts';
 import { openStore } from '../store/open.ts';
 import { CliError, parseHostPort } from './util.ts';
 
@@ -77,6 +78,7 @@ export async function runApiServer(
     serviceCIDRs: flags.serviceClusterIpRange.split(',').map((s) => s.trim()),
     nodePortRange: flags.serviceNodePortRange,
     log: flags.verbose ? (l) => console.error(l) : undefined,
+    admission: [ipAddressPoolAdmission],
     ...extra,
   });
   let url: string;

@@ -286,6 +286,12 @@ export class GenericRegistry {
   ): Promise<KubeObject> {
     const key = keyOf(t, name);
     if (t.info.resource === 'namespaces') return this.deleteNamespace(name, opts);
+    const strategy = this.strategies.get(t.info.resource);
+    if (strategy?.beforeDelete) {
+      const cur = await this.store.get(key);
+      if (!cur) throw newNotFound(gr(t.info), name);
+      await strategy.beforeDelete(cur, { dryRun: !!opts.dryRun, namespace: key.namespace });
+    }
     let gracePeriodSeconds: number | undefined;
     if (t.info.resource === 'pods') {
       const pod = await this.store.get(key);

@@ -35,9 +35,24 @@ export interface ResourceStrategy<T extends KubeObject = KubeObject> {
   /** Allocation and normalization before validation; may throw ApiError. */
   beginCreate?(obj: T, ctx: RequestContext): Txn | Promise<Txn>;
   beginUpdate?(obj: T, old: T, ctx: RequestContext): Txn | Promise<Txn>;
+  /** Refuses a delete before it happens (admission); may throw ApiError. */
+  beforeDelete?(obj: T, ctx: RequestContext): void | Promise<void>;
   /** Releases after a delete committed (cluster IPs, node ports). */
   afterDelete?(obj: T, ctx: RequestContext): void;
   validateCreate(obj: T): ErrorList;
   validateUpdate(obj: T, old: T): ErrorList;
   validateStatusUpdate?(obj: T, old: T): ErrorList;
+}
+
+/** Reads other objects during admission (current state, all namespaces). */
+export type ListFn = (resource: string) => Promise<KubeObject[]>;
+
+/**
+ * A validating admission check for one resource, like a ValidatingAdmissionWebhook: callers
+ * outside the apiserver (e.g. the MetalLB-style IPAM) contribute rules that need other objects.
+ */
+export interface Admission {
+  readonly resource: string;
+  validateUpdate?(obj: KubeObject, old: KubeObject, list: ListFn): Promise<ErrorList>;
+  validateDelete?(obj: KubeObject, list: ListFn): Promise<ErrorList>;
 }

@@ -21,11 +21,20 @@ export interface Item {
   readonly value: string;
 }
 
-interface Entry {
+/**
+ * An element claimed by more than one owner (rare: shared endpoints, duplicate VIPs). An
+ * uncontested element is stored as its bare value string, without its owner: 80,000 Entry
+ * objects for 10,000 Services cost ~4 MB, and the owner is never needed because every release
+ * comes from the owner that claimed (replace() is given exactly what that owner contributed).
+ * When a second owner arrives, the first one stays anonymous (`owner` undefined): it is the one
+ * releasing an item it is not listed under in `others`.
+ */
+interface Contested {
   value: string;
-  owner: string;
-  /** Further owners, in arrival order (rare: shared endpoints, duplicate VIPs). */
-  others: Map<string, string> | undefined;
+  /** The effective owner; undefined: the anonymous first owner. */
+  owner: string | undefined;
+  /** Further owners, in arrival order. */
+  others: Map<string, string>;
 }
 
 /**
@@ -36,6 +45,20 @@ interface Entry {
 interface Counted {
   value: string;
   refs: number;
+}
+
+type Slot = string | Contested | Counted;
+
+const valueOf = (e: Slot): string => (typeof e === 'string' ? e : e.value);
+
+/** Values come from a small vocabulary (`goto internal-cluster`, set bodies…): one copy each. */
+const interned = new Map<string, string>();
+function intern(v: string): string {
+  if (v.length > 40) return v;
+  const hit = interned.get(v);
+  if (hit !== undefined) return hit;
+  if (interned.size < 4096) interned.set(v, v);
+  return v;
 }
 
 export interface ItemChange {
@@ -53,7 +76,7 @@ function idOf(family: string, kind: string, container: string, name: string): st
 
 export class ItemStore {
   /** family → kind → container → name → entry */
-  private readonly entries = new Map<string, Map<string, Entry | Counted>>();
+  private readonly entries = new Map<string, Map<string, Slot>>();
   /** id → effective value before the first change since the last drain(). */
   private touched = new Map<string, { item: Item; before: string | undefined }>();
   /**
@@ -63,7 +86,7 @@ export class ItemStore {
    */
   tracking = true;
 
-  private group(family: NftFamily, kind: ItemKind, container: string): Map<string, Entry | Counted> {
+  private group(family: NftFamily, kind: ItemKind, container: string): Map<string, Slot> {
     const gid = `${family}\u0000${kind}\u0000${container}`;
     let g = this.entries.get(gid);
     if (!g) {
@@ -82,69 +105,88 @@ export class ItemStore {
   /** Replaces what `owner` contributes: `old` is exactly what it contributed before. */
   replace(owner: string, old: readonly Item[], next: readonly Item[]): void {
     for (const it of old) this.release(owner, it);
-    for (const it of next) this.claim(owner, it);
+    // An owner listing one item twice (two VIPs of a port with the same address:port): the last
+    // value wins, and claim() only ever meets other owners' entries.
+    let seen: Set<string> | undefined;
+    for (let i = next.length - 1; i >= 0; i--) {
+      const it = next[i];
+      if (!it) continue;
+      if (next.length > 1) {
+        const id = idOf(it.family, it.kind, it.container, it.name);
+        seen ??= new Set();
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      this.claim(owner, it);
+    }
   }
 
   private claim(owner: string, it: Item): void {
     const g = this.group(it.family, it.kind, it.container);
     const e = g.get(it.name);
+    const value = intern(it.value);
     if (it.kind !== 'element') {
-      if (e && 'refs' in e) e.refs++;
+      if (e !== undefined && typeof e !== 'string' && 'refs' in e) e.refs++;
       else {
         this.touch(it, undefined);
-        g.set(it.name, { value: it.value, refs: 1 });
+        g.set(it.name, { value, refs: 1 });
       }
       return;
     }
-    if (!e || 'refs' in e) {
+    if (e === undefined) {
       this.touch(it, undefined);
-      g.set(it.name, { value: it.value, owner, others: undefined });
-      return;
+      g.set(it.name, value);
+    } else if (typeof e === 'string') {
+      g.set(it.name, { value: e, owner: undefined, others: new Map([[owner, value]]) });
+    } else if ('others' in e) {
+      e.others.set(owner, value);
     }
-    if (e.owner === owner) {
-      this.touch(it, e.value);
-      e.value = it.value;
-      return;
-    }
-    e.others ??= new Map();
-    e.others.set(owner, it.value);
   }
 
   private release(owner: string, it: Item): void {
     const g = this.group(it.family, it.kind, it.container);
     const e = g.get(it.name);
-    if (!e) return;
+    if (e === undefined) return;
+    if (typeof e === 'string') {
+      this.touch(it, e);
+      g.delete(it.name);
+      return;
+    }
     if ('refs' in e) {
       if (--e.refs > 0) return;
       this.touch(it, e.value);
       g.delete(it.name);
       return;
     }
-    if (e.owner !== owner) {
-      e.others?.delete(owner);
-      return;
+    const effective = e.owner === owner || (e.owner === undefined && !e.others.has(owner));
+    if (!effective) {
+      e.others.delete(owner);
+    } else {
+      this.touch(it, e.value);
+      const next = e.others.entries().next();
+      if (next.done) {
+        g.delete(it.name);
+        return;
+      }
+      const [o, v] = next.value;
+      e.others.delete(o);
+      e.owner = o;
+      e.value = v;
     }
-    this.touch(it, e.value);
-    const next = e.others?.entries().next();
-    if (!next || next.done) {
-      g.delete(it.name);
-      return;
-    }
-    const [o, v] = next.value;
-    e.others?.delete(o);
-    e.owner = o;
-    e.value = v;
+    // Back to one owner: the bare value again (that owner is the one who will release it).
+    if (e.others.size === 0) g.set(it.name, e.value);
   }
 
   get(family: NftFamily, kind: ItemKind, container: string, name: string): string | undefined {
-    return this.entries.get(`${family}\u0000${kind}\u0000${container}`)?.get(name)?.value;
+    const e = this.entries.get(`${family}\u0000${kind}\u0000${container}`)?.get(name);
+    return e === undefined ? undefined : valueOf(e);
   }
 
   /** All items of one container (a set's elements; the chains or sets when container is ""). */
   *list(family: NftFamily, kind: ItemKind, container: string): IterableIterator<[string, string]> {
     const g = this.entries.get(`${family}\u0000${kind}\u0000${container}`);
     if (!g) return;
-    for (const [name, e] of g) yield [name, e.value];
+    for (const [name, e] of g) yield [name, valueOf(e)];
   }
 
   /** Containers that hold elements for `family`. */
