@@ -26,6 +26,15 @@ function inNs(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+/** This lab's namespaces: the node namespace and its pods' (`<node>-<id>`). */
+function labNamespaces(node: string): string[] {
+  return execFileSync('ip', ['netns', 'list'])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n === node || n.startsWith(`${node}-`));
+}
+
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -163,11 +172,10 @@ describe('npm start (svcnet up) end to end', {
     const clusterIP = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
 
     // Ctrl-C: everything svcnet created in the kernel is gone.
-    const nsBefore = execFileSync('ip', ['netns', 'list']).toString();
-    assert.match(nsBefore, /svn-/);
+    const labNs = /lab node namespace (svn-\w+)/.exec(log)?.[1] ?? 'svn-?';
+    assert.ok(labNamespaces(labNs).length >= 8, 'node + 7 pod namespaces');
     await stop();
-    const nsAfter = execFileSync('ip', ['netns', 'list']).toString();
-    assert.doesNotMatch(nsAfter, /svn-/);
+    assert.deepEqual(labNamespaces(labNs), []);
 
     // A second start on the same data directory resumes objects, allocations and pods.
     await start();
@@ -178,5 +186,21 @@ describe('npm start (svcnet up) end to end', {
       return [...r].some((h) => h.startsWith('myapp-')) ? true : undefined;
     });
     await stop();
+  });
+
+  it('after a crash (SIGKILL) `svcnet cleanup` removes what was left in the kernel', async () => {
+    await start();
+    execFileSync('pkill', ['-KILL', '-f', `data-dir ${join(dir, 'data')}`]);
+    try {
+      execFileSync('pkill', ['-KILL', '-f', 'svcnet agent --kubeconfig ' + join(dir, 'data')]);
+    } catch {
+      // The agent died with its parent.
+    }
+    up = undefined;
+    const labNs = /lab node namespace (svn-\w+)/.exec(log)?.[1] ?? 'svn-?';
+    assert.ok(labNamespaces(labNs).length > 0, 'the crash left the lab behind');
+    const r = await inNs(join(repo, 'bin', 'svcnet'), ['cleanup', '--data-dir', join(dir, 'data')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(labNamespaces(labNs), []);
   });
 });

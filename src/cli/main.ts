@@ -5,6 +5,7 @@ import { registerEchoCommand } from '../lab/echo/command.ts';
 import { registerExecCommand } from '../lab/exec.ts';
 import { registerAgentCommand } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
+import { registerCleanupCommand } from './cleanup.ts';
 import { registerControllerCommand } from './controller.ts';
 import { runUp } from './up.ts';
 import { CliError, untilSignal } from './util.ts';
@@ -37,6 +38,7 @@ addApiServerFlags(
 
 registerControllerCommand(program);
 registerAgentCommand(program);
+registerCleanupCommand(program);
 registerDnsCommand(program);
 registerExecCommand(program);
 registerEchoCommand(program);
