@@ -203,4 +203,85 @@ describe('npm start (svcnet up) end to end', {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(labNamespaces(labNs), []);
   });
+
+  it('rootless (an unprivileged user): userspace plane, loopback pods, every Service type', async () => {
+    // What a laptop user without root gets. Port 80 on loopback aliases needs
+    // ip_unprivileged_port_start lowered, as rootless container runtimes document; this is the
+    // test's own namespace, so the sysctl changes nothing else.
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_unprivileged_port_start=0']);
+    const data = join(dir, 'rootless');
+    execFileSync('chmod', ['0777', dir]);
+    const rl = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${ns}`,
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        'env',
+        `HOME=${dir}`,
+        join(repo, 'bin', 'svcnet'),
+        'up',
+        '--data-dir',
+        data,
+        '--listen',
+        `127.0.0.1:${port + 1}`,
+      ],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    rl.stdout?.on('data', (d) => {
+      out += String(d);
+    });
+    rl.stderr?.on('data', (d) => {
+      out += String(d);
+    });
+    try {
+      await eventually('rootless up', async () => (out.includes('svcnet: ready') ? true : undefined), 120_000);
+      assert.match(out, /mode userspace, rootless/);
+      const rkc = (args: string[]) =>
+        inNs('kubectl', ['--cache-dir', join(dir, 'kc-rl'), ...args], { KUBECONFIG: join(data, 'kubeconfig') });
+      assert.equal((await rkc(['apply', '-f', join(repo, 'examples')])).code, 0);
+      await eventually('rootless pods ready', async () => {
+        const r = await rkc(['get', 'pods', '-o', 'json']);
+        const pods = JSON.parse(r.stdout).items as {
+          status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+        }[];
+        const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return pods.length === 6 && ready.length === 6 && pods.every((p) => p.status?.podIP?.startsWith('127.'))
+          ? true
+          : undefined;
+      });
+      const svc = async (name: string) => JSON.parse((await rkc(['get', 'svc', name, '-o', 'json'])).stdout);
+      // Rootless VIPs are loopback aliases keeping the low 16 bits: 10.a.b.c → 127.10.b.c.
+      const alias = (ip: string) => `127.10.${ip.split('.').slice(2).join('.')}`;
+      const clusterIP = (await svc('my-service')).spec.clusterIP as string;
+      // The agent programs listeners a moment after endpoints appear: poll, then require.
+      const get = (url: string, want: RegExp) =>
+        eventually(
+          url,
+          async () => {
+            const r = await inNs('curl', ['-s', '-m', '3', url]);
+            return want.test(r.stdout) ? r.stdout : undefined;
+          },
+          20_000,
+        );
+      await get(`http://${alias(clusterIP)}/hostname`, /^myapp-/);
+      await get('http://127.0.0.1:30036/hostname', /^my-app-/);
+      await get('http://[::1]:30036/hostname', /^my-app-/);
+      const lbIP = await eventually('rootless LB IP', async () => {
+        const s = await svc('db-mariadb-slave-lb');
+        return s.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+      });
+      await get(`http://${alias(lbIP)}:3306/hostname`, /^mariadb-slave-/);
+      const dig = await inNs('dig', ['+short', '@127.10.0.10', 'my-service.default.svc.cluster.local']);
+      assert.equal(dig.stdout.trim(), clusterIP);
+    } finally {
+      const exited = new Promise((r) => rl.once('exit', r));
+      rl.kill('SIGINT');
+      await exited;
+    }
+  });
 });
