@@ -1,5 +1,9 @@
 // nftables data plane benchmark: `node --import tsx bench/nftables.ts [--smoke] [--n 10000]`.
 // Runs only inside network namespaces it creates (and removes, also on failure).
+//   P1  connection rate (connect, 1-byte request, 1-byte reply, close; many short connections in
+//       parallel for a fixed time) through a ClusterIP ÷ straight to the pod IP, with 1 Service
+//       and with N (the first- and the last-created one). Rounds alternate direct / via VIP;
+//       medians. Target ≥ 0.92 everywhere and flat within ±0.03 (N vs 1).
 //   P2  cold full sync of N Services × 5 endpoints until traffic flows, ÷ `nft -f` of a
 //       kube-proxy-shaped ruleset for the same Services (chain per service and per endpoint,
 //       generated here) into a fresh namespace. Target ≤ 0.1.
@@ -23,6 +27,9 @@ const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const nArg = args.indexOf('--n');
 const N = smoke ? 500 : nArg >= 0 ? Number(args[nArg + 1]) : 10_000;
+const onlyArg = args.indexOf('--only');
+/** `--only p1,p8`: run a subset (default all). */
+const only = new Set((onlyArg >= 0 ? (args[onlyArg + 1] ?? '') : 'p1,p2,p3,p8').split(','));
 const EPS = 5;
 const prefix = `nb${process.pid % 100000}`;
 
@@ -127,6 +134,105 @@ const loop=()=>{const c=net.connect({host,port:80});let d='';c.setTimeout(200);
   return { ready, seen, stop: () => child.kill('SIGKILL') };
 }
 
+const rateServer = `require('net').createServer(c=>{c.on('error',()=>{});c.once('data',()=>c.end('y'))})
+ .listen(9000,'0.0.0.0',()=>console.log('ready'))`;
+
+/** One client process, driven over stdin: "host port ms conc" → "connections errors". */
+const rateClient = `
+const net=require('net');let buf='';
+process.stdin.setEncoding('utf8').on('data',d=>{buf+=d;let i;while((i=buf.indexOf('\\n'))>=0){run(buf.slice(0,i));buf=buf.slice(i+1)}});
+function run(l){const [host,port,ms,conc]=l.split(' ');let n=0,err=0,live=+conc;const end=Date.now()+ +ms;
+ const one=()=>{if(Date.now()>=end){if(--live===0)console.log(n+' '+err);return}
+  const c=net.connect(+port,host);let ok=false;c.setNoDelay(true);
+  c.on('connect',()=>c.write('x'));c.on('data',()=>{ok=true});c.on('error',()=>{});
+  c.on('close',()=>{if(ok)n++;else err++;setImmediate(one)})};
+ for(let k=0;k<+conc;k++)one()}`;
+
+function spawnIn(ns: string, script: string): ReturnType<typeof spawn> {
+  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+}
+
+function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onExit = (c: number | null) => reject(new Error(`bench helper exited with ${c}`));
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const i = buf.indexOf('\n');
+      if (i < 0) return;
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      resolve(buf.slice(0, i));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/**
+ * P1: the last Service (and the first) point at a small fast TCP server in pod1 (port 9000).
+ * Direct and via-VIP rounds alternate so drift in machine load hits both alike.
+ */
+async function p1(lab: Lab, node: NodeInfo, podIP: string): Promise<void> {
+  const server = spawnIn(lab.pods[0]?.ns ?? '', rateServer);
+  const client = spawnIn(lab.client.ns, rateClient);
+  // Many short connections: a wide port range, and conntrack TIME_WAIT entries that expire fast
+  // (per-namespace sysctls: the node's conntrack sees both paths, routed and DNATed, alike).
+  await lab.sh(lab.client.ns, 'sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1');
+  await lab.sh(lab.node, 'sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1');
+  const roundMs = smoke ? 300 : 1000;
+  const rounds = smoke ? 3 : 7;
+  const conc = 16;
+  try {
+    await firstLine(server);
+    const rate = async (host: string, port: number): Promise<number> => {
+      client.stdin?.write(`${host} ${port} ${roundMs} ${conc}\n`);
+      const [n = 0, err = 0] = (await firstLine(client)).split(' ').map(Number);
+      if (err > n / 100) throw new Error(`P1: ${err} failed connections to ${host}:${port} (${n} ok)`);
+      return (n * 1000) / roundMs;
+    };
+    const target = ep(podIP, 9000, { isLocal: true });
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+    const measure = async (n: number): Promise<{ direct: number; first: number; last: number }> => {
+      const list: [ServicePortInfo, EndpointInfo[]][] = services(n, target);
+      const head = list[0];
+      if (head) list[0] = [head[0], [target]];
+      const plane = createNftablesPlane({ netns: lab.node, serviceCIDRs: ['10.96.0.0/12'], families: ['ip'] });
+      await plane.sync(snapshotOf(list, { node, nodePortIPs: [lab.nodeIP] }), changes({ full: true }));
+      const [first, last] = [vip(0), vip(n - 1)];
+      const d: number[] = [];
+      const f: number[] = [];
+      const l: number[] = [];
+      await rate(podIP, 9000); // warm-up
+      // The order rotates each round: no target always runs right after the warm-up or the others.
+      const steps: (() => Promise<void>)[] = [
+        async () => void d.push(await rate(podIP, 9000)),
+        async () => void f.push(await rate(first, 80)),
+      ];
+      if (n > 1) steps.push(async () => void l.push(await rate(last, 80)));
+      for (let i = 0; i < rounds; i++) for (let j = 0; j < steps.length; j++) await steps[(i + j) % steps.length]?.();
+      await plane.cleanup();
+      return { direct: med(d), first: med(f), last: n > 1 ? med(l) : med(f) };
+    };
+    const one = await measure(1);
+    const many = await measure(N);
+    const r1 = one.first / one.direct;
+    const rf = many.first / many.direct;
+    const rl = many.last / many.direct;
+    const ok = Math.min(r1, rf, rl) >= 0.92 && Math.max(Math.abs(rf - r1), Math.abs(rl - r1)) <= 0.03;
+    const f0 = (x: number) => x.toFixed(0);
+    console.log(
+      `P1 connections/s via ClusterIP ÷ direct (${conc} parallel, ${rounds}×${roundMs} ms rounds, medians): ` +
+        `1 Service ${r1.toFixed(3)} (${f0(one.first)}/${f0(one.direct)}), ` +
+        `${N} Services first ${rf.toFixed(3)} (${f0(many.first)}/${f0(many.direct)}), last ${rl.toFixed(3)} (${f0(many.last)}) ` +
+        `(target ≥ 0.92, flat ±0.03) ${verdict(ok)}`,
+    );
+  } finally {
+    server.kill('SIGKILL');
+    client.kill('SIGKILL');
+  }
+}
+
 async function p3(
   lab: Lab,
   plane: NftablesPlane,
@@ -168,12 +274,14 @@ function p8(): void {
   const heap1 = process.memoryUsage().heapUsed;
   const r = new NftablesRenderer({ families: ['ip', 'ip6'], serviceCIDRs: ['10.96.0.0/12'], masqueradeAll: false });
   r.update(snap);
+  // The text is applied and dropped by the plane (cold-start chunks are released one by one).
   r.renderFull({});
+  const rssNoGc = process.memoryUsage().rss;
   gc();
   const { rss, heapUsed } = process.memoryUsage();
   const mb = (x: number) => (x / 2 ** 20).toFixed(0);
   console.log(
-    `P8 RSS holding ${N} Services / ${N * EPS} endpoints: ${mb(rss)} MB (process at start ${mb(rss0)} MB; snapshot ${mb(heap1 - heap0)} MB heap, render state ${mb(heapUsed - heap1)} MB heap, ${r.store.size()} objects) (target ≤ 150 MB) ${verdict(rss <= 150 * 2 ** 20)}`,
+    `P8 RSS holding ${N} Services / ${N * EPS} endpoints: ${mb(rss)} MB after a GC, ${mb(rssNoGc)} MB before it (process at start ${mb(rss0)} MB; snapshot ${mb(heap1 - heap0)} MB heap, render state ${mb(heapUsed - heap1)} MB heap, ${r.store.size()} objects) (target ≤ 150 MB) ${verdict(rss <= 150 * 2 ** 20)}`,
   );
 }
 
@@ -183,7 +291,8 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`nftables bench: ${N} Services × ${EPS} endpoints${smoke ? ' (smoke)' : ''}`);
-  p8();
+  if (only.has('p8')) p8();
+  if (!only.has('p2') && !only.has('p3') && !only.has('p1')) return;
   await removeLab(prefix);
   const lab = await createLab(prefix, 2);
   const kp = `${prefix}k`;
@@ -193,6 +302,8 @@ async function main(): Promise<void> {
     if (!pod1 || !pod2) throw new Error('lab pods missing');
     const real1 = ep(pod1.ip, 8080, { isLocal: true });
     const real2 = ep(pod2.ip, 8080, { isLocal: true });
+    if (only.has('p1')) await p1(lab, node, pod1.ip);
+    if (!only.has('p2') && !only.has('p3')) return;
 
     // P2 (kube-proxy-shaped reference first, in its own fresh namespace).
     const ref = kubeProxyShaped(N);

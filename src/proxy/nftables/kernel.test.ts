@@ -6,7 +6,7 @@ import { hasNetAdmin, run } from '../../kernel/exec.ts';
 import type { SyncChanges } from '../snapshot.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { ep, snapshotOf, svcPort } from './fixtures.ts';
-import { createLab, type Lab, probe } from './lab.ts';
+import { createLab, type Lab, probe, sendRawSyn6 } from './lab.ts';
 import { createNftablesPlane, type NftablesPlane } from './plane.ts';
 
 const skip = hasNetAdmin() ? false : 'needs root (CAP_NET_ADMIN) to create network namespaces';
@@ -78,6 +78,7 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
     await plane.sync(snap(), changes({ full: true }));
   });
   after(async () => {
+    await plane?.stop();
     await lab?.close();
   });
 
@@ -147,6 +148,32 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
       u.every((r) => /^pod[12] /.test(r)),
       u.join(),
     );
+  });
+
+  it('localhost NodePort on ::1 works from the node through the relay (TCP and UDP)', async () => {
+    assert.equal(plane.stats.relayListeners, 4, 'web (TCP), dns (UDP), empty and local have NodePorts');
+    const t = await probe(lab.node, { proto: 'tcp', host: '::1', port: 30080, n: 6 });
+    assert.ok(
+      t.every((r) => /^pod[12] /.test(r)),
+      t.join(),
+    );
+    const u = await probe(lab.node, { proto: 'udp', host: '::1', port: 30053, n: 3 });
+    assert.ok(u.length === 3 && u.every((r) => /^pod[12] /.test(r)), u.join());
+    // No endpoints: the relay passes the kernel's REJECT on as a reset.
+    assert.deepEqual(await probe(lab.node, { proto: 'tcp', host: '::1', port: 30020 }), ['ECONNRESET']);
+  });
+
+  it('::1 arriving on a non-loopback interface never reaches the relay', async () => {
+    // An attacker on the LAN hand-crafts a SYN to [::1]:30080 (its own kernel would not send it).
+    const mac = /link\/ether (\S+)/.exec(await lab.sh(lab.node, 'ip link show eth0'))?.[1] ?? '';
+    const hdrErrors = async () =>
+      Number(/Ip6InHdrErrors\s+(\d+)/.exec(await lab.sh(lab.node, 'cat /proc/net/snmp6'))?.[1] ?? -1);
+    const before = await hdrErrors();
+    await sendRawSyn6(lab.outside.ns, { ifname: 'eth0', dstMac: mac, src: 'fe80::2', dst: '::1', dport: 30080 });
+    await new Promise((r) => setTimeout(r, 200));
+    // Linux drops a packet to ::1 from a non-loopback device in ip6_rcv_core, before netfilter
+    // and long before the relay's socket; it counts it as a header error.
+    assert.ok((await hdrErrors()) > before, 'the kernel dropped the SYN to ::1 as a header error');
   });
 
   it('127.0.0.1 arriving on a non-loopback interface is dropped (and would be served without the guard)', async () => {
@@ -227,7 +254,9 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
     const [first = ''] = await probe(lab.client.ns, { proto: 'udp', host: '10.96.0.10', port: 53, sport });
     const entriesBefore = await lab.sh(lab.node, `conntrack -L -p udp --sport ${sport} 2>/dev/null`);
     assert.match(entriesBefore, /dport=53/);
-    // A new agent: every UDP port looks "newly active" to a fresh ProxyState.
+    // A new agent: every UDP port looks "newly active" to a fresh ProxyState. The old one is gone
+    // (its ::1 relay sockets with it); its rules stay.
+    await plane.stop();
     const restarted = createNftablesPlane({ netns: lab.node, serviceCIDRs: ['10.96.0.0/16'], families: ['ip'] });
     await restarted.sync(snap(), changes({ full: true, newlyActiveUDP: [dns.key] }));
     assert.equal(restarted.stats.conntrackDeleted, 0);

@@ -121,7 +121,7 @@ const tcp=()=>new Promise(r=>{const c=net.connect({host:a.host,port:a.port,timeo
  c.on('data',x=>d+=x);c.on('end',()=>r(d.trim()));c.on('error',e=>r(e.code));c.on('timeout',()=>{c.destroy();r('TIMEOUT')})});
 (async()=>{
  if(a.proto==='tcp'){for(let i=0;i<a.n;i++)out.push(await tcp())}
- else{const u=dgram.createSocket('udp4');u.on('error',e=>{});await new Promise(r=>u.bind(a.sport||0,r));
+ else{const u=dgram.createSocket(a.host.includes(':')?'udp6':'udp4');u.on('error',e=>{});await new Promise(r=>u.bind(a.sport||0,r));
   for(let i=0;i<a.n;i++){out.push(await new Promise(r=>{const t=setTimeout(()=>{u.removeAllListeners('message');r('TIMEOUT')},a.timeout);
    u.once('message',m=>{clearTimeout(t);r(String(m))});u.send('hostname',a.port,a.host)}))}u.close()}
  console.log(JSON.stringify(out))})();`;
@@ -136,4 +136,33 @@ export async function probe(
     timeoutMs: 60_000,
   });
   return JSON.parse(stdout) as string[];
+}
+
+// A hand-built IPv6 TCP SYN sent on a raw packet socket: a LAN host's own kernel would never
+// send a packet to ::1 off-host, an attacker's tool would (the ::1 NodePort guard test).
+const rawSyn6 = `
+import socket, struct, sys
+ifname, dst_mac, src, dst, dport = sys.argv[1:6]
+def csum(b):
+    if len(b) % 2: b += b'\\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+tcp = struct.pack('!HHIIBBHHH', 40000, int(dport), 1, 0, 5 << 4, 0x02, 64240, 0, 0)
+pseudo = s6 + d6 + struct.pack('!I3xB', len(tcp), 6)
+tcp = tcp[:16] + struct.pack('!H', csum(pseudo + tcp)) + tcp[18:]
+ip6 = struct.pack('!IHBB', 6 << 28, len(tcp), 6, 64) + s6 + d6
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sock.bind((ifname, 0))
+src_mac = sock.getsockname()[4]
+sock.send(bytes.fromhex(dst_mac.replace(':', '')) + src_mac + b'\\x86\\xdd' + ip6 + tcp)
+`;
+
+/** Sends one TCP SYN `src` → [`dst`]:`dport` out of `ifname` in `ns` to the MAC `dstMac`. */
+export async function sendRawSyn6(
+  ns: string,
+  a: { ifname: string; dstMac: string; src: string; dst: string; dport: number },
+): Promise<void> {
+  await run(['ip', 'netns', 'exec', ns, 'python3', '-c', rawSyn6, a.ifname, a.dstMac, a.src, a.dst, String(a.dport)]);
 }

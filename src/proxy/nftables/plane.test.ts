@@ -8,6 +8,7 @@ import type { ConntrackCleaner, ConntrackFilter } from './conntrack.ts';
 import { FakeNft } from './fake.ts';
 import { ep, snapshotOf, svcPort } from './fixtures.ts';
 import { NftablesPlane } from './plane.ts';
+import { FakeRelay } from './relay.ts';
 import { NftablesRenderer } from './render.ts';
 import { NftTracer } from './trace.ts';
 
@@ -37,15 +38,17 @@ class RecordingConntrack implements ConntrackCleaner {
 function setup(nft = new FakeNft(), o: { coldChunkElements?: number } = {}) {
   const applier = new FakeNftApplier(nft);
   const conntrack = new RecordingConntrack();
+  const relay = new FakeRelay();
   const plane = new NftablesPlane({
     serviceCIDRs,
     applier,
     conntrack,
     coldChunkElements: o.coldChunkElements ?? 0,
     runner: async () => ({ stdout: '', stderr: '' }),
+    relay,
     log: process.env.NFT_DEBUG ? (m) => console.error(m) : undefined,
   });
-  return { nft, applier, conntrack, plane };
+  return { nft, applier, conntrack, plane, relay };
 }
 
 /** State as sorted text: equal states compare equal whatever order elements were added in. */
@@ -271,5 +274,47 @@ describe('nftables plane on the fake kernel', () => {
     await plane.cleanup();
     assert.deepEqual([...nft.tables.keys()], ['ip other']);
     await plane.cleanup(); // idempotent
+  });
+
+  it('localhost NodePorts on ::1: relay listeners follow the NodePort services (created, retargeted, removed)', async () => {
+    const { plane, relay } = setup();
+    const np = svcPort('default', 'np', { clusterIPs: ['10.96.0.50'], nodePort: 30050 });
+    const dual = svcPort('default', 'dual', {
+      clusterIPs: ['10.96.0.51', 'fd00:96::51'],
+      nodePort: 30051,
+      protocol: 'UDP',
+    });
+    const sctp = svcPort('default', 'sctp', { clusterIPs: ['10.96.0.52'], nodePort: 30052, protocol: 'SCTP' });
+    const eps = [ep('10.244.0.5', 80, { isLocal: true })];
+    const s1 = snapshotOf(
+      [
+        [np, eps],
+        [dual, eps],
+        [sctp, eps],
+      ],
+      { localhostNodePorts: true },
+    );
+    await plane.sync(s1, changes({ full: true }));
+    // IPv6 Services go to the NodePort on the node's IPv6 address, IPv4-only ones to 127.0.0.1.
+    assert.deepEqual(
+      [...relay.specs].sort((a, b) => a.port - b.port),
+      [
+        { protocol: 'TCP', port: 30050, host: '127.0.0.1', targetPort: 30050 },
+        { protocol: 'UDP', port: 30051, host: 'fd77::1', targetPort: 30051 },
+      ],
+    );
+    assert.equal(plane.stats.relayListeners, 2);
+    await plane.sync(
+      snapshotOf([[np, eps]], { localhostNodePorts: true }),
+      changes({ services: new Set([dual.key, sctp.key]) }),
+    );
+    assert.deepEqual(
+      relay.specs.map((s) => s.port),
+      [30050],
+    );
+    await plane.sync(snapshotOf([[np, eps]], { localhostNodePorts: false }), changes({ full: true }));
+    assert.deepEqual(relay.specs, []);
+    await plane.stop();
+    assert.equal(relay.closed, 1);
   });
 });

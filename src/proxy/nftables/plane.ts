@@ -10,6 +10,7 @@ import type { ServicePortKey } from '../types.ts';
 import { ExecNftApplier, inNetns, type NftApplier } from './applier.ts';
 import { type ConntrackCleaner, cleanupFilters, ExecConntrack } from './conntrack.ts';
 import { FakeNft } from './fake.ts';
+import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from './relay.ts';
 import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
 import { families as allFamilies, type NftFamily, tableName } from './structure.ts';
 import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
@@ -29,6 +30,8 @@ export interface NftablesPlaneOptions {
   readonly applier?: NftApplier;
   readonly conntrack?: ConntrackCleaner;
   readonly runner?: Runner;
+  /** The [::1] NodePort relay (relay.ts); default: in this process, or a child in `netns`. */
+  readonly relay?: LocalhostRelay;
   readonly log?: (msg: string) => void;
 }
 
@@ -43,6 +46,8 @@ export interface NftablesPlaneStats {
   lastSyncMs: number;
   /** Elements, chains and sets svcnet owns (both families). */
   objects: number;
+  /** [::1] NodePort relay listeners bound (localhost NodePorts on IPv6). */
+  relayListeners: number;
 }
 
 export class NftablesPlane implements DataPlane {
@@ -56,6 +61,7 @@ export class NftablesPlane implements DataPlane {
     conntrackDeleted: 0,
     lastSyncMs: 0,
     objects: 0,
+    relayListeners: 0,
   };
   private readonly applier: NftApplier;
   private readonly conntrack: ConntrackCleaner;
@@ -63,6 +69,7 @@ export class NftablesPlane implements DataPlane {
   private readonly families: readonly NftFamily[];
   private synced = false;
   private routeLocalnetSet = false;
+  private relay: LocalhostRelay | undefined;
 
   constructor(private readonly opts: NftablesPlaneOptions) {
     this.families = opts.families ?? allFamilies;
@@ -98,6 +105,7 @@ export class NftablesPlane implements DataPlane {
       }
     }
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
+    await this.syncRelay(snapshot);
     const filters = cleanupFilters(snapshot, changes, this.families);
     if (filters.length > 0) {
       try {
@@ -117,7 +125,8 @@ export class NftablesPlane implements DataPlane {
     for (const f of this.families) existing[f] = await this.applier.list(f);
     const txs = this.renderer.renderFull(existing, this.opts.coldChunkElements ?? 25_000);
     try {
-      for (const tx of txs) await this.applier.apply(tx);
+      // Each chunk's text is dropped once applied: a cold start of 10,000 Services is MBs of text.
+      for (let tx = txs.shift(); tx !== undefined; tx = txs.shift()) await this.applier.apply(tx);
     } catch (e) {
       // E.g. a set left by another version with another type: replace the table atomically.
       this.stats.rebuilds++;
@@ -139,8 +148,30 @@ export class NftablesPlane implements DataPlane {
     this.routeLocalnetSet = true;
   }
 
+  /**
+   * ::1 NodePorts: userspace listeners that forward into a kernel VIP (relay.ts). Created on the
+   * first snapshot that asks for localhost NodePorts; a listener that cannot bind (port taken)
+   * is logged and retried at the next sync, never failing the sync: the rules are already right.
+   */
+  private async syncRelay(snapshot: ProxySnapshot): Promise<void> {
+    const specs = relayTargets(snapshot, this.families);
+    if (specs.length === 0 && !this.relay) return;
+    this.relay ??=
+      this.opts.relay ?? (this.opts.netns !== undefined ? new NetnsRelay(this.opts.netns) : new InProcessRelay());
+    try {
+      const status = await this.relay.set(specs);
+      this.stats.relayListeners = status.bound.length;
+      for (const e of status.errors) this.opts.log?.(`nftables: localhost relay [::1] ${e}`);
+    } catch (e) {
+      this.opts.log?.(`nftables: localhost relay failed: ${(e as Error).message}`);
+    }
+  }
+
   async stop(): Promise<void> {
     // Rules stay: traffic keeps flowing while the agent restarts (`svcnet cleanup` removes them).
+    // The ::1 relay is this process's sockets: it cannot outlive it.
+    await this.relay?.close();
+    this.stats.relayListeners = 0;
   }
 
   /**
@@ -156,6 +187,8 @@ export class NftablesPlane implements DataPlane {
 
   /** `svcnet cleanup`: delete svcnet's tables. */
   async cleanup(): Promise<void> {
+    await this.relay?.close();
+    this.stats.relayListeners = 0;
     await this.applier.apply(renderCleanup(this.families));
     this.synced = false;
   }

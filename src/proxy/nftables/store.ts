@@ -49,12 +49,15 @@ interface Counted {
 
 type Slot = string | Contested | Counted;
 
-const valueOf = (e: Slot): string => (typeof e === 'string' ? e : e.value);
+const slotValue = (e: Slot): string => (typeof e === 'string' ? e : e.value);
 
-/** Values come from a small vocabulary (`goto internal-cluster`, set bodies…): one copy each. */
+/**
+ * Verdict values come from a small vocabulary (`goto internal-cluster`, `goto cluster-pick-5`):
+ * one copy each instead of one string per element. Endpoint targets are unique: not interned.
+ */
 const interned = new Map<string, string>();
 function intern(v: string): string {
-  if (v.length > 40) return v;
+  if (!v.startsWith('goto ')) return v;
   const hit = interned.get(v);
   if (hit !== undefined) return hit;
   if (interned.size < 4096) interned.set(v, v);
@@ -107,16 +110,14 @@ export class ItemStore {
     for (const it of old) this.release(owner, it);
     // An owner listing one item twice (two VIPs of a port with the same address:port): the last
     // value wins, and claim() only ever meets other owners' entries.
-    let seen: Set<string> | undefined;
-    for (let i = next.length - 1; i >= 0; i--) {
-      const it = next[i];
-      if (!it) continue;
-      if (next.length > 1) {
-        const id = idOf(it.family, it.kind, it.container, it.name);
-        seen ??= new Set();
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
+    let last: Map<string, number> | undefined;
+    if (next.length > 1) {
+      last = new Map();
+      for (const [i, it] of next.entries()) last.set(idOf(it.family, it.kind, it.container, it.name), i);
+      if (last.size === next.length) last = undefined;
+    }
+    for (const [i, it] of next.entries()) {
+      if (last && last.get(idOf(it.family, it.kind, it.container, it.name)) !== i) continue;
       this.claim(owner, it);
     }
   }
@@ -179,14 +180,14 @@ export class ItemStore {
 
   get(family: NftFamily, kind: ItemKind, container: string, name: string): string | undefined {
     const e = this.entries.get(`${family}\u0000${kind}\u0000${container}`)?.get(name);
-    return e === undefined ? undefined : valueOf(e);
+    return e === undefined ? undefined : slotValue(e);
   }
 
   /** All items of one container (a set's elements; the chains or sets when container is ""). */
   *list(family: NftFamily, kind: ItemKind, container: string): IterableIterator<[string, string]> {
     const g = this.entries.get(`${family}\u0000${kind}\u0000${container}`);
     if (!g) return;
-    for (const [name, e] of g) yield [name, valueOf(e)];
+    for (const [name, e] of g) yield [name, slotValue(e)];
   }
 
   /** Containers that hold elements for `family`. */
