@@ -78,9 +78,9 @@ function reply(q: dnsPacket.DecodedPacket, opts: FakeUpstreamOptions, truncated:
 
 export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<FakeUpstream> {
   const seen: SeenQuery[] = [];
-  const udp = createSocket('udp4');
+  let udp = createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
+  let port = udp.address().port;
   const answerUdp = (msg: Buffer, rinfo: RemoteInfo) => {
     let q: dnsPacket.DecodedPacket;
     try {
@@ -136,7 +136,21 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
     });
     s.on('error', () => {});
   });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
+  // DNS wants UDP and TCP on one port number: take a free UDP port and try TCP on it; another
+  // process may hold that TCP port (EADDRINUSE), then start over with a new pair.
+  for (let attempt = 0; ; attempt++) {
+    const bound = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (bound) break;
+    if (attempt >= 20) throw new Error('fake upstream: no port free for both UDP and TCP');
+    udp.close();
+    udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    port = udp.address().port;
+    udp.on('message', answerUdp);
+  }
   return {
     port,
     seen,
