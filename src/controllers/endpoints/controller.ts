@@ -11,7 +11,7 @@ import { serviceKey, splitKey } from '../endpointslice/pod.ts';
 import { staleTimeoutMs } from '../endpointslice/tracker.ts';
 import { type Obj, ownInformers } from '../runtime/informers.ts';
 import { ok, retry, type SyncResult } from '../runtime/result.ts';
-import { runWorkers, type WorkerOptions } from '../runtime/runner.ts';
+import { startController, type WorkerOptions } from '../runtime/runner.ts';
 import { TriggerTimeTracker } from '../runtime/trigger-time.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { reconcileEndpoints } from './reconcile.ts';
@@ -116,25 +116,11 @@ export function startEndpointsController(client: Client, opts: EndpointsControll
     }
   }
 
-  bundle.start();
-  const syncedP = bundle.waitForSync();
-  syncedP.catch(() => {});
-  const workers = syncedP.then(
-    () => runWorkers(queue, sync, { workers: opts.workers ?? 5, onError: opts.onError }).stopped,
-    () => undefined,
-  );
-
-  return {
-    async stop() {
+  return startController(bundle, queue, sync, {
+    workers: opts.workers,
+    onError: opts.onError,
+    onStop: () => {
       stopped = true;
-      queue.shutDown();
-      bundle.stop();
-      await workers;
     },
-    synced: () => syncedP,
-    idle: async () => {
-      await syncedP;
-      await queue.idle();
-    },
-  };
+  });
 }

@@ -11,7 +11,7 @@ import type { Client } from '../../client/client.ts';
 import type { InformerLike } from '../../client/informer-api.ts';
 import { type Obj, ownInformers } from '../runtime/informers.ts';
 import { combine, noRetry, ok, retry, type SyncResult } from '../runtime/result.ts';
-import { runWorkers, type WorkerOptions } from '../runtime/runner.ts';
+import { type ControllerHandle, startController, type WorkerOptions } from '../runtime/runner.ts';
 import { TriggerTimeTracker } from '../runtime/trigger-time.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { GroupIndex, PodIndex, ServiceIndex } from './indexes.ts';
@@ -40,13 +40,7 @@ export interface EndpointSliceControllerOptions {
   retryBaseDelayMs?: number;
 }
 
-export interface ControllerHandle {
-  stop(): Promise<void>;
-  /** Resolves once every informer has delivered its first list. */
-  synced(): Promise<void>;
-  /** Resolves when no Service is queued or being synced (scheduled retries do not count). */
-  idle(): Promise<void>;
-}
+export type { ControllerHandle };
 
 /** A stale cache catches up within one watch event; poll it rather than backing off. */
 const staleRetryMs = 10;
@@ -164,29 +158,13 @@ export function startEndpointSliceController(
     return combine(results);
   }
 
-  bundle.start();
-  const syncedP = bundle.waitForSync();
-  syncedP.catch(() => {});
-  // No sync may run on partial caches: a Service missing from a half-listed cache would look
-  // deleted and lose its slices.
-  const workers = syncedP.then(
-    () => runWorkers(queue, sync, { workers: opts.workers ?? 5, onError: opts.onError }).stopped,
-    () => undefined,
-  );
-
-  return {
-    async stop() {
+  return startController(bundle, queue, sync, {
+    workers: opts.workers,
+    onError: opts.onError,
+    onStop: () => {
       stopped = true;
-      queue.shutDown();
-      bundle.stop();
-      await workers;
     },
-    synced: () => syncedP,
-    idle: async () => {
-      await syncedP;
-      await queue.idle();
-    },
-  };
+  });
 }
 
 /** The Service key a slice managed by this controller belongs to. */

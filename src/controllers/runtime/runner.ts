@@ -47,3 +47,44 @@ export function runWorkers<K extends string>(
   const n = Math.max(1, opts.workers ?? 1);
   return { stopped: Promise.all(Array.from({ length: n }, worker)).then(() => undefined) };
 }
+
+export interface ControllerHandle {
+  stop(): Promise<void>;
+  /** Resolves once every informer has delivered its first list. */
+  synced(): Promise<void>;
+  /** Resolves when no key is queued or being synced (scheduled retries do not count). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Starts the informers, then the workers — never before every cache has synced: a Service
+ * missing from a half-listed cache would look deleted and lose what the controller wrote for it.
+ * `onStop` runs first on stop (controllers use it to ignore late informer events).
+ */
+export function startController<K extends string>(
+  bundle: { start(): void; stop(): void; waitForSync(): Promise<void> },
+  queue: WorkQueue<K>,
+  sync: (key: K) => Promise<SyncResult>,
+  opts: WorkerOptions<K> & { onStop?: () => void } = {},
+): ControllerHandle {
+  bundle.start();
+  const syncedP = bundle.waitForSync();
+  syncedP.catch(() => {});
+  const workers = syncedP.then(
+    () => runWorkers(queue, sync, { ...opts, workers: opts.workers ?? 5 }).stopped,
+    () => undefined,
+  );
+  return {
+    async stop() {
+      opts.onStop?.();
+      queue.shutDown();
+      bundle.stop();
+      await workers;
+    },
+    synced: () => syncedP,
+    idle: async () => {
+      await syncedP;
+      await queue.idle();
+    },
+  };
+}
