@@ -6,7 +6,8 @@
 // queries waiting upstream), a global connection cap, an idle timeout, and read back-pressure
 // when a client does not read its replies. A handler failure costs one reply, never the server.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import type { QueryContext } from './handler.ts';
 import type { DnsMetrics } from './metrics.ts';
 
@@ -48,6 +49,28 @@ export interface DnsServerOptions {
   metrics?: DnsMetrics;
   /** UDP socket buffer sizes (bytes): bursts beyond them are dropped by the kernel. */
   socketBufferBytes?: number;
+}
+
+const UDP4: QueryContext = { proto: 'udp', family: 4 };
+const UDP6: QueryContext = { proto: 'udp', family: 6 };
+
+/**
+ * The UDP sockets' address lookup. Replies only ever go to the rinfo address of a query, an IP
+ * literal, for which dgram's default (dns.lookup) still defers the send by a process.nextTick
+ * and allocates per packet; answering literals synchronously sends the reply in the same turn.
+ * Anything else (never reached by the server) keeps the default resolution.
+ */
+function literalLookup(
+  address: string,
+  options: LookupOneOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const fam = isIP(address);
+  if (fam !== 0) {
+    callback(null, address, fam);
+    return;
+  }
+  dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
 }
 
 interface Bound {
@@ -117,6 +140,7 @@ export class DnsServer {
     for (let attempt = 0; ; attempt++) {
       const udp = createSocket({
         type: family === 6 ? 'udp6' : 'udp4',
+        lookup: literalLookup,
         ...(this.opts.socketBufferBytes
           ? { recvBufferSize: this.opts.socketBufferBytes, sendBufferSize: this.opts.socketBufferBytes }
           : {}),
@@ -162,15 +186,17 @@ export class DnsServer {
   }
 
   private onUdp(sock: Socket, msg: Buffer, rinfo: RemoteInfo, family: 4 | 6): void {
-    const send = (out: Buffer | undefined) => {
-      // No callback: send errors surface as the socket's error event, counted there.
-      if (out) sock.send(out, rinfo.port, rinfo.address);
-    };
-    const r = this.run(msg, { proto: 'udp', family });
+    const r = this.run(msg, family === 4 ? UDP4 : UDP6);
     if (!(r instanceof Promise)) {
-      send(r);
+      // No callback: send errors surface as the socket's error event, counted there. Without
+      // one, Node tries a synchronous sendmsg first (uv_udp_try_send) and only queues — keeping
+      // `out` referenced by its send request — when the socket buffer is full.
+      if (r) sock.send(r, rinfo.port, rinfo.address);
       return;
     }
+    const send = (out: Buffer | undefined) => {
+      if (out) sock.send(out, rinfo.port, rinfo.address);
+    };
     const client = rinfo.address;
     const n = this.udpPending.get(client) ?? 0;
     if (n >= this.limits.udpPendingPerClient) {
