@@ -5,7 +5,9 @@ import type { Verdict } from '../eligibility.ts';
 import type { Counter, Gauge } from '../metrics.ts';
 import type { EndpointInfo, ServicePortInfo } from '../types.ts';
 import type { Balancer, EndpointHealth } from './balancer.ts';
+import type { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
+import type { Relay } from './tcp.ts';
 
 export interface Route {
   readonly svc: ServicePortInfo;
@@ -31,6 +33,8 @@ export interface ListenerContext {
   readonly health: EndpointHealth;
   readonly stats: UserspaceStats;
   readonly connectTimeoutMs: number;
+  /** Upstream connect deadlines of every TCP listener (one timer for the plane). */
+  readonly connectDeadlines: DeadlineQueue<Relay>;
   endpointEjected(svc: ServicePortInfo, ep: EndpointInfo): void;
 }
 

@@ -12,8 +12,9 @@ import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { EndpointInfo, EndpointKey, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, Route, UserspaceStats } from './context.ts';
+import { DeadlineQueue } from './deadlines.ts';
 import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipsOf } from './render.ts';
-import { TcpListener } from './tcp.ts';
+import { expireConnect, TcpListener } from './tcp.ts';
 import { UdpListener } from './udp.ts';
 import { LoopbackRangeVips, type VipMapper } from './vips.ts';
 
@@ -92,11 +93,13 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       ejectMs: opts.ejectMs ?? 10_000,
       now: this.now,
     });
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
     this.ctx = {
       route: (spec, src) => this.route(spec, src),
       health: this.health,
       stats: this.stats,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
+      connectTimeoutMs,
+      connectDeadlines: new DeadlineQueue({ timeoutMs: connectTimeoutMs }, expireConnect),
       endpointEjected: (svc, ep) => this.ejected(svc, ep),
     };
   }
@@ -175,6 +178,7 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
     for (const l of this.udp.values()) l.close();
     this.udp.clear();
     await Promise.all(tcp.map((l) => l.drain(drainMs)));
+    this.ctx.connectDeadlines.close();
     await this.vips.close();
   }
 

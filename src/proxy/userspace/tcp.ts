@@ -1,8 +1,16 @@
 // One TCP listener: accept, pick an endpoint, connect (retrying other endpoints within the same
-// client connection), then splice both directions with stream backpressure (pipe). Half-close
-// is preserved end to end (allowHalfOpen), so request/response protocols that shut down their
-// write side still get their answer.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+// client connection), then relay both directions with backpressure. Half-close is preserved end
+// to end (allowHalfOpen), so request/response protocols that shut down their write side still
+// get their answer.
+//
+// This is the hot path (issue 5 measures it against HAProxy), so a connection costs one Relay
+// object and nothing else of ours: the event handlers are module-level functions that find their
+// Relay on the emitting socket (no closures, no pipe() bookkeeping, no Promise), the connect
+// timeout is a slot in the plane's shared DeadlineQueue (no timer per connection), and the
+// client is read from the moment it is accepted: its first bytes are held by the Relay while the
+// upstream connects (so a retry on another endpoint can still send them), instead of pausing
+// the client and paying another event-loop turn to resume it.
+import { createServer, type Server, Socket } from 'node:net';
 import type { EndpointInfo, EndpointKey } from '../types.ts';
 import { type ListenerContext, plainAddress, type Route } from './context.ts';
 import type { ListenerSpec } from './render.ts';
@@ -15,6 +23,143 @@ function resetOrDestroy(s: Socket): void {
   else s.destroy();
 }
 
+/** Client bytes held while the upstream connects; beyond this the client is paused. */
+const maxPendingBytes = 64 * 1024;
+
+const kRelay = Symbol('svcnet.relay');
+type RelaySocket = Socket & { [kRelay]?: Relay };
+
+function relayOf(s: Socket): Relay | undefined {
+  return (s as RelaySocket)[kRelay];
+}
+
+/** Per client connection: the upstream attempt in progress or established, and what it owes. */
+export class Relay {
+  up: Socket | undefined;
+  ep: EndpointInfo | undefined;
+  connected = false;
+  attempts = 0;
+  tried: Set<EndpointKey> | undefined;
+  /** Deadline slot of the connect in progress (-1: none). */
+  slot = -1;
+  pending: Buffer[] | undefined;
+  pendingBytes = 0;
+  clientEnded = false;
+
+  constructor(
+    readonly listener: TcpListener,
+    readonly client: Socket,
+    readonly src: string,
+    readonly route: Route,
+    readonly candidates: readonly EndpointInfo[],
+  ) {}
+}
+
+// ---- client side ------------------------------------------------------------------------------
+
+function onClientData(this: Socket, chunk: Buffer): void {
+  const r = relayOf(this);
+  if (!r) return;
+  if (r.connected && r.up) {
+    if (!r.up.write(chunk)) this.pause();
+    return;
+  }
+  (r.pending ??= []).push(chunk);
+  r.pendingBytes += chunk.length;
+  if (r.pendingBytes >= maxPendingBytes) this.pause();
+}
+
+function onClientEnd(this: Socket): void {
+  const r = relayOf(this);
+  if (!r) return;
+  r.clientEnded = true;
+  if (r.connected && r.up && !r.up.writableEnded) r.up.end();
+}
+
+function onClientDrain(this: Socket): void {
+  relayOf(this)?.up?.resume();
+}
+
+function onClientError(this: Socket): void {
+  // An abortive close on one side is passed on as an abortive close on the other.
+  const up = relayOf(this)?.up;
+  if (up) resetOrDestroy(up);
+}
+
+function onClientClose(this: Socket): void {
+  const r = relayOf(this);
+  if (!r) return;
+  r.listener.forget(this);
+  const up = r.up;
+  if (!up || up.destroyed) return;
+  if (!r.connected) {
+    // The client gave up while we were still connecting: nothing to relay, stop the attempt.
+    r.listener.cancelDeadline(r);
+    up.destroy();
+  } else if (!up.writableEnded) up.end();
+}
+
+// ---- upstream side ----------------------------------------------------------------------------
+
+function onUpConnect(this: Socket): void {
+  const r = relayOf(this);
+  if (!r || r.up !== this || !r.ep) return;
+  r.listener.connected(r, r.ep);
+  const client = r.client;
+  let flowing = true;
+  if (r.pending) {
+    for (const chunk of r.pending) flowing = this.write(chunk);
+    r.pending = undefined;
+    r.pendingBytes = 0;
+  }
+  if (r.clientEnded) this.end();
+  // A client paused for holding too much while connecting carries on now, unless the upstream
+  // is already full (its 'drain' resumes it).
+  else if (flowing && client.isPaused()) client.resume();
+}
+
+function onUpData(this: Socket, chunk: Buffer): void {
+  const client = relayOf(this)?.client;
+  if (client && !client.write(chunk)) this.pause();
+}
+
+function onUpEnd(this: Socket): void {
+  const client = relayOf(this)?.client;
+  if (client && !client.destroyed && !client.writableEnded) client.end();
+}
+
+function onUpDrain(this: Socket): void {
+  relayOf(this)?.client.resume();
+}
+
+function onUpError(this: Socket): void {
+  const r = relayOf(this);
+  if (!r || r.up !== this) return;
+  if (r.connected) resetOrDestroy(r.client);
+  else r.listener.connectFailed(r);
+}
+
+function onUpClose(this: Socket): void {
+  const r = relayOf(this);
+  if (!r || r.up !== this) return;
+  if (r.connected) {
+    r.listener.disconnected(r);
+    const client = r.client;
+    if (!client.destroyed && !client.writableEnded) client.end();
+  } else if (r.slot >= 0) {
+    // Closed while connecting without an error (destroyed by the client side going away).
+    r.listener.cancelDeadline(r);
+  }
+}
+
+/** Connect deadlines expire here (called by the plane's shared DeadlineQueue). */
+export function expireConnect(r: Relay): void {
+  r.slot = -1;
+  const up = r.up;
+  if (up && !r.connected && !up.destroyed)
+    up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+}
+
 export class TcpListener {
   private readonly server: Server;
   private readonly conns = new Set<Socket>();
@@ -23,7 +168,7 @@ export class TcpListener {
     readonly spec: ListenerSpec,
     private readonly ctx: ListenerContext,
   ) {
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (c) => this.accept(c));
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
   }
 
   listen(): Promise<void> {
@@ -54,83 +199,89 @@ export class TcpListener {
     for (const c of this.conns) c.destroy();
   }
 
+  forget(client: Socket): void {
+    this.conns.delete(client);
+  }
+
   private accept(client: Socket): void {
     const src = plainAddress(client.remoteAddress);
     const route = this.ctx.route(this.spec, src);
-    const stats = this.ctx.stats;
     if (route?.verdict.kind !== 'endpoints') {
-      stats.rejected.inc({
-        reason: route ? route.verdict.reason : 'no-endpoints',
-      });
+      this.ctx.stats.rejected.inc({ reason: route ? route.verdict.reason : 'no-endpoints' });
+      client.on('error', onClientError);
       resetOrDestroy(client);
       return;
     }
+    const r = new Relay(this, client, src, route, route.verdict.endpoints);
+    (client as RelaySocket)[kRelay] = r;
     this.conns.add(client);
-    client.once('close', () => this.conns.delete(client));
-    client.on('error', () => {});
-    this.attempt(client, src, route, route.verdict.endpoints, undefined, 0);
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
+    client.on('end', onClientEnd);
+    client.on('drain', onClientDrain);
+    client.on('data', onClientData);
+    this.attempt(r);
   }
 
-  private attempt(
-    client: Socket,
-    src: string,
-    route: Route,
-    candidates: readonly EndpointInfo[],
-    tried: Set<EndpointKey> | undefined,
-    n: number,
-  ): void {
-    const { balancer, svc } = route;
-    const ctx = this.ctx;
-    const ep = balancer.pick(candidates, src, ctx.health, tried);
-    if (!ep || client.destroyed) {
-      ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
-      resetOrDestroy(client);
+  private attempt(r: Relay): void {
+    const { balancer } = r.route;
+    const ep = balancer.pick(r.candidates, r.src, this.ctx.health, r.tried);
+    if (!ep || r.client.destroyed) {
+      this.ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
+      resetOrDestroy(r.client);
       return;
     }
-    const up = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true });
-    let connected = false;
-    const timer = setTimeout(
-      () => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-      ctx.connectTimeoutMs,
-    );
-    const onConnectError = () => {
-      clearTimeout(timer);
-      if (connected) return;
+    const up = new Socket({ allowHalfOpen: true }) as RelaySocket;
+    up[kRelay] = r;
+    r.up = up;
+    r.ep = ep;
+    up.on('connect', onUpConnect);
+    up.on('error', onUpError);
+    up.on('close', onUpClose);
+    up.on('data', onUpData);
+    up.on('end', onUpEnd);
+    up.on('drain', onUpDrain);
+    r.slot = this.ctx.connectDeadlines.add(r);
+    up.connect({ host: ep.ip, port: ep.port, noDelay: true });
+  }
+
+  cancelDeadline(r: Relay): void {
+    if (r.slot >= 0) this.ctx.connectDeadlines.cancel(r.slot);
+    r.slot = -1;
+  }
+
+  connected(r: Relay, ep: EndpointInfo): void {
+    this.cancelDeadline(r);
+    r.connected = true;
+    const ctx = this.ctx;
+    ctx.health.success(ep.key);
+    r.route.balancer.acquire(ep.key);
+    ctx.stats.connections.inc();
+    ctx.stats.active.set(ctx.stats.active.get() + 1);
+  }
+
+  disconnected(r: Relay): void {
+    if (r.ep) r.route.balancer.release(r.ep.key);
+    this.ctx.stats.active.set(this.ctx.stats.active.get() - 1);
+  }
+
+  connectFailed(r: Relay): void {
+    this.cancelDeadline(r);
+    const ep = r.ep;
+    const ctx = this.ctx;
+    const svc = r.route.svc;
+    if (ep) {
       ctx.stats.connectFailures.inc({ endpoint: ep.key });
       if (ctx.health.failure(ep.key)) ctx.endpointEjected(svc, ep);
-      if (n < svc.connectRetries && !client.destroyed) {
-        ctx.stats.retries.inc();
-        const t = tried ?? new Set<EndpointKey>();
-        t.add(ep.key);
-        this.attempt(client, src, route, candidates, t, n + 1);
-      } else {
-        ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
-        resetOrDestroy(client);
-      }
-    };
-    up.once('error', onConnectError);
-    up.once('connect', () => {
-      clearTimeout(timer);
-      connected = true;
-      up.off('error', onConnectError);
-      ctx.health.success(ep.key);
-      balancer.acquire(ep.key);
-      ctx.stats.connections.inc();
-      ctx.stats.active.set(ctx.stats.active.get() + 1);
-      // An abortive close on one side is passed on as an abortive close on the other.
-      up.on('error', () => resetOrDestroy(client));
-      client.on('error', () => resetOrDestroy(up));
-      up.once('close', () => {
-        balancer.release(ep.key);
-        ctx.stats.active.set(ctx.stats.active.get() - 1);
-        if (!client.destroyed && !client.writableEnded) client.end();
-      });
-      client.once('close', () => {
-        if (!up.destroyed && !up.writableEnded) up.end();
-      });
-      client.pipe(up);
-      up.pipe(client);
-      client.resume();
-    });
+    }
+    if (r.attempts < svc.connectRetries && !r.client.destroyed) {
+      ctx.stats.retries.inc();
+      r.attempts++;
+      if (ep) (r.tried ??= new Set<EndpointKey>()).add(ep.key);
+      this.attempt(r);
+    } else {
+      ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
+      resetOrDestroy(r.client);
+    }
   }
 }

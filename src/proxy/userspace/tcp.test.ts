@@ -1,0 +1,275 @@
+// The TCP relay on real loopback sockets, driven through a hand-built ListenerContext: bytes sent
+// before the upstream connected survive a refused first endpoint, half-close is carried both
+// ways, an abortive close is passed on, and connect deadlines expire through the shared queue.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { Registry } from '../metrics.ts';
+import { type EndpointInfo, endpointKey, type ServicePortInfo } from '../types.ts';
+import { Balancer, EndpointHealth } from './balancer.ts';
+import type { ListenerContext, UserspaceStats } from './context.ts';
+import { DeadlineQueue } from './deadlines.ts';
+import type { ListenerSpec } from './render.ts';
+import { expireConnect, type Relay, TcpListener } from './tcp.ts';
+
+function endpoint(port: number): EndpointInfo {
+  return {
+    key: endpointKey('127.0.0.1', port),
+    ip: '127.0.0.1',
+    port,
+    ready: true,
+    serving: true,
+    terminating: false,
+    nodeName: 'n',
+    zone: undefined,
+    zoneHints: [],
+    nodeHints: [],
+    isLocal: true,
+  };
+}
+
+function stats(reg: Registry): UserspaceStats {
+  return {
+    connections: reg.counter('c', ''),
+    rejected: reg.counter('r', ''),
+    connectFailures: reg.counter('cf', ''),
+    retries: reg.counter('rt', ''),
+    ejections: reg.counter('e', ''),
+    ejected: reg.gauge('ed', ''),
+    active: reg.gauge('a', ''),
+    udpDropped: reg.counter('ud', ''),
+    udpFlows: reg.gauge('uf', ''),
+    listenerErrors: reg.counter('le', ''),
+  };
+}
+
+async function listening(s: Server): Promise<number> {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.address() as { port: number }).port;
+}
+
+/** A port with nothing listening: a connect there is refused at once. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  const p = await listening(s);
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+async function relay(endpoints: EndpointInfo[], opts: { connectTimeoutMs?: number; retries?: number } = {}) {
+  const reg = new Registry();
+  const st = stats(reg);
+  const health = new EndpointHealth({ failuresToEject: 3, ejectMs: 10_000, now: Date.now });
+  const balancer = new Balancer('round-robin', undefined, Math.random, Date.now);
+  const svc = { namespace: 'ns', name: 'svc', connectRetries: opts.retries ?? 2 } as unknown as ServicePortInfo;
+  const timeoutMs = opts.connectTimeoutMs ?? 2000;
+  const ctx: ListenerContext = {
+    route: () => ({ svc, balancer, verdict: { kind: 'endpoints', endpoints, masquerade: true } }),
+    health,
+    stats: st,
+    connectTimeoutMs: timeoutMs,
+    connectDeadlines: new DeadlineQueue<Relay>({ timeoutMs }, expireConnect),
+    endpointEjected: () => {},
+  };
+  const spec: ListenerSpec = {
+    id: 'TCP 127.0.0.1:0',
+    proto: 'TCP',
+    host: '127.0.0.1',
+    port: 0,
+    servicePort: 'ns/svc:p' as ListenerSpec['servicePort'],
+    dest: 'clusterIP',
+    vip: '10.96.0.1',
+  };
+  const l = new TcpListener(spec, ctx);
+  await l.listen();
+  const port = (l as unknown as { server: Server }).server.address() as { port: number };
+  return { l, port: port.port, st, ctx };
+}
+
+function collect(s: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      out += d;
+    });
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
+describe('TcpListener relay', () => {
+  const servers: Server[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  /** Answers "got:<everything it read>" once the client half-closes, then ends. */
+  async function halfCloseEcho(): Promise<number> {
+    const s = createServer({ allowHalfOpen: true }, (c) => {
+      let buf = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => {
+        buf += d;
+      });
+      c.on('end', () => c.end(`got:${buf}`));
+    });
+    servers.push(s);
+    return listening(s);
+  }
+
+  it('bytes sent before the upstream connects survive a refused endpoint; half-close both ways', async () => {
+    const good = await halfCloseEcho();
+    const refused = await closedPort();
+    const { l, port, st } = await relay([endpoint(refused), endpoint(good)]);
+    try {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      // Written and half-closed at once: the relay holds both while it connects, is refused by
+      // the first endpoint, and delivers them to the second.
+      c.write('hello ');
+      c.write('world');
+      c.end();
+      assert.equal(await collect(c), 'got:hello world');
+      assert.equal(st.retries.get(), 1);
+      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
+      assert.equal(st.connections.get(), 1);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('large transfers keep their bytes and order under backpressure', async () => {
+    const good = await halfCloseEcho();
+    const { l, port } = await relay([endpoint(good)]);
+    try {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      const payload = Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+      c.end(payload);
+      const got = await collect(c);
+      assert.equal(got.length, payload.length + 4);
+      assert.equal(got, `got:${payload}`);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('every endpoint refusing: the client is reset, failures are counted', async () => {
+    const refused = await closedPort();
+    const { l, port, st } = await relay([endpoint(refused)], { retries: 1 });
+    try {
+      const c = connect({ host: '127.0.0.1', port });
+      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        c.on('error', resolve);
+        c.on('close', () => resolve(undefined));
+        c.resume();
+      });
+      assert.equal(err?.code, 'ECONNRESET');
+      assert.equal(st.rejected.get({ reason: 'no-healthy-endpoints' }), 1);
+      // The only endpoint has been tried: the retry finds nothing left to pick.
+      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
+      assert.equal(l.connectionCount(), 0);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('a connect that hangs expires through the deadline queue and is retried elsewhere', async () => {
+    // A listener that never accepts (Node's servers always do), with its accept queue filled:
+    // the kernel drops further SYNs, so a connect there neither succeeds nor fails.
+    const py = spawn(
+      'python3',
+      [
+        '-c',
+        'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const stuckPort = Number(await new Promise<string>((r) => py.stdout.once('data', (d) => r(String(d)))));
+    const good = await halfCloseEcho();
+    const { l, port, st } = await relay([endpoint(stuckPort), endpoint(good)], { connectTimeoutMs: 150 });
+    const fillers: Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port: stuckPort }).on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      c.end('late');
+      assert.equal(await collect(c), 'got:late');
+      assert.ok(Date.now() - t0 >= 140, `answered after ${Date.now() - t0}ms, before the connect timeout`);
+      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${stuckPort}` }), 1);
+      assert.equal(st.retries.get(), 1);
+    } finally {
+      for (const f of fillers) f.destroy();
+      py.kill();
+      await l.drain(0);
+    }
+  });
+
+  it('an abortive close of the upstream resets the client', async () => {
+    const s = createServer((c) => c.once('data', () => c.resetAndDestroy()));
+    servers.push(s);
+    const { l, port, st } = await relay([endpoint(await listening(s))]);
+    try {
+      const c = connect({ host: '127.0.0.1', port });
+      c.write('x');
+      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        c.on('error', resolve);
+        c.on('close', () => resolve(undefined));
+        c.resume();
+      });
+      assert.equal(err?.code, 'ECONNRESET');
+      // The connection was established, then released.
+      assert.equal(st.connections.get(), 1);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(st.active.get(), 0);
+    } finally {
+      await l.drain(0);
+    }
+  });
+});
+
+describe('DeadlineQueue', () => {
+  it('expires items in order after the timeout, skips cancelled ones, re-arms for later adds', async () => {
+    const expired: string[] = [];
+    const q = new DeadlineQueue<string>({ timeoutMs: 30 }, (s) => expired.push(s));
+    const a = q.add('a');
+    q.add('b');
+    q.cancel(a);
+    await new Promise((r) => setTimeout(r, 15));
+    q.add('c');
+    await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(expired, ['b']);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(expired, ['b', 'c']);
+    assert.equal(q.size(), 0);
+    q.close();
+  });
+
+  it('an add from an expiry callback is scheduled a full timeout later', async () => {
+    const expired: number[] = [];
+    const t0 = Date.now();
+    const q: DeadlineQueue<number> = new DeadlineQueue<number>({ timeoutMs: 20 }, (n) => {
+      expired.push(Date.now() - t0);
+      if (n < 2) q.add(n + 1);
+    });
+    q.add(0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(expired.length, 3);
+    for (let i = 0; i < 3; i++) assert.ok((expired[i] ?? 0) >= 20 * (i + 1) - 2, `expiry ${i} at ${expired[i]}ms`);
+    q.close();
+  });
+
+  it('compacts under a steady stream of cancelled slots', () => {
+    let now = 0;
+    const q = new DeadlineQueue<number>({ timeoutMs: 10, now: () => now }, () => {});
+    for (let i = 0; i < 5000; i++) q.cancel(q.add(i));
+    assert.equal(q.size(), 5000);
+    now = 100;
+    (q as unknown as { fire(): void }).fire();
+    assert.equal(q.size(), 0);
+    const id = q.add(1);
+    q.cancel(id);
+    q.close();
+  });
+});
