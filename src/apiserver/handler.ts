@@ -87,7 +87,7 @@ function parseLimit(q: URLSearchParams): number | undefined {
 export function createHandler(deps: HandlerDeps) {
   const { registry, openapi } = deps;
 
-  async function serveOther(req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams) {
+  async function serveOther(res: ServerResponse, path: string, q: URLSearchParams) {
     switch (path) {
       case '/version':
         return sendJSON(res, 200, serverVersion);
@@ -125,7 +125,6 @@ export function createHandler(deps: HandlerDeps) {
       const list = apiResourceList(`${segs[1]}/${segs[2]}`);
       return list ? sendJSON(res, 200, list) : sendJSON(res, 404, notFoundStatus);
     }
-    void req;
     return sendJSON(res, 404, notFoundStatus);
   }
 
@@ -321,7 +320,7 @@ export function createHandler(deps: HandlerDeps) {
       const q = url.searchParams;
       const watch = q.get('watch') === 'true' || q.get('watch') === '1';
       const info = parseRequestInfo(req.method ?? 'GET', url.pathname, watch);
-      if (info.kind === 'other') await serveOther(req, res, url.pathname.replace(/\/+$/, '') || '/', q);
+      if (info.kind === 'other') await serveOther(res, url.pathname.replace(/\/+$/, '') || '/', q);
       else if (info.kind === 'unknown-resource') sendJSON(res, 404, notFoundStatus);
       else await serveResource(req, res, info, q);
     } catch (e) {
