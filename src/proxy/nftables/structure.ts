@@ -110,17 +110,6 @@ export const setSpecs = [
   { name: 'firewall-allow', kind: 'set', body: `type ${vipKey} . {addr}; flags interval;` },
   { name: 'cluster-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
   { name: 'local-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
-  // typeof, not type: numgen yields a plain integer, which no named type (mark, …) accepts.
-  {
-    name: 'cluster-eps',
-    kind: 'map',
-    body: 'typeof {ip} daddr . meta l4proto . th dport . numgen random mod 1 : {ip} daddr . th dport;',
-  },
-  {
-    name: 'local-eps',
-    kind: 'map',
-    body: 'typeof {ip} daddr . meta l4proto . th dport . numgen random mod 1 : {ip} daddr . th dport;',
-  },
   { name: 'hairpin', kind: 'set', body: 'type {addr} . {addr};' },
 ] as const;
 export type SetName = (typeof setSpecs)[number]['name'];
