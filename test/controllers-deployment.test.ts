@@ -8,23 +8,9 @@ import { InProcessClient } from '../src/client/in-process.ts';
 import { type DeploymentController, startDeploymentController } from '../src/controllers/workloads/controller.ts';
 import { safeAlphabet } from '../src/controllers/workloads/hash.ts';
 import { startTestApiServer, type TestApiServer } from './helpers/apiserver.ts';
+import { eventually } from './helpers/eventually.ts';
 
 type Obj<T> = T & KubeObject;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
 
 const nowISO = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -53,7 +39,7 @@ describe('Deployment controller with kubectl', () => {
   };
   const deployment = () => client.get<Obj<Deployment>>('deployments', 'default', 'web');
   const waitPods = (n: number, pred: (ps: Obj<Pod>[]) => boolean = () => true) =>
-    until(`${n} web pods`, async () => {
+    eventually(`${n} web pods`, async () => {
       const ps = await webPods();
       return ps.length === n && pred(ps) ? ps : undefined;
     });
@@ -110,7 +96,7 @@ describe('Deployment controller with kubectl', () => {
 
   it('reports status and passes kubectl rollout status once pods are Ready', async () => {
     for (const p of await webPods()) await markReady(p);
-    const d = await until('available status', async () => {
+    const d = await eventually('available status', async () => {
       const x = await deployment();
       return x.status?.availableReplicas === 3 ? x : undefined;
     });
@@ -177,7 +163,7 @@ describe('Deployment controller with kubectl', () => {
     await s.kc(['set', 'image', 'deployment/web', 'echo=svcnet/echo:v2']);
     let maxPods = 0;
     let minReady = Number.POSITIVE_INFINITY;
-    const newHash = await until(
+    const newHash = await eventually(
       'rollout to finish',
       async () => {
         const ps = await webPods();
@@ -194,7 +180,7 @@ describe('Deployment controller with kubectl', () => {
     );
     assert.equal(maxPods, 4, 'maxSurge=1 over 3 replicas');
     assert.equal(minReady, 3, 'maxUnavailable=0');
-    const d = await until('status after rollout', async () => {
+    const d = await eventually('status after rollout', async () => {
       const x = await deployment();
       return x.status?.updatedReplicas === 3 && x.status.availableReplicas === 3 && x.status.replicas === 3
         ? x

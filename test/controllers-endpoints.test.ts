@@ -15,6 +15,7 @@ import { startEndpointSliceController } from '../src/controllers/endpointslice/c
 import { reconcileEndpointSlices, type SlicePlan } from '../src/controllers/endpointslice/reconcile.ts';
 import { formatRFC3339Nano } from '../src/controllers/runtime/trigger-time.ts';
 import { startTestApiServer } from './helpers/apiserver.ts';
+import { eventually } from './helpers/eventually.ts';
 
 // ---- fixtures --------------------------------------------------------------------------------
 
@@ -639,21 +640,6 @@ describe('reconcileEndpoints (§4.17–§4.22)', () => {
 
 // ---- controllers against a real control plane -------------------------------------------------
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const asObj = <T>(o: T) => o as T & KubeObject;
 
 async function createReadyPod(client: Client, p: Pod): Promise<void> {
@@ -715,7 +701,7 @@ describe('endpoint controllers in a control plane', () => {
       await Promise.all([slicesCtl.synced(), epCtl.synced()]);
 
       await client.create('services', apiService('echo'));
-      const placeholder = await waitFor('placeholder slice', async () => {
+      const placeholder = await eventually('placeholder slice', async () => {
         const s = await slicesOf(client, 'echo');
         return s.length === 1 ? s[0] : undefined;
       });
@@ -734,7 +720,7 @@ describe('endpoint controllers in a control plane', () => {
       );
       await createReadyPod(client, pod('other', { labels: { app: 'other' }, ips: ['10.244.0.13'], ports }));
 
-      const slice = await waitFor('two endpoints', async () => {
+      const slice = await eventually('two endpoints', async () => {
         const s = await slicesOf(client, 'echo');
         return s.length === 1 && s[0]?.endpoints?.length === 2 ? s[0] : undefined;
       });
@@ -746,7 +732,7 @@ describe('endpoint controllers in a control plane', () => {
       assert.equal(slice.endpoints?.[0]?.zone, 'zone-a');
       assert.ok(slice.metadata?.annotations?.['endpoints.kubernetes.io/last-change-trigger-time']);
 
-      const ep = await waitFor('Endpoints', async () => {
+      const ep = await eventually('Endpoints', async () => {
         const e = await client.get<Endpoints & KubeObject>('endpoints', 'default', 'echo');
         return ips(e.subsets, 'notReadyAddresses').length === 1 ? e : undefined;
       });
@@ -755,12 +741,12 @@ describe('endpoint controllers in a control plane', () => {
       // Readiness flips.
       await setReady(client, 'echo-1', false);
       await setReady(client, 'echo-2', true);
-      await waitFor('conditions follow readiness', async () => {
+      await eventually('conditions follow readiness', async () => {
         const s = (await slicesOf(client, 'echo'))[0];
         const r = (n: string) => s?.endpoints?.find((e) => e.targetRef?.name === n)?.conditions?.ready;
         return r('echo-1') === false && r('echo-2') === true ? true : undefined;
       });
-      await waitFor('Endpoints follow readiness', async () => {
+      await eventually('Endpoints follow readiness', async () => {
         const e = await client.get<Endpoints & KubeObject>('endpoints', 'default', 'echo');
         return ips(e.subsets, 'addresses').join() === '10.244.0.12' ? true : undefined;
       });
@@ -768,26 +754,26 @@ describe('endpoint controllers in a control plane', () => {
       // A pod deleted gracefully: terminating in the slice (§4.5), gone from Endpoints (§4.4);
       // then the deletion completes and the endpoint disappears.
       await client.delete('pods', 'default', 'echo-2');
-      await waitFor('endpoint terminating', async () => {
+      await eventually('endpoint terminating', async () => {
         const e = (await slicesOf(client, 'echo'))[0]?.endpoints?.find((x) => x.targetRef?.name === 'echo-2');
         return e?.conditions?.terminating ? e : undefined;
       }).then((e) => assert.deepEqual(e.conditions, { ready: false, serving: true, terminating: true }));
-      await waitFor('terminating address dropped from Endpoints', async () => {
+      await eventually('terminating address dropped from Endpoints', async () => {
         const e = await client.get<Endpoints & KubeObject>('endpoints', 'default', 'echo');
         return ips(e.subsets, 'addresses').length === 0 && ips(e.subsets, 'notReadyAddresses').join() === '10.244.0.11'
           ? true
           : undefined;
       });
       await client.delete('pods', 'default', 'echo-2', { gracePeriodSeconds: 0 });
-      await waitFor('endpoint gone', async () => {
+      await eventually('endpoint gone', async () => {
         const s = await slicesOf(client, 'echo');
         return s.length === 1 && s[0]?.endpoints?.map((e) => e.targetRef?.name).join() === 'echo-1' ? true : undefined;
       });
 
       // The Service deleted: its slices and Endpoints go; user objects stay.
       await client.delete('services', 'default', 'echo');
-      await waitFor('slices gone', async () => ((await slicesOf(client, 'echo')).length === 0 ? true : undefined));
-      await waitFor('Endpoints gone', async () => {
+      await eventually('slices gone', async () => ((await slicesOf(client, 'echo')).length === 0 ? true : undefined));
+      await eventually('Endpoints gone', async () => {
         try {
           await client.get('endpoints', 'default', 'echo');
           return undefined;
@@ -874,7 +860,7 @@ describe('endpoint controllers in a control plane', () => {
           pod(`my-pod-${i}`, { labels: { app: 'my-service' }, ips: [`10.244.0.${i}`], ports, ready: i !== 4 }),
         );
       }
-      await waitFor('endpoints', async () => {
+      await eventually('endpoints', async () => {
         const e = await client.get<Endpoints & KubeObject>('endpoints', 'default', 'my-service');
         return ips(e.subsets, 'addresses').length === 3 ? true : undefined;
       });

@@ -11,6 +11,7 @@ import {
   startLoadBalancerController,
 } from '../src/controllers/loadbalancer/controller.ts';
 import { startTestApiServer, type TestApiServer } from './helpers/apiserver.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const poolManifest = `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
@@ -31,21 +32,6 @@ function lbService(name: string, port: number, annotations: Record<string, strin
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('LoadBalancer IPAM with kubectl', () => {
   let s: TestApiServer;
   let ctrl: LoadBalancerController;
@@ -58,7 +44,7 @@ describe('LoadBalancer IPAM with kubectl', () => {
     return cols[3] ?? '';
   };
   const waitIP = (name: string, want: (ip: string) => boolean) =>
-    until(`EXTERNAL-IP of ${name}`, async () => {
+    eventually(`EXTERNAL-IP of ${name}`, async () => {
       const ip = await externalIP(name);
       return want(ip) ? ip : undefined;
     });
@@ -89,7 +75,7 @@ describe('LoadBalancer IPAM with kubectl', () => {
     await s.kc(['apply', '-f', '-'], lbService('web-lb', 80));
     assert.equal(await waitIP('web-lb', (ip) => ip !== '<pending>'), '192.0.2.11');
     await s.kc(['apply', '-f', '-'], lbService('extra-lb', 8080));
-    const described = await until('AllocationFailed in describe', async () => {
+    const described = await eventually('AllocationFailed in describe', async () => {
       const d = await s.kc(['describe', 'service', 'extra-lb']);
       return /AllocationFailed/.test(d) ? d : undefined;
     });
@@ -116,7 +102,7 @@ describe('LoadBalancer IPAM with kubectl', () => {
       '-p',
       JSON.stringify({ spec: { addresses: ['192.0.2.10/32'] } }),
     ]);
-    const d = await until('PoolChangeRefused on web-lb', async () => {
+    const d = await eventually('PoolChangeRefused on web-lb', async () => {
       const out = await s.kc(['describe', 'service', 'web-lb']);
       return /PoolChangeRefused/.test(out) ? out : undefined;
     });
@@ -144,7 +130,7 @@ describe('LoadBalancer IPAM with kubectl', () => {
     assert.equal(await waitIP('shared-https', (v) => v !== '<pending>'), ip);
     // Same key, clashing port, no other free address: stays pending.
     await s.kc(['apply', '-f', '-'], lbService('shared-clash', 80, key));
-    await until('AllocationFailed for shared-clash', async () => {
+    await eventually('AllocationFailed for shared-clash', async () => {
       const d = await s.kc(['describe', 'service', 'shared-clash']);
       return /no available IPs/.test(d) ? d : undefined;
     });
@@ -163,7 +149,7 @@ describe('LoadBalancer IPAM with kubectl', () => {
     assert.equal(await waitIP('shared-clash', (v) => v !== '<pending>'), '192.0.2.12');
     // A shared address stays with its remaining user.
     await s.kc(['delete', 'svc', 'shared-http']);
-    await until('shared-http released', async () =>
+    await eventually('shared-http released', async () =>
       ctrl.allocations().some((a) => a.service === 'default/shared-http') ? undefined : true,
     );
     assert.equal(await externalIP('shared-https'), ip);
@@ -171,14 +157,14 @@ describe('LoadBalancer IPAM with kubectl', () => {
 
   it('type change away from LoadBalancer clears the status and frees the address', async () => {
     await s.kc(['patch', 'svc', 'extra-lb', '--type=merge', '-p', JSON.stringify({ spec: { type: 'ClusterIP' } })]);
-    await until('extra-lb released', async () =>
+    await eventually('extra-lb released', async () =>
       ctrl.allocations().some((a) => a.service === 'default/extra-lb') ? undefined : true,
     );
     const svc = JSON.parse(await s.kc(['get', 'svc', 'extra-lb', '-o', 'json']));
     assert.deepEqual(svc.status.loadBalancer ?? {}, {});
     assert.equal(svc.metadata.annotations?.['metallb.io/ip-allocated-from-pool'], undefined);
     await s.kc(['delete', 'svc', 'shared-https', 'shared-clash', 'extra-lb']);
-    await until('all released', async () => (ctrl.allocations().length === 0 ? true : undefined));
+    await eventually('all released', async () => (ctrl.allocations().length === 0 ? true : undefined));
     assert.deepEqual(errors, []);
   });
 });
@@ -194,7 +180,7 @@ describe('LoadBalancer IPAM restart', () => {
       let ctrl = startLoadBalancerController(client);
       await ctrl.synced();
       assert.equal(
-        await until('first ip', async () => {
+        await eventually('first ip', async () => {
           const o = JSON.parse(await s.kc(['get', 'svc', 'first', '-o', 'json']));
           return o.status.loadBalancer?.ingress?.[0]?.ip as string | undefined;
         }),
@@ -235,7 +221,7 @@ describe('IPAddressPool admission (the API refuses stranding changes)', () => {
       await s.kc(['create', 'namespace', 'metallb-system']);
       await s.kc(['apply', '-f', '-'], poolManifest);
       await s.kc(['apply', '-f', '-'], lbService('held', 80));
-      const ip = await until('address', async () => {
+      const ip = await eventually('address', async () => {
         const svc = JSON.parse(await s.kc(['get', 'svc', 'held', '-o', 'json']));
         return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
       });
@@ -275,7 +261,7 @@ describe('IPAddressPool admission (the API refuses stranding changes)', () => {
       ]);
       // Once the Service is gone, the pool may go.
       await s.kc(['delete', 'svc', 'held']);
-      await until('release', async () => {
+      await eventually('release', async () => {
         const out = await s.kubectl(['delete', 'ipaddresspool', '-n', 'metallb-system', 'lab-pool']);
         return out.code === 0 ? true : undefined;
       });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const repo = join(import.meta.dirname, '..');
 const root = hasNetAdmin();
@@ -33,21 +34,6 @@ function labNamespaces(node: string): string[] {
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n === node || n.startsWith(`${node}-`));
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('npm start (svcnet up) end to end', {
@@ -132,17 +118,25 @@ describe('npm start (svcnet up) end to end', {
     assert.ok(nodeIP, log);
     await kc(['apply', '-f', join(repo, 'examples')]);
     await kc(['run', 'client', '--image=svcnet/echo', '--restart=Never']);
-    await eventually('all pods ready', async () => {
-      const pods = JSON.parse(await kc(['get', 'pods', '-o', 'json'])).items as {
-        status?: { conditions?: { type: string; status: string }[] };
-      }[];
-      const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return pods.length === 7 && ready.length === 7 ? true : undefined;
-    });
-    const lbIP = await eventually('LoadBalancer IP', async () => {
-      const svc = JSON.parse(await kc(['get', 'svc', 'db-mariadb-slave-lb', '-o', 'json']));
-      return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
-    });
+    await eventually(
+      'all pods ready',
+      async () => {
+        const pods = JSON.parse(await kc(['get', 'pods', '-o', 'json'])).items as {
+          status?: { conditions?: { type: string; status: string }[] };
+        }[];
+        const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return pods.length === 7 && ready.length === 7 ? true : undefined;
+      },
+      60_000,
+    );
+    const lbIP = await eventually(
+      'LoadBalancer IP',
+      async () => {
+        const svc = JSON.parse(await kc(['get', 'svc', 'db-mariadb-slave-lb', '-o', 'json']));
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+      },
+      60_000,
+    );
     assert.match(lbIP, /^198\.51\.100\./);
 
     const hostnames = async (url: string, n = 8) => {
@@ -181,10 +175,14 @@ describe('npm start (svcnet up) end to end', {
     await start();
     const again = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
     assert.equal(again, clusterIP);
-    await eventually('pods back', async () => {
-      const r = await hostnames('http://my-service/hostname', 4);
-      return [...r].some((h) => h.startsWith('myapp-')) ? true : undefined;
-    });
+    await eventually(
+      'pods back',
+      async () => {
+        const r = await hostnames('http://my-service/hostname', 4);
+        return [...r].some((h) => h.startsWith('myapp-')) ? true : undefined;
+      },
+      60_000,
+    );
     await stop();
   });
 
@@ -244,16 +242,22 @@ describe('npm start (svcnet up) end to end', {
       const rkc = (args: string[]) =>
         inNs('kubectl', ['--cache-dir', join(dir, 'kc-rl'), ...args], { KUBECONFIG: join(data, 'kubeconfig') });
       assert.equal((await rkc(['apply', '-f', join(repo, 'examples')])).code, 0);
-      await eventually('rootless pods ready', async () => {
-        const r = await rkc(['get', 'pods', '-o', 'json']);
-        const pods = JSON.parse(r.stdout).items as {
-          status?: { podIP?: string; conditions?: { type: string; status: string }[] };
-        }[];
-        const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        return pods.length === 6 && ready.length === 6 && pods.every((p) => p.status?.podIP?.startsWith('127.'))
-          ? true
-          : undefined;
-      });
+      await eventually(
+        'rootless pods ready',
+        async () => {
+          const r = await rkc(['get', 'pods', '-o', 'json']);
+          const pods = JSON.parse(r.stdout).items as {
+            status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+          }[];
+          const ready = pods.filter((p) =>
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+          return pods.length === 6 && ready.length === 6 && pods.every((p) => p.status?.podIP?.startsWith('127.'))
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
       const svc = async (name: string) => JSON.parse((await rkc(['get', 'svc', name, '-o', 'json'])).stdout);
       // Rootless VIPs are loopback aliases keeping the low 16 bits: 10.a.b.c → 127.10.b.c.
       const alias = (ip: string) => `127.10.${ip.split('.').slice(2).join('.')}`;
@@ -271,10 +275,14 @@ describe('npm start (svcnet up) end to end', {
       await get(`http://${alias(clusterIP)}/hostname`, /^myapp-/);
       await get('http://127.0.0.1:30036/hostname', /^my-app-/);
       await get('http://[::1]:30036/hostname', /^my-app-/);
-      const lbIP = await eventually('rootless LB IP', async () => {
-        const s = await svc('db-mariadb-slave-lb');
-        return s.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
-      });
+      const lbIP = await eventually(
+        'rootless LB IP',
+        async () => {
+          const s = await svc('db-mariadb-slave-lb');
+          return s.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+        },
+        60_000,
+      );
       await get(`http://${alias(lbIP)}:3306/hostname`, /^mariadb-slave-/);
       const dig = await inNs('dig', ['+short', '@127.10.0.10', 'my-service.default.svc.cluster.local']);
       assert.equal(dig.stdout.trim(), clusterIP);
