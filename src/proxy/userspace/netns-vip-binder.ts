@@ -1,9 +1,9 @@
 // The real VipBinder: `ip -n <netns> addr … dev lo`. It only ever works inside a named network
 // namespace (the lab's node namespace): binding VIPs in the root namespace of the machine would
 // capture real traffic to those addresses (DESIGN.md, network safety).
-// TODO(kernel/): move next to the other kernel seams once src/kernel/exec.ts exists.
-import { execFile } from 'node:child_process';
+// Processes are spawned only through kernel/exec.ts (the one seam that touches the OS).
 import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { run as exec, isExecError } from '../../kernel/exec.ts';
 import type { VipBinder } from './vips.ts';
 
 export class VipBinderError extends Error {
@@ -16,16 +16,13 @@ export class VipBinderError extends Error {
   }
 }
 
-function run(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', args, { timeout: 10_000 }, (err, stdout, stderr) => {
-      if (err)
-        reject(
-          new VipBinderError('IP_FAILED', `ip ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }),
-        );
-      else resolve(stdout);
-    });
-  });
+async function run(args: string[]): Promise<string> {
+  try {
+    return (await exec(['ip', ...args], { timeoutMs: 10_000 })).stdout;
+  } catch (err) {
+    const detail = isExecError(err) ? err.stderr.trim() || err.message : String(err);
+    throw new VipBinderError('IP_FAILED', `ip ${args.join(' ')}: ${detail}`, { cause: err });
+  }
 }
 
 function prefixed(ip: string): string {
