@@ -20,7 +20,7 @@ import { ep, snapshotOf, svcPort } from '../src/proxy/nftables/fixtures.ts';
 import { createLab, type Lab, removeLab } from '../src/proxy/nftables/lab.ts';
 import { createNftablesPlane, type NftablesPlane } from '../src/proxy/nftables/plane.ts';
 import { NftablesRenderer } from '../src/proxy/nftables/render.ts';
-import type { SyncChanges } from '../src/proxy/snapshot.ts';
+import { syncChanges } from '../src/proxy/snapshot.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo } from '../src/proxy/types.ts';
 
 const args = process.argv.slice(2);
@@ -38,16 +38,7 @@ const gc = runInNewContext('gc') as () => void;
 
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-const changes = (o: Partial<SyncChanges> = {}): SyncChanges => ({
-  full: false,
-  services: new Set(),
-  endpoints: new Set(),
-  deletedServices: [],
-  newlyActiveUDP: [],
-  staleUDPEndpoints: [],
-  triggerTimesMs: [],
-  ...o,
-});
+const changes = syncChanges;
 
 const vip = (i: number) => `10.96.${(i >> 8) & 255}.${i & 255}`;
 const epIP = (i: number, j: number) => {

@@ -49,6 +49,11 @@ export const emptyChanges: SyncChanges = Object.freeze({
   triggerTimesMs: [],
 });
 
+/** A partial sync's changes (tests, benchmarks): nothing changed unless `o` says so. */
+export function syncChanges(o: Partial<SyncChanges> = {}): SyncChanges {
+  return { ...emptyChanges, full: false, services: new Set(), endpoints: new Set(), ...o };
+}
+
 /** The mutable maps the trackers' changes are applied to. */
 export class ProxyState {
   private readonly services = new Map<ServicePortKey, ServicePortInfo>();

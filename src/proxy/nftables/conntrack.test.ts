@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SyncChanges } from '../snapshot.ts';
+import { syncChanges } from '../snapshot.ts';
 import { cleanupFilters, matches, parseConntrackList } from './conntrack.ts';
 import { ep, snapshotOf, svcPort } from './fixtures.ts';
 
@@ -9,16 +9,7 @@ udp      17 25 src=10.244.0.100 dst=10.96.0.53 sport=40002 dport=53 [UNREPLIED] 
 udp      17 25 src=192.168.77.2 dst=192.168.77.1 sport=40003 dport=30053 src=10.244.0.12 dst=10.244.0.1 sport=8081 dport=1025 mark=0 use=1
 conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.`;
 
-const changes = (o: Partial<SyncChanges>): SyncChanges => ({
-  full: false,
-  services: new Set(),
-  endpoints: new Set(),
-  deletedServices: [],
-  newlyActiveUDP: [],
-  staleUDPEndpoints: [],
-  triggerTimesMs: [],
-  ...o,
-});
+const changes = syncChanges;
 
 describe('UDP conntrack cleanup (5.25)', () => {
   const dns = svcPort('default', 'dns', { clusterIPs: ['10.96.0.53'], port: 53, nodePort: 30053, protocol: 'UDP' });

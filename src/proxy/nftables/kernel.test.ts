@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin, run } from '../../kernel/exec.ts';
-import type { SyncChanges } from '../snapshot.ts';
+import { syncChanges } from '../snapshot.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { ep, snapshotOf, svcPort } from './fixtures.ts';
 import { createLab, type Lab, probe, sendRawSyn6 } from './lab.ts';
@@ -12,18 +12,7 @@ import { createNftablesPlane, type NftablesPlane } from './plane.ts';
 const skip = hasNetAdmin() ? false : 'needs root (CAP_NET_ADMIN) to create network namespaces';
 const prefix = `nt${process.pid % 100000}`;
 
-function changes(o: Partial<SyncChanges> = {}): SyncChanges {
-  return {
-    full: false,
-    services: new Set(),
-    endpoints: new Set(),
-    deletedServices: [],
-    newlyActiveUDP: [],
-    staleUDPEndpoints: [],
-    triggerTimesMs: [],
-    ...o,
-  };
-}
+const changes = syncChanges;
 
 const names = (rs: string[]) => [...new Set(rs.map((r) => r.split(' ')[0] ?? r))].sort();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
+import { type ProxySnapshot, syncChanges } from '../snapshot.ts';
 import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { FakeNftApplier } from './applier.ts';
 import type { ConntrackCleaner, ConntrackFilter } from './conntrack.ts';
@@ -14,18 +14,7 @@ import { NftTracer } from './trace.ts';
 
 const serviceCIDRs = ['10.96.0.0/16', 'fd96::/112'];
 
-function changes(o: Partial<SyncChanges> = {}): SyncChanges {
-  return {
-    full: false,
-    services: new Set(),
-    endpoints: new Set(),
-    deletedServices: [],
-    newlyActiveUDP: [],
-    staleUDPEndpoints: [],
-    triggerTimesMs: [],
-    ...o,
-  };
-}
+const changes = syncChanges;
 
 class RecordingConntrack implements ConntrackCleaner {
   calls: ConntrackFilter[][] = [];
