@@ -1,4 +1,5 @@
-// Cluster DNS benchmark: `node --import tsx bench/dns.ts [--n 10000] [--seconds 10] [--smoke]`.
+// Cluster DNS benchmark:
+// `node --import tsx bench/dns.ts [--n 10000] [--seconds 10] [--rounds 3] [--udp-io native|dgram] [--smoke]`.
 //
 // 1. dnsperf against svcnet's DNS server and against dnsmasq (Debian) serving the same N names
 //    (A records of N ClusterIP Services) on loopback, in the same run: QPS ratio svcnet/dnsmasq
@@ -13,7 +14,7 @@
 //    on the UDP socket (target ≤ 50 ms).
 // Missing dnsperf or dnsmasq: says so and skips part 1. Always exits 0 (it measures; CI does
 // not gate on it). Needs the Debian packages `dnsperf` and `dnsmasq-base`.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,8 +28,9 @@ import { encodeMessage, questionOf } from '../src/dns/codec.ts';
 import { DnsHandler } from '../src/dns/handler.ts';
 import { DnsMetrics } from '../src/dns/metrics.ts';
 import { DnsIndex } from '../src/dns/records.ts';
-import { DnsServer } from '../src/dns/server.ts';
+import { DnsServer, type UdpIo } from '../src/dns/server.ts';
 import { svc } from '../src/dns/testdata/objects.ts';
+import { udpNative } from '../src/dns/udp-native.ts';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -40,6 +42,7 @@ const argNum = (flag: string, dflt: number) => {
 const n = argNum('--n', smoke ? 1000 : 10_000);
 const seconds = argNum('--seconds', smoke ? 2 : 10);
 const rounds = argNum('--rounds', smoke ? 1 : 3);
+const udpIoArg = args.includes('--udp-io') ? (args[args.indexOf('--udp-io') + 1] as UdpIo) : undefined;
 const zone = 'cluster.local';
 
 const pad = (i: number) => String(i).padStart(5, '0');
@@ -154,6 +157,43 @@ async function waitForAnswer(port: number, name: string, want: string, timeoutMs
   });
 }
 
+/**
+ * dnsmasq on a free port. The port is free for UDP when picked but dnsmasq also binds TCP and the
+ * pick races other processes: on a failure to come up, another port, three times at most.
+ */
+async function startDnsmasq(hosts: string): Promise<{ proc: ChildProcess; port: number } | { error: string }> {
+  let error = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freeUdpPort();
+    const proc = spawn(
+      'dnsmasq',
+      [
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        `--port=${port}`,
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        '--no-resolv',
+        '--no-hosts',
+        `--addn-hosts=${hosts}`,
+        `--local=/${zone}/`,
+        '--pid-file=',
+        '--user=root',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    proc.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    const exited = new Promise<boolean>((r) => proc.once('exit', () => r(false)));
+    if (await Promise.race([waitForAnswer(port, nameOf(n - 1), ipOf(n - 1), 5000), exited])) return { proc, port };
+    proc.kill('SIGTERM');
+    error = err.trim();
+  }
+  return { error };
+}
+
 async function throughput(): Promise<void> {
   if (!have('dnsperf') || !have('dnsmasq')) {
     console.log(
@@ -188,37 +228,19 @@ async function throughput(): Promise<void> {
     handler: new DnsHandler(index, { podMode: 'insecure', negativeTtl: 5, metrics }),
     metrics,
     socketBufferBytes: 4 << 20,
+    ...(udpIoArg ? { udpIo: udpIoArg } : {}),
   });
   const svcPort = (await server.start())[0]?.port ?? 0;
 
-  const dmPort = await freeUdpPort();
-  const dnsmasq = spawn(
-    'dnsmasq',
-    [
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      `--port=${dmPort}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      '--no-resolv',
-      '--no-hosts',
-      `--addn-hosts=${hosts}`,
-      `--local=/${zone}/`,
-      '--pid-file=',
-      '--user=root',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let dmErr = '';
-  dnsmasq.stderr.on('data', (d) => {
-    dmErr += String(d);
-  });
+  const started = await startDnsmasq(hosts);
+  if ('error' in started) {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(`dns bench: dnsmasq did not come up: ${started.error}`);
+    return;
+  }
+  const { proc: dnsmasq, port: dmPort } = started;
   try {
-    const ready = await waitForAnswer(dmPort, nameOf(n - 1), ipOf(n - 1), 5000);
-    if (!ready) {
-      console.log(`dns bench: dnsmasq did not come up: ${dmErr.trim()}`);
-      return;
-    }
     const svcReady = await waitForAnswer(svcPort, nameOf(n - 1), ipOf(n - 1), 2000);
     if (!svcReady) throw new Error('svcnet DNS does not answer');
     const dmPid = dnsmasq.pid ?? 0;
@@ -252,6 +274,17 @@ async function throughput(): Promise<void> {
       `dns bench: ${n} names, dnsperf ${PERF_ARGS.join(' ')} for ${seconds} s, ${rounds} alternating round(s), medians; loopback, ${process.platform} ${process.version}`,
     );
     console.log('  svcnet: 1 process (single-threaded, like dnsmasq), metrics on');
+    const batches = server.udpNativeStats();
+    const native = udpNative();
+    console.log(
+      `  svcnet UDP I/O: ${server.udpIo}${
+        batches
+          ? ` (recvmmsg/sendmmsg addon, ${(batches.packets / Math.max(1, batches.batches)).toFixed(1)} datagrams per batch on average)`
+          : native.ok
+            ? ' (forced)'
+            : ` (native unavailable: ${native.reason})`
+      }`,
+    );
     const row = (label: string, p: ReturnType<typeof summary>) =>
       console.log(
         `  ${label} ${p.qps.toFixed(0).padStart(8)} qps  avg ${p.avgLatencyMs.toFixed(3)} ms  server cpu ${p.cpuUsPerQuery.toFixed(2)} µs/query  lost ${p.lost}/${p.sent}  rounds [${p.each}]`,

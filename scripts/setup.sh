@@ -33,3 +33,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "setup: not root, so not installing ${need[*]}; kernel tests will be skipped" >&2
   fi
 fi
+
+# Native addons (Linux only): batched UDP for DNS, the splice relay for bulk TCP. Without them
+# the DNS server uses dgram and the userspace proxy relays every byte in JS.
+bash scripts/build-native.sh

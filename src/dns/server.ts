@@ -2,18 +2,29 @@
 // reusePort, so no per-core sockets) and TCP with the 2-byte length framing of RFC 1035 §4.2.2
 // and the connection handling of RFC 7766 (pipelining, out-of-order replies, idle timeouts).
 //
+// UDP has two implementations. 'native' (Linux, the default when native/udp-batch is built): the
+// addon reads up to 64 datagrams per recvmmsg into memory shared with JS, calls onNativeBatch once,
+// and sends the replies written there with one sendmmsg — dgram's per-datagram syscalls, event and
+// rinfo object were most of a query's cost. 'dgram': Node's own sockets, everywhere else.
+//
 // Bounded resources: per-client caps on TCP connections and on replies pending (forwarded
 // queries waiting upstream), a global connection cap, an idle timeout, and read back-pressure
 // when a client does not read its replies. A handler failure costs one reply, never the server.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { lookup as dnsLookupAsync } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import type { QueryContext } from './handler.ts';
 import type { DnsMetrics } from './metrics.ts';
+import { addressOf, NativeUdpSocket, Stat, udpNative } from './udp-native.ts';
 
 export interface DnsHandlerLike {
+  /** `msg` is the handler's to keep (the native path hands it a copy, not a view of its slots). */
   handle(msg: Buffer, ctx: QueryContext): Buffer | undefined | Promise<Buffer | undefined>;
 }
+
+/** How UDP is read and written: batched by the native addon, or Node's dgram. */
+export type UdpIo = 'native' | 'dgram';
 
 export interface Listen {
   host: string;
@@ -49,6 +60,8 @@ export interface DnsServerOptions {
   metrics?: DnsMetrics;
   /** UDP socket buffer sizes (bytes): bursts beyond them are dropped by the kernel. */
   socketBufferBytes?: number;
+  /** Default: 'native' on Linux when the addon is built (scripts/build-native.sh), else 'dgram'. */
+  udpIo?: UdpIo;
 }
 
 const UDP4: QueryContext = { proto: 'udp', family: 4 };
@@ -73,10 +86,17 @@ function literalLookup(
   dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
 }
 
+interface UdpEndpoint {
+  port: number;
+  close(): Promise<void>;
+  /** Native only: the socket, for its counters. */
+  native?: NativeUdpSocket;
+}
+
 interface Bound {
   host: string;
   port: number;
-  udp: Socket;
+  udp: UdpEndpoint;
   tcp: Server;
 }
 
@@ -86,9 +106,17 @@ export class DnsServer {
   private readonly tcpPerClient = new Map<string, number>();
   private readonly udpPending = new Map<string, number>();
   private readonly conns = new Set<TcpSocket>();
+  /** The UDP implementation in use. */
+  readonly udpIo: UdpIo;
 
   constructor(private readonly opts: DnsServerOptions) {
     this.limits = { ...defaultLimits, ...opts.limits };
+    const native = udpNative();
+    if (opts.udpIo === 'native' && !native.ok)
+      throw Object.assign(new Error(`udpIo 'native' unavailable: ${native.reason}`), {
+        code: 'ERR_DNS_UDP_NATIVE_UNAVAILABLE',
+      });
+    this.udpIo = opts.udpIo ?? (native.ok ? 'native' : 'dgram');
   }
 
   /** Binds every listen address; resolves to the bound addresses (ports filled in). */
@@ -110,6 +138,17 @@ export class DnsServer {
     return this.conns.size;
   }
 
+  /** Native UDP only (else undefined): the addon's counters, summed over the listen addresses. */
+  udpNativeStats(): Record<keyof typeof Stat, number> | undefined {
+    if (this.udpIo !== 'native') return undefined;
+    const sum = Object.fromEntries(Object.keys(Stat).map((k) => [k, 0])) as Record<keyof typeof Stat, number>;
+    for (const b of this.bound) {
+      const st = b.udp.native?.stats;
+      if (st) for (const [k, i] of Object.entries(Stat) as [keyof typeof Stat, number][]) sum[k] += st[i] ?? 0;
+    }
+    return sum;
+  }
+
   async stop(): Promise<void> {
     for (const c of this.conns) c.destroy();
     this.conns.clear();
@@ -122,11 +161,7 @@ export class DnsServer {
             const one = () => {
               if (--n === 0) resolve();
             };
-            try {
-              b.udp.close(one);
-            } catch {
-              one();
-            }
+            b.udp.close().then(one, one);
             b.tcp.close(() => one());
           }),
       ),
@@ -135,24 +170,14 @@ export class DnsServer {
 
   private async bindOne(l: Listen): Promise<Bound> {
     const family = l.host.includes(':') ? 6 : 4;
+    // The addon binds IP literals only; a name is resolved once here, as dgram would.
+    const host =
+      this.udpIo === 'native' && isIP(l.host) === 0 ? (await dnsLookupAsync(l.host, { family })).address : l.host;
     // With port 0 the kernel picks the UDP port; TCP then asks for the same one, which another
     // process may hold: retry with a new pair a few times.
     for (let attempt = 0; ; attempt++) {
-      const udp = createSocket({
-        type: family === 6 ? 'udp6' : 'udp4',
-        lookup: literalLookup,
-        ...(this.opts.socketBufferBytes
-          ? { recvBufferSize: this.opts.socketBufferBytes, sendBufferSize: this.opts.socketBufferBytes }
-          : {}),
-      });
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: l.host, port: l.port, exclusive: true }, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-      const port = udp.address().port;
+      const udp = this.udpIo === 'native' ? this.openNative(host, l.port, family) : await this.openDgram(l, family);
+      const port = udp.port;
       const tcp = createServer({ noDelay: true }, (s) => this.onConnection(s, family));
       try {
         await new Promise<void>((resolve, reject) => {
@@ -163,17 +188,86 @@ export class DnsServer {
           });
         });
       } catch (e) {
-        udp.close();
+        await udp.close();
         if (l.port === 0 && attempt < 5 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
         throw e;
       }
       tcp.maxConnections = this.limits.tcpConnections;
       tcp.on('drop', () => this.opts.metrics?.tcpRejected.inc(['global']));
-      udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo, family));
-      // ICMP port unreachable from a vanished client surfaces here; it must not kill the server.
-      udp.on('error', () => this.opts.metrics?.dropped.inc(['udp-socket-error']));
       return { host: l.host, port, udp, tcp };
     }
+  }
+
+  private async openDgram(l: Listen, family: 4 | 6): Promise<UdpEndpoint> {
+    const udp = createSocket({
+      type: family === 6 ? 'udp6' : 'udp4',
+      lookup: literalLookup,
+      ...(this.opts.socketBufferBytes
+        ? { recvBufferSize: this.opts.socketBufferBytes, sendBufferSize: this.opts.socketBufferBytes }
+        : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: l.host, port: l.port, exclusive: true }, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo, family));
+    // ICMP port unreachable from a vanished client surfaces here; it must not kill the server.
+    udp.on('error', () => this.opts.metrics?.dropped.inc(['udp-socket-error']));
+    return {
+      port: udp.address().port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          try {
+            udp.close(() => resolve());
+          } catch {
+            resolve();
+          }
+        }),
+    };
+  }
+
+  /** Binds synchronously (errors are thrown with their errno code, e.g. EADDRINUSE). */
+  private openNative(host: string, port: number, family: 4 | 6): UdpEndpoint {
+    const native = udpNative();
+    if (!native.ok) throw new Error(native.reason);
+    const ctx = family === 4 ? UDP4 : UDP6;
+    // The addon's counters, copied into the metrics as deltas whenever one that means a loss moves.
+    const seen = new Float64Array(native.addon.layout.statCount);
+    const sync = () => {
+      const m = this.opts.metrics;
+      if (!m) return;
+      const st = sock.stats;
+      const delta = (k: number) => {
+        const d = (st[k] ?? 0) - (seen[k] ?? 0);
+        seen[k] = st[k] ?? 0;
+        return d;
+      };
+      const oversized = delta(Stat.truncated);
+      const full = delta(Stat.queueFull);
+      const errors = delta(Stat.sendErrors) + delta(Stat.recvErrors);
+      if (oversized) m.dropped.inc(['udp-oversized'], oversized);
+      if (full) m.dropped.inc(['udp-send-queue-full'], full);
+      if (errors) m.dropped.inc(['udp-socket-error'], errors);
+    };
+    const sock: NativeUdpSocket = new NativeUdpSocket(
+      native.addon,
+      host,
+      port,
+      this.opts.socketBufferBytes ?? 0,
+      (n) => this.onNativeBatch(sock, n, ctx, sync),
+      sync,
+    );
+    return {
+      port: sock.port,
+      native: sock,
+      close: async () => {
+        sock.close();
+        sync();
+      },
+    };
   }
 
   private run(msg: Buffer, ctx: QueryContext): Buffer | undefined | Promise<Buffer | undefined> {
@@ -194,10 +288,42 @@ export class DnsServer {
       if (r) sock.send(r, rinfo.port, rinfo.address);
       return;
     }
-    const send = (out: Buffer | undefined) => {
-      if (out) sock.send(out, rinfo.port, rinfo.address);
-    };
-    const client = rinfo.address;
+    this.later(rinfo.address, r, (out) => sock.send(out, rinfo.port, rinfo.address));
+  }
+
+  /**
+   * One batch from the addon: queries in slots 0..n-1. Synchronous replies are copied into the
+   * out slots and leave in one sendmmsg when this returns; forwarded ones are sent on their own.
+   */
+  private onNativeBatch(sock: NativeUdpSocket, n: number, ctx: QueryContext, sync: () => void): void {
+    const { u8, lens, outLens } = sock;
+    const { offIn, inSlot, offOut, outSlot } = sock.layout;
+    for (let i = 0; i < n; i++) {
+      const len = lens[i] as number;
+      if (len < 0) continue; // larger than a slot: dropped, counted by the addon
+      // A copy, not a view: the slot is overwritten by the next batch, and a handler may keep parts
+      // of the query (the parsed question) until a forwarded answer comes back.
+      const at = offIn + i * inSlot;
+      const msg = Buffer.allocUnsafe(len);
+      for (let j = 0; j < len; j++) msg[j] = u8[at + j] as number;
+      const r = this.run(msg, ctx);
+      if (r instanceof Promise) {
+        const to = sock.source(i);
+        // The client's address as text is only needed here, for the per-client cap.
+        this.later(addressOf(to, sock.layout), r, (out) => {
+          if (sock.sendTo(out, to) !== 0) sync();
+        });
+      } else if (r) {
+        if (r.length <= outSlot) {
+          u8.set(r, offOut + i * outSlot);
+          outLens[i] = r.length;
+        } else if (!sock.closed && sock.sendTo(r, sock.source(i)) !== 0) sync();
+      }
+    }
+  }
+
+  /** A forwarded query's reply: sent when it comes, within the per-client cap on pending ones. */
+  private later(client: string, r: Promise<Buffer | undefined>, send: (out: Buffer) => void): void {
     const n = this.udpPending.get(client) ?? 0;
     if (n >= this.limits.udpPendingPerClient) {
       // Over the cap the reply is dropped (the client retries); the query itself may still
@@ -207,7 +333,18 @@ export class DnsServer {
       return;
     }
     this.udpPending.set(client, n + 1);
-    r.then(send, () => {}).finally(() => {
+    r.then(
+      (out) => {
+        if (!out) return;
+        try {
+          send(out);
+        } catch {
+          // The socket was closed (server stopped) while the query was upstream.
+          this.opts.metrics?.dropped.inc(['udp-socket-error']);
+        }
+      },
+      () => {},
+    ).finally(() => {
       const left = (this.udpPending.get(client) ?? 1) - 1;
       if (left > 0) this.udpPending.set(client, left);
       else this.udpPending.delete(client);

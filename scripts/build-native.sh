@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the native addons (every native/*/binding.gyp) with node-gyp against this machine's Node
+# headers, each only when a file of it is newer than its built .node. Linux only: elsewhere callers
+# keep their pure-JS paths (the DNS server its dgram UDP). Uses npm's bundled node-gyp, which reads
+# the headers from `npm config get nodedir` (no download).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(uname -s)" != Linux ]; then
+  echo "build-native: not Linux, nothing to build" >&2
+  exit 0
+fi
+
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "build-native: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "build-native: missing ${missing[*]} (not root, so not installing them)" >&2
+    exit 1
+  fi
+fi
+
+gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+[ -f "$gyp" ] || { echo "build-native: node-gyp not found at $gyp" >&2; exit 1; }
+nodedir="$(npm config get nodedir 2>/dev/null || true)"
+if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then
+  nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+fi
+[ -f "$nodedir/include/node/node_api.h" ] || {
+  echo "build-native: no Node headers under $nodedir/include/node (Debian: apt-get install libnode-dev)" >&2
+  exit 1
+}
+
+for gypfile in native/*/binding.gyp; do
+  [ -f "$gypfile" ] || continue
+  addon="$(dirname "$gypfile")"
+  target="$(sed -n 's/.*"target_name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$gypfile" | head -n1)"
+  out="$addon/build/Release/$target.node"
+  if [ -f "$out" ] && [ -z "$(find "$addon" -path "$addon/build" -prune -o -type f -newer "$out" -print -quit)" ]; then
+    continue
+  fi
+  echo "build-native: building $addon" >&2
+  node "$gyp" rebuild --nodedir="$nodedir" -C "$addon" >&2
+  [ -f "$out" ] || { echo "build-native: $out was not produced" >&2; exit 1; }
+done
