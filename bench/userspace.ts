@@ -21,7 +21,8 @@ import type { EndpointSlice, Service } from '../src/api/types.ts';
 import { EndpointsChangeTracker } from '../src/proxy/endpoints.ts';
 import { ServiceChangeTracker } from '../src/proxy/services.ts';
 import { emptyChanges, ProxyState } from '../src/proxy/snapshot.ts';
-import { UserspacePlane } from '../src/proxy/userspace/plane.ts';
+import { defaultSpliceAfterBytes, UserspacePlane } from '../src/proxy/userspace/plane.ts';
+import { splicePump } from '../src/proxy/userspace/splice.ts';
 import { LoopbackRangeVips } from '../src/proxy/userspace/vips.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -409,6 +410,9 @@ async function main(): Promise<void> {
       `${gbit(f.bulkBps)}, ${f.rate.toFixed(0)} conn/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, proxy ${f.cpuPerConnUs.toFixed(0)} µs CPU/conn (${(f.cpuBusy * 100).toFixed(0)}% of a core), client ${f.loadCpuUs.toFixed(0)} µs CPU/conn, errors ${f.errors}`;
     console.log(
       `userspace bench (${smoke ? 'smoke' : 'full'}; ${rounds} alternating rounds, medians; ${seconds}s per figure, ${concurrency} concurrent, bulk via ${useIperf ? 'iperf3' : 'node sender'}${pinned ? '; proxy pinned to CPU 1, load to CPU 0' : ''})`,
+    );
+    console.log(
+      `  svcnet relay: ${splicePump() ? `JS, connections past ${defaultSpliceAfterBytes / 1024} KiB spliced in the kernel (native/splice-pump)` : 'JS only (native/splice-pump not built: scripts/build-native.sh)'}`,
     );
     console.log(`  loadavg before: ${loadBefore}; after: ${loadAfter}`);
     if (args.includes('--verbose')) {

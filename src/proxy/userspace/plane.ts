@@ -14,6 +14,7 @@ import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, Route, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipsOf } from './render.ts';
+import { splicePump } from './splice.ts';
 import { expireConnect, TcpListener } from './tcp.ts';
 import { UdpListener } from './udp.ts';
 import { LoopbackRangeVips, type VipMapper } from './vips.ts';
@@ -31,7 +32,18 @@ export interface UserspacePlaneOptions {
   now?: () => number;
   onEvent?: (e: PlaneEvent) => void;
   onError?: (err: unknown, listener: string) => void;
+  /**
+   * Bytes a TCP connection relays through JS before it moves to the in-kernel splice relay
+   * (when the addon is built). 0 keeps every connection on the JS relay.
+   */
+  spliceAfterBytes?: number;
 }
+
+/**
+ * Past this a connection is a bulk transfer: splicing saves two copies per byte from here on,
+ * while request/response connections (far below it) never pay the hand-over's syscalls.
+ */
+export const defaultSpliceAfterBytes = 128 * 1024;
 
 function userspaceStats(reg: Registry): UserspaceStats {
   return {
@@ -48,6 +60,10 @@ function userspaceStats(reg: Registry): UserspaceStats {
     udpDropped: reg.counter('svcnet_userspace_udp_dropped_total', 'UDP datagrams dropped, by reason'),
     udpFlows: reg.gauge('svcnet_userspace_udp_flows', 'UDP flows in the flow table'),
     listenerErrors: reg.counter('svcnet_userspace_listener_errors_total', 'Listeners that failed to open'),
+    spliced: reg.counter(
+      'svcnet_userspace_spliced_connections_total',
+      'TCP connections handed to the in-kernel splice relay after their first bytes',
+    ),
   };
 }
 
@@ -101,6 +117,8 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       connectTimeoutMs,
       connectDeadlines: new DeadlineQueue({ timeoutMs: connectTimeoutMs }, expireConnect),
       endpointEjected: (svc, ep) => this.ejected(svc, ep),
+      splicePump: opts.spliceAfterBytes === 0 ? null : splicePump(),
+      spliceAfterBytes: opts.spliceAfterBytes ?? defaultSpliceAfterBytes,
     };
   }
 

@@ -3,6 +3,7 @@
 // ways, an abortive close is passed on, and connect deadlines expire through the shared queue.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Registry } from '../metrics.ts';
@@ -11,6 +12,7 @@ import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
+import { splicePump, splicePumpPath } from './splice.ts';
 import { expireConnect, type Relay, TcpListener } from './tcp.ts';
 
 function endpoint(port: number): EndpointInfo {
@@ -41,6 +43,7 @@ function stats(reg: Registry): UserspaceStats {
     udpDropped: reg.counter('ud', ''),
     udpFlows: reg.gauge('uf', ''),
     listenerErrors: reg.counter('le', ''),
+    spliced: reg.counter('sp', ''),
   };
 }
 
@@ -57,7 +60,10 @@ async function closedPort(): Promise<number> {
   return p;
 }
 
-async function relay(endpoints: EndpointInfo[], opts: { connectTimeoutMs?: number; retries?: number } = {}) {
+async function relay(
+  endpoints: EndpointInfo[],
+  opts: { connectTimeoutMs?: number; retries?: number; spliceAfterBytes?: number } = {},
+) {
   const reg = new Registry();
   const st = stats(reg);
   const health = new EndpointHealth({ failuresToEject: 3, ejectMs: 10_000, now: Date.now });
@@ -71,6 +77,8 @@ async function relay(endpoints: EndpointInfo[], opts: { connectTimeoutMs?: numbe
     connectTimeoutMs: timeoutMs,
     connectDeadlines: new DeadlineQueue<Relay>({ timeoutMs }, expireConnect),
     endpointEjected: () => {},
+    splicePump: opts.spliceAfterBytes ? splicePump() : null,
+    spliceAfterBytes: opts.spliceAfterBytes ?? 0,
   };
   const spec: ListenerSpec = {
     id: 'TCP 127.0.0.1:0',
@@ -273,3 +281,133 @@ describe('DeadlineQueue', () => {
     q.close();
   });
 });
+
+describe('TcpListener relay handed to the splice pump', () => {
+  const servers: Server[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  it('the addon is built on Linux (scripts/build-native.sh, run by setup.sh)', {
+    skip: process.platform !== 'linux',
+  }, () => {
+    assert.ok(splicePump(), `${splicePumpPath} is missing or does not load: run scripts/build-native.sh`);
+  });
+
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  /** Reads everything until the client half-closes, then sends `reply(received)` and ends. */
+  async function bulkServer(reply: (got: Buffer) => Buffer, onConn?: (c: Socket) => void): Promise<number> {
+    const s = createServer({ allowHalfOpen: true }, (c) => {
+      onConn?.(c);
+      const parts: Buffer[] = [];
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('end', () => c.end(reply(Buffer.concat(parts))));
+      c.on('error', () => {});
+    });
+    servers.push(s);
+    return listening(s);
+  }
+
+  function readAll(c: Socket): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('end', () => resolve(Buffer.concat(parts)));
+      c.on('error', reject);
+    });
+  }
+
+  it('megabytes both ways arrive intact and in order, half-close carried, one splice', async () => {
+    const up = randomBytes(6 << 20);
+    const down = randomBytes(3 << 20);
+    const port0 = await bulkServer((got) => Buffer.concat([Buffer.from(sha(got)), down]));
+    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    try {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      const reading = readAll(c);
+      c.end(up);
+      const got = await reading;
+      assert.equal(got.subarray(0, 64).toString(), sha(up), 'the server saw every byte in order');
+      assert.equal(sha(got.subarray(64)), sha(down), 'the client got every byte of the reply');
+      assert.equal(st.spliced.get(), 1);
+      await eventuallyZero(l);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('a short request/response never reaches the threshold and is not spliced', async () => {
+    const port0 = await bulkServer((got) => Buffer.from(`got ${got.length}`));
+    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    try {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      const reading = readAll(c);
+      c.end('x'.repeat(1000));
+      assert.equal((await reading).toString(), 'got 1000');
+      assert.equal(st.spliced.get(), 0);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('an endpoint that resets mid-transfer resets the client', async () => {
+    const port0 = await bulkServer(
+      () => Buffer.alloc(0),
+      (c) => {
+        let n = 0;
+        c.on('data', (d: Buffer) => {
+          n += d.length;
+          if (n > 1 << 20) c.resetAndDestroy();
+        });
+      },
+    );
+    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    try {
+      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      const ended = new Promise<string>((resolve) => {
+        c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        c.on('close', () => resolve('closed'));
+        c.resume();
+      });
+      // Keeps sending until the connection is cut.
+      const chunk = randomBytes(256 * 1024);
+      const pump = setInterval(() => {
+        if (!c.destroyed && c.writableLength < 1 << 20) c.write(chunk);
+      }, 1);
+      const how = await ended;
+      clearInterval(pump);
+      assert.ok(['ECONNRESET', 'EPIPE'].includes(how), `client saw ${how}`);
+      assert.equal(st.spliced.get(), 1);
+      await eventuallyZero(l);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('draining the listener cuts a spliced connection that does not finish', async () => {
+    // A server that never ends: the spliced connection stays up until the drain deadline.
+    const s = createServer((c) => {
+      c.on('data', () => {});
+      c.on('error', () => {});
+      c.write(randomBytes(512 * 1024));
+    });
+    servers.push(s);
+    const port0 = await listening(s);
+    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    const c = connect({ host: '127.0.0.1', port });
+    const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+    c.on('error', () => {});
+    c.resume();
+    for (let i = 0; i < 20 && st.spliced.get() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(st.spliced.get(), 1);
+    await l.drain(50);
+    await closed;
+    await eventuallyZero(l);
+  });
+});
+
+async function eventuallyZero(l: TcpListener): Promise<void> {
+  for (let i = 0; i < 100 && l.connectionCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(l.connectionCount(), 0, 'every relayed connection was released');
+}
