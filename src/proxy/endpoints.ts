@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EndpointSlice } from '../api/types.ts';
 import {
   type EndpointInfo,
-  endpointKey,
+  type EndpointKey,
   labels,
   type Protocol,
   type ServiceKey,
@@ -25,6 +25,75 @@ interface HintsWithNodes {
   /** KEP-3015 PreferSameNode; newer than kubernetes-types 1.30. */
   forNodes?: { name: string }[];
 }
+
+/** An endpoint's fields but its key (derived from ip and port). */
+export interface EndpointFields {
+  readonly ip: string;
+  readonly port: number;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly nodeName: string | undefined;
+  readonly zone: string | undefined;
+  readonly zoneHints?: readonly string[];
+  readonly nodeHints?: readonly string[];
+  readonly isLocal: boolean;
+}
+
+/** Every endpoint without hints shares this list (50,000 endpoints would otherwise hold 100,000 `[]`). */
+const noNames: readonly string[] = Object.freeze([]);
+
+/**
+ * Hint lists repeat across endpoints (every endpoint of a zone carries the same `forZones`):
+ * one frozen copy per distinct list. Bounded by what a cluster has (zones, nodes); when full
+ * the table starts over, which costs memory, never a wrong value. Node and zone names are not
+ * interned: the tracker keeps each slice, so its strings stay alive either way.
+ */
+const internMax = 16_384;
+const nameLists = new Map<string, readonly string[]>();
+
+function internNames(list: readonly string[] | undefined): readonly string[] {
+  if (!list || list.length === 0) return noNames;
+  const id = list.length === 1 ? (list[0] ?? '') : list.join('\u0000');
+  const hit = nameLists.get(id);
+  // The id is ambiguous only for names holding NUL (["a\0b"] and ["a", "b"]): compare.
+  if (hit !== undefined && hit.length === list.length && hit.every((n, i) => n === list[i])) return hit;
+  const frozen = Object.freeze([...list]);
+  if (nameLists.size >= internMax) nameLists.clear();
+  nameLists.set(id, frozen);
+  return frozen;
+}
+
+/**
+ * `endpointKey` built as one flat string: a template literal longer than 12 characters is a
+ * rope (the joined halves kept as separate strings, ~72 bytes for "10.245.0.7:8080" against
+ * ~40), and every endpoint keeps its key.
+ */
+function flatEndpointKey(ip: string, port: number): EndpointKey {
+  return (ip.includes(':') ? ['[', ip, ']:', port] : [ip, ':', port]).join('') as EndpointKey;
+}
+
+/**
+ * The one constructor of EndpointInfo (slices here, tests and benchmarks through fixtures), so
+ * every endpoint the agent holds is the compact one: shared hint lists and a flat key.
+ */
+export function endpointInfo(f: EndpointFields): EndpointInfo {
+  return Object.freeze({
+    key: flatEndpointKey(f.ip, f.port),
+    ip: f.ip,
+    port: f.port,
+    ready: f.ready,
+    serving: f.serving,
+    terminating: f.terminating,
+    nodeName: f.nodeName,
+    zone: f.zone,
+    zoneHints: internNames(f.zoneHints),
+    nodeHints: internNames(f.nodeHints),
+    isLocal: f.isLocal,
+  });
+}
+
+const hintNames = (h: { name: string }[] | undefined): string[] | undefined => h?.map((z) => z.name);
 
 function sliceServiceKey(slice: EndpointSlice): ServiceKey | undefined {
   const svc = slice.metadata?.labels?.[labels.serviceName];
@@ -58,8 +127,8 @@ export function endpointsOfSlices(
         if (!ip) continue;
         // Absent conditions: ready is true, serving follows ready (discovery/v1 API docs).
         const ready = ep.conditions?.ready ?? true;
-        const info: EndpointInfo = Object.freeze({
-          key: endpointKey(ip, p.port),
+        const hints = ep.hints as HintsWithNodes | undefined;
+        const info = endpointInfo({
           ip,
           port: p.port,
           ready,
@@ -67,8 +136,8 @@ export function endpointsOfSlices(
           terminating: ep.conditions?.terminating ?? false,
           nodeName: ep.nodeName,
           zone: ep.zone,
-          zoneHints: Object.freeze(((ep.hints as HintsWithNodes | undefined)?.forZones ?? []).map((z) => z.name)),
-          nodeHints: Object.freeze(((ep.hints as HintsWithNodes | undefined)?.forNodes ?? []).map((z) => z.name)),
+          zoneHints: hintNames(hints?.forZones),
+          nodeHints: hintNames(hints?.forNodes),
           isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
         });
         const prev = eps.get(info.key);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/validation/ip.ts';
 import { categorizeEndpoints } from '../eligibility.ts';
-import type { EndpointInfo, NodeInfo, ServicePortInfo } from '../types.ts';
+import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
 import type { Item } from './store.ts';
 import {
   affinityEndpointPrefix,
@@ -74,8 +74,28 @@ function readable(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
 }
 
+/** The endpoint slot value as nft writes it: `addr . port`. */
 export function endpointTarget(ep: EndpointInfo): string {
   return `${canon(ep.ip)} . ${ep.port}`;
+}
+
+/**
+ * What the store keeps for an endpoint slot element: the endpoint key of its canonical address
+ * (`10.245.0.7:8080`), which is the snapshot's own `ep.key` string whenever the address is
+ * written canonically, where the text `10.245.0.7 . 8080` would be one more string per endpoint
+ * (2 MB at 50,000). Values compare equal exactly when their texts do; slotText() writes the text
+ * when a transaction is rendered.
+ */
+export function slotValue(ep: EndpointInfo): string {
+  const k = endpointKey(canon(ep.ip), ep.port);
+  return k === ep.key ? ep.key : k;
+}
+
+/** A slot value (slotValue) as nft writes it: `addr . port`. */
+export function slotText(v: string): string {
+  const colon = v.lastIndexOf(':');
+  const ip = v.startsWith('[') ? v.slice(1, colon - 1) : v.slice(0, colon);
+  return `${ip} . ${v.slice(colon + 1)}`;
 }
 
 function dnatTarget(family: NftFamily, ep: EndpointInfo): string {
@@ -174,7 +194,9 @@ export function contributionOf(
     let localTarget: string | undefined;
 
     for (const v of vips) {
-      const key = `${v.addr} . ${proto} . ${v.port}`;
+      // One flat string: the store keeps it once per element of this VIP, and a template literal
+      // this long is a rope of its parts (~130 bytes for "10.96.0.1 . tcp . 80" against ~40).
+      const key = [v.addr, ' . ', proto, ' . ', v.port].join('');
       const cls = classOf(svc, v);
       // 5.10: nothing usable anywhere → REJECT (filter chains, via no-endpoint-services).
       // External Cluster-policy VIPs whose cluster set is empty also refuse (decide() agrees).
@@ -190,14 +212,14 @@ export function contributionOf(
         clusterTarget ??= pickTarget('cluster', cat.cluster);
         el('cluster-pick', key, `goto ${clusterTarget}`);
         if (aff === undefined) {
-          for (const [i, e] of cat.cluster.entries()) el(slotName('cluster', i), key, endpointTarget(e));
+          for (const [i, e] of cat.cluster.entries()) el(slotName('cluster', i), key, slotValue(e));
         }
       }
       if (usesLocal && cat.local.length > 0) {
         localTarget ??= pickTarget('local', cat.local);
         el('local-pick', key, `goto ${localTarget}`);
         if (aff === undefined) {
-          for (const [i, e] of cat.local.entries()) el(slotName('local', i), key, endpointTarget(e));
+          for (const [i, e] of cat.local.entries()) el(slotName('local', i), key, slotValue(e));
         }
       }
       // 5.12: source ranges filter LB IPs only, never NodePorts.

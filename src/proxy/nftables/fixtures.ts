@@ -1,8 +1,8 @@
 // Builders for snapshots in tests and benchmarks of this plane (not used at runtime).
+import { endpointInfo } from '../endpoints.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import {
   type EndpointInfo,
-  endpointKey,
   type NodeInfo,
   type Protocol,
   type ServicePortInfo,
@@ -44,9 +44,9 @@ export function svcPort(
   });
 }
 
+/** Built like the agent's own endpoints (endpointInfo), so benchmarks measure the real shape. */
 export function ep(ip: string, port: number, o: Partial<Omit<EndpointInfo, 'key' | 'ip' | 'port'>> = {}): EndpointInfo {
-  return Object.freeze({
-    key: endpointKey(ip, port),
+  return endpointInfo({
     ip,
     port,
     ready: o.ready ?? true,
@@ -54,8 +54,8 @@ export function ep(ip: string, port: number, o: Partial<Omit<EndpointInfo, 'key'
     terminating: o.terminating ?? false,
     nodeName: o.nodeName ?? (o.isLocal ? 'node-a' : 'node-b'),
     zone: o.zone,
-    zoneHints: o.zoneHints ?? [],
-    nodeHints: o.nodeHints ?? [],
+    zoneHints: o.zoneHints,
+    nodeHints: o.nodeHints,
     isLocal: o.isLocal ?? false,
   });
 }

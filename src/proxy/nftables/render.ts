@@ -6,7 +6,7 @@
 import { canonicalCIDR, cidrFamilyOf } from '../../api/validation/ip.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
-import { type ContributionContext, contributionOf } from './contribution.ts';
+import { type ContributionContext, contributionOf, slotText } from './contribution.ts';
 import { type Item, type ItemChange, ItemStore } from './store.ts';
 import {
   baseChains,
@@ -20,6 +20,7 @@ import {
   setBody,
   setSpecs,
   sharedChains,
+  slotPattern,
   tableName,
 } from './structure.ts';
 
@@ -284,6 +285,7 @@ export class NftablesRenderer {
       containers.sort((a, b) => Number(dispatchMaps.includes(a as never)) - Number(dispatchMaps.includes(b as never)));
       for (const c of containers) {
         const isMap = isMapContainer(c);
+        const isSlot = slotPattern.test(c);
         let batch: string[] = [];
         const flush = () => {
           if (batch.length === 0) return;
@@ -291,7 +293,7 @@ export class NftablesRenderer {
           batch = [];
         };
         for (const [k, v] of this.store.list(family, 'element', c)) {
-          batch.push(isMap ? `${k} : ${v}` : k);
+          batch.push(isMap ? `${k} : ${isSlot ? slotText(v) : v}` : k);
           if (batch.length >= elementsPerStatement) flush();
         }
         flush();
@@ -349,7 +351,8 @@ export function renderChanges(changes: readonly ItemChange[]): string {
       const k = `${c.family} ${c.container}`;
       let list = by.get(k);
       if (!list) by.set(k, (list = []));
-      list.push(isMapContainer(c.container) && verb === 'add' ? `${c.name} : ${v}` : c.name);
+      if (verb === 'delete' || !isMapContainer(c.container)) list.push(c.name);
+      else list.push(`${c.name} : ${slotPattern.test(c.container) ? slotText(v) : v}`);
     }
     for (const [k, list] of by) {
       const [f, container] = k.split(' ');

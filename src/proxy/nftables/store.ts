@@ -11,7 +11,8 @@ export type ItemKind = 'element' | 'chain' | 'set';
 /**
  * One item: family, kind, container (set/map name for elements, "" otherwise), name (the
  * element key text, chain name or set name) and value (element data, chain rules joined by
- * "\n", or set body).
+ * "\n", or set body). Endpoint slot elements carry the endpoint's key as their data, written
+ * as `addr . port` only when rendered (contribution.ts, slotValue).
  */
 export interface Item {
   readonly family: NftFamily;
