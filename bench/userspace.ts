@@ -22,7 +22,7 @@ import { EndpointsChangeTracker } from '../src/proxy/endpoints.ts';
 import { ServiceChangeTracker } from '../src/proxy/services.ts';
 import { emptyChanges, ProxyState } from '../src/proxy/snapshot.ts';
 import { defaultSpliceAfterBytes, UserspacePlane } from '../src/proxy/userspace/plane.ts';
-import { splicePump } from '../src/proxy/userspace/splice.ts';
+import { tcpRelayAddon } from '../src/proxy/userspace/tcp-relay-addon.ts';
 import { LoopbackRangeVips } from '../src/proxy/userspace/vips.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -412,7 +412,7 @@ async function main(): Promise<void> {
       `userspace bench (${smoke ? 'smoke' : 'full'}; ${rounds} alternating rounds, medians; ${seconds}s per figure, ${concurrency} concurrent, bulk via ${useIperf ? 'iperf3' : 'node sender'}${pinned ? '; proxy pinned to CPU 1, load to CPU 0' : ''})`,
     );
     console.log(
-      `  svcnet relay: ${splicePump() ? `JS, connections past ${defaultSpliceAfterBytes / 1024} KiB spliced in the kernel (native/splice-pump)` : 'JS only (native/splice-pump not built: scripts/build-native.sh)'}`,
+      `  svcnet relay: ${tcpRelayAddon() ? 'native engine (native/tcp-relay: accept/connect/splice in C, every decision in TypeScript)' : `JS (net.Socket; native/tcp-relay not built: scripts/build-native.sh)`}`,
     );
     console.log(`  loadavg before: ${loadBefore}; after: ${loadAfter}`);
     if (args.includes('--verbose')) {

@@ -7,8 +7,8 @@ import type { EndpointInfo, ServicePortInfo } from '../types.ts';
 import type { Balancer, EndpointHealth } from './balancer.ts';
 import type { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
-import type { SplicePump } from './splice.ts';
 import type { Relay } from './tcp.ts';
+import type { SplicePump } from './tcp-relay-addon.ts';
 
 export interface Route {
   readonly svc: ServicePortInfo;

@@ -14,8 +14,9 @@ import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, Route, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipsOf } from './render.ts';
-import { splicePump } from './splice.ts';
 import { expireConnect, TcpListener } from './tcp.ts';
+import { NativeTcpListener } from './tcp-native.ts';
+import { tcpRelayAddon } from './tcp-relay-addon.ts';
 import { UdpListener } from './udp.ts';
 import { LoopbackRangeVips, type VipMapper } from './vips.ts';
 
@@ -37,7 +38,14 @@ export interface UserspacePlaneOptions {
    * (when the addon is built). 0 keeps every connection on the JS relay.
    */
   spliceAfterBytes?: number;
+  /**
+   * 'native' (default where native/tcp-relay is built): accept, connect and relay in the C
+   * engine, decisions here; 'js': net.Socket relay (always available).
+   */
+  tcpRelay?: 'native' | 'js';
 }
+
+type AnyTcpListener = TcpListener | NativeTcpListener;
 
 /**
  * Past this a connection is a bulk transfer: splicing saves two copies per byte from here on,
@@ -88,10 +96,10 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
   private readonly stats: UserspaceStats;
   private readonly health: EndpointHealth;
   private readonly balancers = new Map<ServicePortKey, Balancer>();
-  private readonly tcp = new Map<string, TcpListener>();
+  private readonly tcp = new Map<string, AnyTcpListener>();
   private readonly udp = new Map<string, UdpListener>();
   /** Listeners closed by a sync whose connections are still finishing. */
-  private readonly retiring = new Set<TcpListener>();
+  private readonly retiring = new Set<AnyTcpListener>();
   private snapshot: ProxySnapshot | undefined;
   private rendered: RenderedListeners = emptyRender;
   private readonly now: () => number;
@@ -117,7 +125,7 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       connectTimeoutMs,
       connectDeadlines: new DeadlineQueue({ timeoutMs: connectTimeoutMs }, expireConnect),
       endpointEjected: (svc, ep) => this.ejected(svc, ep),
-      splicePump: opts.spliceAfterBytes === 0 ? null : splicePump(),
+      splicePump: opts.spliceAfterBytes === 0 ? null : tcpRelayAddon(),
       spliceAfterBytes: opts.spliceAfterBytes ?? defaultSpliceAfterBytes,
     };
   }
@@ -171,12 +179,12 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       if (this.tcp.has(id) || this.udp.has(id)) continue;
       const l =
         spec.proto === 'TCP'
-          ? new TcpListener(spec, this.ctx)
+          ? this.newTcpListener(spec)
           : new UdpListener(spec, this.ctx, this.opts.udpIdleMs ?? 30_000);
       try {
         await l.listen();
-        if (l instanceof TcpListener) this.tcp.set(id, l);
-        else this.udp.set(id, l);
+        if (l instanceof UdpListener) this.udp.set(id, l);
+        else this.tcp.set(id, l);
       } catch (err) {
         // A listener that cannot open (port taken, address not local) must not block the rest;
         // it is tried again on the next sync.
@@ -186,6 +194,16 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       }
     }
     for (const l of this.udp.values()) l.resteer();
+  }
+
+  private newTcpListener(spec: ListenerSpec): AnyTcpListener {
+    const addon = this.opts.tcpRelay === 'js' ? null : tcpRelayAddon();
+    return addon ? new NativeTcpListener(spec, this.ctx, addon) : new TcpListener(spec, this.ctx);
+  }
+
+  /** Which TCP relay new listeners use. */
+  get tcpRelay(): 'native' | 'js' {
+    return this.opts.tcpRelay !== 'js' && tcpRelayAddon() ? 'native' : 'js';
   }
 
   async stop(opts: { drainMs?: number } = {}): Promise<void> {

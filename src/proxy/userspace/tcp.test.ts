@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Registry } from '../metrics.ts';
@@ -12,8 +13,9 @@ import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
-import { splicePump, splicePumpPath } from './splice.ts';
 import { expireConnect, type Relay, TcpListener } from './tcp.ts';
+import { NativeTcpListener } from './tcp-native.ts';
+import { tcpRelayAddon, tcpRelayPath } from './tcp-relay-addon.ts';
 
 function endpoint(port: number): EndpointInfo {
   return {
@@ -61,8 +63,9 @@ async function closedPort(): Promise<number> {
 }
 
 async function relay(
+  engine: 'js' | 'native',
   endpoints: EndpointInfo[],
-  opts: { connectTimeoutMs?: number; retries?: number; spliceAfterBytes?: number } = {},
+  opts: { connectTimeoutMs?: number; retries?: number; spliceAfterBytes?: number; host?: string } = {},
 ) {
   const reg = new Registry();
   const st = stats(reg);
@@ -71,24 +74,38 @@ async function relay(
   const svc = { namespace: 'ns', name: 'svc', connectRetries: opts.retries ?? 2 } as unknown as ServicePortInfo;
   const timeoutMs = opts.connectTimeoutMs ?? 2000;
   const ctx: ListenerContext = {
-    route: () => ({ svc, balancer, verdict: { kind: 'endpoints', endpoints, masquerade: true } }),
+    route: () => ({
+      svc,
+      balancer,
+      verdict:
+        endpoints.length > 0
+          ? { kind: 'endpoints', endpoints, masquerade: true }
+          : { kind: 'REJECT', reason: 'no-endpoints' },
+    }),
     health,
     stats: st,
     connectTimeoutMs: timeoutMs,
     connectDeadlines: new DeadlineQueue<Relay>({ timeoutMs }, expireConnect),
     endpointEjected: () => {},
-    splicePump: opts.spliceAfterBytes ? splicePump() : null,
+    splicePump: opts.spliceAfterBytes ? tcpRelayAddon() : null,
     spliceAfterBytes: opts.spliceAfterBytes ?? 0,
   };
   const spec: ListenerSpec = {
     id: 'TCP 127.0.0.1:0',
     proto: 'TCP',
-    host: '127.0.0.1',
+    host: opts.host ?? '127.0.0.1',
     port: 0,
     servicePort: 'ns/svc:p' as ListenerSpec['servicePort'],
     dest: 'clusterIP',
     vip: '10.96.0.1',
   };
+  if (engine === 'native') {
+    const addon = tcpRelayAddon();
+    assert.ok(addon, `${tcpRelayPath} is missing or does not load: run scripts/build-native.sh`);
+    const l = new NativeTcpListener(spec, ctx, addon);
+    await l.listen();
+    return { l, port: l.port(), st, ctx };
+  }
   const l = new TcpListener(spec, ctx);
   await l.listen();
   const port = (l as unknown as { server: Server }).server.address() as { port: number };
@@ -107,135 +124,136 @@ function collect(s: Socket): Promise<string> {
   });
 }
 
-describe('TcpListener relay', () => {
-  const servers: Server[] = [];
-  after(() => {
-    for (const s of servers) s.close();
-  });
-
-  /** Answers "got:<everything it read>" once the client half-closes, then ends. */
-  async function halfCloseEcho(): Promise<number> {
-    const s = createServer({ allowHalfOpen: true }, (c) => {
-      let buf = '';
-      c.setEncoding('utf8');
-      c.on('data', (d: string) => {
-        buf += d;
-      });
-      c.on('end', () => c.end(`got:${buf}`));
+for (const engine of ['js', 'native'] as const)
+  describe(`TCP relay (${engine})`, () => {
+    const servers: Server[] = [];
+    after(() => {
+      for (const s of servers) s.close();
     });
-    servers.push(s);
-    return listening(s);
-  }
 
-  it('bytes sent before the upstream connects survive a refused endpoint; half-close both ways', async () => {
-    const good = await halfCloseEcho();
-    const refused = await closedPort();
-    const { l, port, st } = await relay([endpoint(refused), endpoint(good)]);
-    try {
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      // Written and half-closed at once: the relay holds both while it connects, is refused by
-      // the first endpoint, and delivers them to the second.
-      c.write('hello ');
-      c.write('world');
-      c.end();
-      assert.equal(await collect(c), 'got:hello world');
-      assert.equal(st.retries.get(), 1);
-      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
-      assert.equal(st.connections.get(), 1);
-    } finally {
-      await l.drain(0);
-    }
-  });
-
-  it('large transfers keep their bytes and order under backpressure', async () => {
-    const good = await halfCloseEcho();
-    const { l, port } = await relay([endpoint(good)]);
-    try {
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      const payload = Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
-      c.end(payload);
-      const got = await collect(c);
-      assert.equal(got.length, payload.length + 4);
-      assert.equal(got, `got:${payload}`);
-    } finally {
-      await l.drain(0);
-    }
-  });
-
-  it('every endpoint refusing: the client is reset, failures are counted', async () => {
-    const refused = await closedPort();
-    const { l, port, st } = await relay([endpoint(refused)], { retries: 1 });
-    try {
-      const c = connect({ host: '127.0.0.1', port });
-      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-        c.on('error', resolve);
-        c.on('close', () => resolve(undefined));
-        c.resume();
+    /** Answers "got:<everything it read>" once the client half-closes, then ends. */
+    async function halfCloseEcho(): Promise<number> {
+      const s = createServer({ allowHalfOpen: true }, (c) => {
+        let buf = '';
+        c.setEncoding('utf8');
+        c.on('data', (d: string) => {
+          buf += d;
+        });
+        c.on('end', () => c.end(`got:${buf}`));
       });
-      assert.equal(err?.code, 'ECONNRESET');
-      assert.equal(st.rejected.get({ reason: 'no-healthy-endpoints' }), 1);
-      // The only endpoint has been tried: the retry finds nothing left to pick.
-      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
-      assert.equal(l.connectionCount(), 0);
-    } finally {
-      await l.drain(0);
+      servers.push(s);
+      return listening(s);
     }
-  });
 
-  it('a connect that hangs expires through the deadline queue and is retried elsewhere', async () => {
-    // A listener that never accepts (Node's servers always do), with its accept queue filled:
-    // the kernel drops further SYNs, so a connect there neither succeeds nor fails.
-    const py = spawn(
-      'python3',
-      [
-        '-c',
-        'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const stuckPort = Number(await new Promise<string>((r) => py.stdout.once('data', (d) => r(String(d)))));
-    const good = await halfCloseEcho();
-    const { l, port, st } = await relay([endpoint(stuckPort), endpoint(good)], { connectTimeoutMs: 150 });
-    const fillers: Socket[] = [];
-    try {
-      for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port: stuckPort }).on('error', () => {}));
-      await new Promise((r) => setTimeout(r, 50));
-      const t0 = Date.now();
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      c.end('late');
-      assert.equal(await collect(c), 'got:late');
-      assert.ok(Date.now() - t0 >= 140, `answered after ${Date.now() - t0}ms, before the connect timeout`);
-      assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${stuckPort}` }), 1);
-      assert.equal(st.retries.get(), 1);
-    } finally {
-      for (const f of fillers) f.destroy();
-      py.kill();
-      await l.drain(0);
-    }
-  });
+    it('bytes sent before the upstream connects survive a refused endpoint; half-close both ways', async () => {
+      const good = await halfCloseEcho();
+      const refused = await closedPort();
+      const { l, port, st } = await relay(engine, [endpoint(refused), endpoint(good)]);
+      try {
+        const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        // Written and half-closed at once: the relay holds both while it connects, is refused by
+        // the first endpoint, and delivers them to the second.
+        c.write('hello ');
+        c.write('world');
+        c.end();
+        assert.equal(await collect(c), 'got:hello world');
+        assert.equal(st.retries.get(), 1);
+        assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
+        assert.equal(st.connections.get(), 1);
+      } finally {
+        await l.drain(0);
+      }
+    });
 
-  it('an abortive close of the upstream resets the client', async () => {
-    const s = createServer((c) => c.once('data', () => c.resetAndDestroy()));
-    servers.push(s);
-    const { l, port, st } = await relay([endpoint(await listening(s))]);
-    try {
-      const c = connect({ host: '127.0.0.1', port });
-      c.write('x');
-      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-        c.on('error', resolve);
-        c.on('close', () => resolve(undefined));
-        c.resume();
-      });
-      assert.equal(err?.code, 'ECONNRESET');
-      // The connection was established, then released.
-      assert.equal(st.connections.get(), 1);
-      await new Promise((r) => setTimeout(r, 20));
-      assert.equal(st.active.get(), 0);
-    } finally {
-      await l.drain(0);
-    }
+    it('large transfers keep their bytes and order under backpressure', async () => {
+      const good = await halfCloseEcho();
+      const { l, port } = await relay(engine, [endpoint(good)]);
+      try {
+        const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        const payload = Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+        c.end(payload);
+        const got = await collect(c);
+        assert.equal(got.length, payload.length + 4);
+        assert.equal(got, `got:${payload}`);
+      } finally {
+        await l.drain(0);
+      }
+    });
+
+    it('every endpoint refusing: the client is reset, failures are counted', async () => {
+      const refused = await closedPort();
+      const { l, port, st } = await relay(engine, [endpoint(refused)], { retries: 1 });
+      try {
+        const c = connect({ host: '127.0.0.1', port });
+        const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+          c.on('error', resolve);
+          c.on('close', () => resolve(undefined));
+          c.resume();
+        });
+        assert.equal(err?.code, 'ECONNRESET');
+        assert.equal(st.rejected.get({ reason: 'no-healthy-endpoints' }), 1);
+        // The only endpoint has been tried: the retry finds nothing left to pick.
+        assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${refused}` }), 1);
+        assert.equal(l.connectionCount(), 0);
+      } finally {
+        await l.drain(0);
+      }
+    });
+
+    it('a connect that hangs expires through the deadline queue and is retried elsewhere', async () => {
+      // A listener that never accepts (Node's servers always do), with its accept queue filled:
+      // the kernel drops further SYNs, so a connect there neither succeeds nor fails.
+      const py = spawn(
+        'python3',
+        [
+          '-c',
+          'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const stuckPort = Number(await new Promise<string>((r) => py.stdout.once('data', (d) => r(String(d)))));
+      const good = await halfCloseEcho();
+      const { l, port, st } = await relay(engine, [endpoint(stuckPort), endpoint(good)], { connectTimeoutMs: 150 });
+      const fillers: Socket[] = [];
+      try {
+        for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port: stuckPort }).on('error', () => {}));
+        await new Promise((r) => setTimeout(r, 50));
+        const t0 = Date.now();
+        const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        c.end('late');
+        assert.equal(await collect(c), 'got:late');
+        assert.ok(Date.now() - t0 >= 140, `answered after ${Date.now() - t0}ms, before the connect timeout`);
+        assert.equal(st.connectFailures.get({ endpoint: `127.0.0.1:${stuckPort}` }), 1);
+        assert.equal(st.retries.get(), 1);
+      } finally {
+        for (const f of fillers) f.destroy();
+        py.kill();
+        await l.drain(0);
+      }
+    });
+
+    it('an abortive close of the upstream resets the client', async () => {
+      const s = createServer((c) => c.once('data', () => c.resetAndDestroy()));
+      servers.push(s);
+      const { l, port, st } = await relay(engine, [endpoint(await listening(s))]);
+      try {
+        const c = connect({ host: '127.0.0.1', port });
+        c.write('x');
+        const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+          c.on('error', resolve);
+          c.on('close', () => resolve(undefined));
+          c.resume();
+        });
+        assert.equal(err?.code, 'ECONNRESET');
+        // The connection was established, then released.
+        assert.equal(st.connections.get(), 1);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal(st.active.get(), 0);
+      } finally {
+        await l.drain(0);
+      }
+    });
   });
-});
 
 describe('DeadlineQueue', () => {
   it('expires items in order after the timeout, skips cancelled ones, re-arms for later adds', async () => {
@@ -282,7 +300,7 @@ describe('DeadlineQueue', () => {
   });
 });
 
-describe('TcpListener relay handed to the splice pump', () => {
+describe('TCP relay: bulk transfers move with splice', () => {
   const servers: Server[] = [];
   after(() => {
     for (const s of servers) s.close();
@@ -291,7 +309,7 @@ describe('TcpListener relay handed to the splice pump', () => {
   it('the addon is built on Linux (scripts/build-native.sh, run by setup.sh)', {
     skip: process.platform !== 'linux',
   }, () => {
-    assert.ok(splicePump(), `${splicePumpPath} is missing or does not load: run scripts/build-native.sh`);
+    assert.ok(tcpRelayAddon(), `${tcpRelayPath} is missing or does not load: run scripts/build-native.sh`);
   });
 
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -318,28 +336,30 @@ describe('TcpListener relay handed to the splice pump', () => {
     });
   }
 
-  it('megabytes both ways arrive intact and in order, half-close carried, one splice', async () => {
-    const up = randomBytes(6 << 20);
-    const down = randomBytes(3 << 20);
-    const port0 = await bulkServer((got) => Buffer.concat([Buffer.from(sha(got)), down]));
-    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
-    try {
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      const reading = readAll(c);
-      c.end(up);
-      const got = await reading;
-      assert.equal(got.subarray(0, 64).toString(), sha(up), 'the server saw every byte in order');
-      assert.equal(sha(got.subarray(64)), sha(down), 'the client got every byte of the reply');
-      assert.equal(st.spliced.get(), 1);
-      await eventuallyZero(l);
-    } finally {
-      await l.drain(0);
-    }
-  });
+  for (const engine of ['js', 'native'] as const)
+    it(`${engine}: megabytes both ways arrive intact and in order, half-close carried, spliced`, async () => {
+      const up = randomBytes(6 << 20);
+      const down = randomBytes(3 << 20);
+      const port0 = await bulkServer((got) => Buffer.concat([Buffer.from(sha(got)), down]));
+      const { l, port, st } = await relay(engine, [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+      try {
+        const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        const reading = readAll(c);
+        c.end(up);
+        const got = await reading;
+        assert.equal(got.subarray(0, 64).toString(), sha(up), 'the server saw every byte in order');
+        assert.equal(sha(got.subarray(64)), sha(down), 'the client got every byte of the reply');
+        // The native engine splices every connection from the start; the JS relay promotes this one.
+        assert.equal(st.spliced.get(), engine === 'js' ? 1 : 0);
+        await eventuallyZero(l);
+      } finally {
+        await l.drain(0);
+      }
+    });
 
   it('a short request/response never reaches the threshold and is not spliced', async () => {
     const port0 = await bulkServer((got) => Buffer.from(`got ${got.length}`));
-    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    const { l, port, st } = await relay('js', [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
     try {
       const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
       const reading = readAll(c);
@@ -362,7 +382,7 @@ describe('TcpListener relay handed to the splice pump', () => {
         });
       },
     );
-    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+    const { l, port, st } = await relay('js', [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
     try {
       const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
       const ended = new Promise<string>((resolve) => {
@@ -385,29 +405,162 @@ describe('TcpListener relay handed to the splice pump', () => {
     }
   });
 
-  it('draining the listener cuts a spliced connection that does not finish', async () => {
-    // A server that never ends: the spliced connection stays up until the drain deadline.
-    const s = createServer((c) => {
-      c.on('data', () => {});
+  for (const engine of ['js', 'native'] as const)
+    it(`${engine}: draining the listener cuts a spliced connection that does not finish`, async () => {
+      // A server that never ends: the spliced connection stays up until the drain deadline.
+      const s = createServer((c) => {
+        c.on('data', () => {});
+        c.on('error', () => {});
+        c.write(randomBytes(512 * 1024));
+      });
+      servers.push(s);
+      const port0 = await listening(s);
+      const { l, port, st } = await relay(engine, [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+      const c = connect({ host: '127.0.0.1', port });
+      const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
       c.on('error', () => {});
-      c.write(randomBytes(512 * 1024));
+      c.resume();
+      for (let i = 0; i < 20 && st.active.get() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
+      if (engine === 'js') assert.equal(st.spliced.get(), 1);
+      assert.equal(st.active.get(), 1);
+      await l.drain(50);
+      await closed;
+      await eventuallyZero(l);
     });
-    servers.push(s);
-    const port0 = await listening(s);
-    const { l, port, st } = await relay([endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
-    const c = connect({ host: '127.0.0.1', port });
-    const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
-    c.on('error', () => {});
-    c.resume();
-    for (let i = 0; i < 20 && st.spliced.get() === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(st.spliced.get(), 1);
-    await l.drain(50);
-    await closed;
-    await eventuallyZero(l);
-  });
 });
 
-async function eventuallyZero(l: TcpListener): Promise<void> {
+async function eventuallyZero(l: { connectionCount(): number }): Promise<void> {
   for (let i = 0; i < 100 && l.connectionCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(l.connectionCount(), 0, 'every relayed connection was released');
 }
+
+describe('TCP relay: the native engine', { skip: process.platform !== 'linux' }, () => {
+  const servers: Server[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  async function echoOnce(host = '127.0.0.1'): Promise<number> {
+    const s = createServer((c) => {
+      c.on('data', (d: Buffer) => c.end(`re:${d}`));
+      c.on('error', () => {});
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, host, r));
+    return (s.address() as { port: number }).port;
+  }
+
+  function ask(host: string, port: number, msg: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const c = connect({ host, port });
+      let out = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => {
+        out += d;
+      });
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+      c.write(msg);
+    });
+  }
+
+  const fds = () => readdirSync('/proc/self/fd').length;
+
+  it('IPv6: listens on ::1 and relays to an endpoint on ::1', async () => {
+    const p = await echoOnce('::1');
+    const ep: EndpointInfo = { ...endpoint(p), key: endpointKey('::1', p), ip: '::1' };
+    const { l, port, st } = await relay('native', [ep], { host: '::1' });
+    try {
+      assert.equal(await ask('::1', port, 'six'), 're:six');
+      assert.equal(st.connections.get(), 1);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('hundreds of short connections: every one answered, nothing left behind (records, descriptors)', async () => {
+    const p = await echoOnce();
+    const { l, port, st } = await relay('native', [endpoint(p)]);
+    try {
+      await ask('127.0.0.1', port, 'warm');
+      const before = fds();
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 30 }, (_, i) => ask('127.0.0.1', port, `${round}-${i}`)),
+        );
+        answers.forEach((a, i) => assert.equal(a, `re:${round}-${i}`));
+      }
+      await eventuallyZero(l);
+      assert.equal(st.connections.get(), 301);
+      assert.equal(st.active.get(), 0);
+      // Idle pipes are pooled (at most 64 pairs); sockets must all be gone.
+      assert.ok(fds() <= before + 130, `descriptors: ${before} before, ${fds()} after`);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('a Service without endpoints: the client is reset at once and the refusal counted', async () => {
+    const { l, port, st } = await relay('native', []);
+    try {
+      const err = await ask('127.0.0.1', port, 'x').then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+      assert.equal(err, 'ECONNRESET');
+      assert.equal(st.rejected.get({ reason: 'no-endpoints' }), 1);
+      assert.equal(l.connectionCount(), 0);
+    } finally {
+      await l.drain(0);
+    }
+  });
+
+  it('listen errors carry Node-style codes; nothing is left listening', async () => {
+    const addon = tcpRelayAddon();
+    assert.ok(addon);
+    const p = await echoOnce();
+    const noop = () => {};
+    assert.throws(() => addon.listen('127.0.0.1', p, 16, noop, noop, noop, noop), { code: 'EADDRINUSE' });
+    assert.throws(() => addon.listen('not-an-ip', 0, 16, noop, noop, noop, noop), { code: 'EINVAL' });
+    assert.throws(() => addon.listen('127.0.0.1', 'x' as unknown as number, 16, noop, noop, noop, noop), TypeError);
+  });
+
+  it('a process whose listeners and connections are all closed exits (the engine does not pin the loop)', async () => {
+    const script = `
+      import { createServer, connect } from 'node:net';
+      import { tcpRelayAddon } from ${JSON.stringify(new URL('./tcp-relay-addon.ts', import.meta.url).href)};
+      const a = tcpRelayAddon();
+      const s = createServer((c) => c.on('data', () => c.end('y')));
+      s.listen(0, '127.0.0.1', () => {
+        const up = s.address().port;
+        const l = a.listen('127.0.0.1', 0, 16, (id) => a.connect(id, '127.0.0.1', up), () => {}, (id) => a.reject(id), () => {
+          a.stopListening(l);
+          s.close();
+          console.log('done');
+        });
+        const c = connect({ host: '127.0.0.1', port: a.listenerPort(l) });
+        c.on('data', () => {});
+        c.end('x');
+      });`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    const code = await new Promise<number | string>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 10_000);
+      child.on('exit', (c) => {
+        clearTimeout(t);
+        resolve(c ?? -1);
+      });
+    });
+    assert.equal(out.trim(), 'done');
+    assert.equal(code, 0);
+  });
+});

@@ -12,13 +12,13 @@
 // the client and paying another event-loop turn to resume it.
 //
 // A connection that has relayed `spliceAfterBytes` is a bulk transfer: it is handed to the
-// splice pump (splice.ts), which moves its bytes inside the kernel. Short request/response
+// splice pump (tcp-relay-addon.ts), which moves its bytes inside the kernel. Short request/response
 // connections never reach the threshold and never pay for the hand-over.
 import { createServer, type Server, Socket } from 'node:net';
 import type { EndpointInfo, EndpointKey } from '../types.ts';
 import { type ListenerContext, plainAddress, type Route } from './context.ts';
 import type { ListenerSpec } from './render.ts';
-import type { PumpHandle, SplicePump } from './splice.ts';
+import type { PumpHandle, SplicePump } from './tcp-relay-addon.ts';
 
 function resetOrDestroy(s: Socket): void {
   if (s.destroyed) return;
@@ -239,7 +239,7 @@ function startPump(r: Relay): void {
 /** One side closed while spliced (or about to be): the whole connection goes. */
 function stopPump(r: Relay): void {
   if (!r.pump && !r.promoting) return;
-  if (r.pump) r.listener.pump?.abort(r.pump);
+  if (r.pump) r.listener.pump?.abortPump(r.pump);
   r.pump = undefined;
   r.promoting = false;
   // The pump held its own descriptors: the other side must go too, or it would wait forever.

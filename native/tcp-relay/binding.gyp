@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "splice_pump",
-      "sources": ["splice_pump.c"],
+      "target_name": "tcp_relay",
+      "sources": ["tcp_relay.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
