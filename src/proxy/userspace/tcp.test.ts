@@ -489,7 +489,7 @@ describe('TCP relay: the native engine', { skip: process.platform !== 'linux' },
         const answers = await Promise.all(
           Array.from({ length: 30 }, (_, i) => ask('127.0.0.1', port, `${round}-${i}`)),
         );
-        answers.forEach((a, i) => assert.equal(a, `re:${round}-${i}`));
+        for (const [i, a] of answers.entries()) assert.equal(a, `re:${round}-${i}`);
       }
       await eventuallyZero(l);
       assert.equal(st.connections.get(), 301);
