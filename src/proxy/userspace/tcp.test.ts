@@ -258,15 +258,16 @@ for (const engine of ['js', 'native'] as const)
 describe('DeadlineQueue', () => {
   it('expires items in order after the timeout, skips cancelled ones, re-arms for later adds', async () => {
     const expired: string[] = [];
-    const q = new DeadlineQueue<string>({ timeoutMs: 30 }, (s) => expired.push(s));
+    // Margins of 70 ms either side of each deadline: a loaded CI machine delays timers.
+    const q = new DeadlineQueue<string>({ timeoutMs: 200 }, (s) => expired.push(s));
     const a = q.add('a');
     q.add('b');
     q.cancel(a);
-    await new Promise((r) => setTimeout(r, 15));
+    await new Promise((r) => setTimeout(r, 100));
     q.add('c');
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 130));
     assert.deepEqual(expired, ['b']);
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 140));
     assert.deepEqual(expired, ['b', 'c']);
     assert.equal(q.size(), 0);
     q.close();
