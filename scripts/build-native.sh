@@ -11,22 +11,10 @@ if [ "$(uname -s)" != Linux ]; then
   exit 0
 fi
 
-missing=()
-command -v cc >/dev/null 2>&1 || missing+=(gcc)
-command -v g++ >/dev/null 2>&1 || missing+=(g++)
-command -v make >/dev/null 2>&1 || missing+=(make)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "build-native: installing Debian packages: ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  else
-    echo "build-native: missing ${missing[*]} (not root, so not installing them)" >&2
-    exit 1
-  fi
-fi
+# The compilers come from setup.sh's Debian list; here they are only checked.
+for tool in cc make python3; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "build-native: $tool not found (Debian: gcc make python3; scripts/setup.sh installs them as root)" >&2; exit 1; }
+done
 
 gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
 [ -f "$gyp" ] || { echo "build-native: node-gyp not found at $gyp" >&2; exit 1; }

@@ -23,6 +23,9 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+# For the native addons (scripts/build-native.sh).
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v make >/dev/null 2>&1 || need+=(make)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need[*]}" >&2

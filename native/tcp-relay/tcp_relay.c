@@ -695,21 +695,18 @@ static napi_value js_connect_timeout(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_reject(napi_env env, napi_callback_info info) {
+/** reject (RST to the client) and abort (plain close): no callback, the caller keeps books. */
+static napi_value close_by_id(napi_env env, napi_callback_info info, int reset) {
   ARGS(1)
   conn_t *c = conn_arg(env, argv[0]);
-  if (c) conn_close(c, 0, 1, 0);
+  if (c) conn_close(c, 0, reset, 0);
   if (!E->in_batch) free_dead();
   return NULL;
 }
 
-static napi_value js_abort(napi_env env, napi_callback_info info) {
-  ARGS(1)
-  conn_t *c = conn_arg(env, argv[0]);
-  if (c) conn_close(c, 0, 0, 0);
-  if (!E->in_batch) free_dead();
-  return NULL;
-}
+static napi_value js_reject(napi_env env, napi_callback_info info) { return close_by_id(env, info, 1); }
+
+static napi_value js_abort(napi_env env, napi_callback_info info) { return close_by_id(env, info, 0); }
 
 // A running pump is identified by its id; the external keeps the memory for abortPump() after
 // the pump ended.

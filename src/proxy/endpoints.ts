@@ -26,19 +26,9 @@ interface HintsWithNodes {
   forNodes?: { name: string }[];
 }
 
-/** An endpoint's fields but its key (derived from ip and port). */
-export interface EndpointFields {
-  readonly ip: string;
-  readonly port: number;
-  readonly ready: boolean;
-  readonly serving: boolean;
-  readonly terminating: boolean;
-  readonly nodeName: string | undefined;
-  readonly zone: string | undefined;
-  readonly zoneHints?: readonly string[];
-  readonly nodeHints?: readonly string[];
-  readonly isLocal: boolean;
-}
+/** An endpoint's fields but its key (derived from ip and port); hint lists may be left out. */
+export type EndpointFields = Omit<EndpointInfo, 'key' | 'zoneHints' | 'nodeHints'> &
+  Partial<Pick<EndpointInfo, 'zoneHints' | 'nodeHints'>>;
 
 /** Every endpoint without hints shares this list (50,000 endpoints would otherwise hold 100,000 `[]`). */
 const noNames: readonly string[] = Object.freeze([]);

@@ -49,3 +49,9 @@ export function plainAddress(addr: string | undefined): string {
   if (!addr) return '';
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
+
+/** Waits until `count()` is 0 or `ms` passed: the graceful part of a listener's drain. */
+export async function waitForDrain(count: () => number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (count() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}

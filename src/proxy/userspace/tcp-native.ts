@@ -7,7 +7,7 @@
 // Cost per connection on this side: three calls from the engine (accept, connected, closed) and
 // one small record, against a pair of net.Sockets with their stream state in the JS relay.
 import type { EndpointInfo, EndpointKey } from '../types.ts';
-import { type ListenerContext, plainAddress, type Route } from './context.ts';
+import { type ListenerContext, plainAddress, type Route, waitForDrain } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
 import type { NativeListener, TcpRelayAddon } from './tcp-relay-addon.ts';
@@ -72,8 +72,7 @@ export class NativeTcpListener {
   /** Resolves when every connection has ended or `ms` passed; then cuts the rest. */
   async drain(ms: number): Promise<void> {
     this.stopAccepting();
-    const deadline = Date.now() + ms;
-    while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitForDrain(() => this.conns.size, ms);
     for (const id of [...this.conns.keys()]) {
       this.addon.abort(id);
       this.closed(id);

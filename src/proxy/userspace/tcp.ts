@@ -16,7 +16,7 @@
 // connections never reach the threshold and never pay for the hand-over.
 import { createServer, type Server, Socket } from 'node:net';
 import type { EndpointInfo, EndpointKey } from '../types.ts';
-import { type ListenerContext, plainAddress, type Route } from './context.ts';
+import { type ListenerContext, plainAddress, type Route, waitForDrain } from './context.ts';
 import type { ListenerSpec } from './render.ts';
 import type { PumpHandle, SplicePump } from './tcp-relay-addon.ts';
 
@@ -295,8 +295,7 @@ export class TcpListener {
   /** Resolves when every connection has ended or `ms` passed; then cuts the rest. */
   async drain(ms: number): Promise<void> {
     this.stopAccepting();
-    const deadline = Date.now() + ms;
-    while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitForDrain(() => this.conns.size, ms);
     for (const c of this.conns) c.destroy();
   }
 
