@@ -21,7 +21,7 @@ import type { EndpointSlice, Service } from '../src/api/types.ts';
 import { EndpointsChangeTracker } from '../src/proxy/endpoints.ts';
 import { ServiceChangeTracker } from '../src/proxy/services.ts';
 import { emptyChanges, ProxyState } from '../src/proxy/snapshot.ts';
-import { defaultSpliceAfterBytes, UserspacePlane } from '../src/proxy/userspace/plane.ts';
+import { UserspacePlane } from '../src/proxy/userspace/plane.ts';
 import { tcpRelayAddon } from '../src/proxy/userspace/tcp-relay-addon.ts';
 import { LoopbackRangeVips } from '../src/proxy/userspace/vips.ts';
 
