@@ -12,6 +12,7 @@
 //   P8  RSS of this process holding the render state for N Services / 5N endpoints. ≤ 150 MB.
 // Prints PASS/FAIL per target and always exits 0.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -128,19 +129,28 @@ const loop=()=>{const c=net.connect({host,port:80});let d='';c.setTimeout(200);
 const rateServer = `require('net').createServer(c=>{c.on('error',()=>{});c.once('data',()=>c.end('y'))})
  .listen(9000,'0.0.0.0',()=>console.log('ready'))`;
 
-/** One client process, driven over stdin: "host port ms conc" → "connections errors". */
+/**
+ * One client process, driven over stdin: "host port ms conc" → "connections errors elapsed-ms".
+ * The elapsed time runs to the last close (connections in flight at the deadline finish and
+ * count), so the rate is not skewed by that tail.
+ */
 const rateClient = `
 const net=require('net');let buf='';
 process.stdin.setEncoding('utf8').on('data',d=>{buf+=d;let i;while((i=buf.indexOf('\\n'))>=0){run(buf.slice(0,i));buf=buf.slice(i+1)}});
-function run(l){const [host,port,ms,conc]=l.split(' ');let n=0,err=0,live=+conc;const end=Date.now()+ +ms;
- const one=()=>{if(Date.now()>=end){if(--live===0)console.log(n+' '+err);return}
+function run(l){const [host,port,ms,conc]=l.split(' ');let n=0,err=0,live=+conc;const t0=performance.now(),end=t0+ +ms;
+ const one=()=>{if(performance.now()>=end){if(--live===0)console.log(n+' '+err+' '+(performance.now()-t0));return}
   const c=net.connect(+port,host);let ok=false;c.setNoDelay(true);
   c.on('connect',()=>c.write('x'));c.on('data',()=>{ok=true});c.on('error',()=>{});
   c.on('close',()=>{if(ok)n++;else err++;setImmediate(one)})};
  for(let k=0;k<+conc;k++)one()}`;
 
-function spawnIn(ns: string, script: string): ReturnType<typeof spawn> {
-  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `cpu`: pinned there with taskset (it execs node, so the child's pid is node's). */
+function spawnIn(ns: string, script: string, cpu?: number): ReturnType<typeof spawn> {
+  const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
+  if (process.env.P1_NICE) pin.push('nice', '-n', process.env.P1_NICE);
+  return spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
 }
 
 function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
@@ -160,13 +170,22 @@ function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
   });
 }
 
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return (s[lo] ?? Number.NaN) + ((s[lo + 1] ?? s[lo] ?? Number.NaN) - (s[lo] ?? Number.NaN)) * (i - lo);
+};
+
 /**
  * P1: the last Service (and the first) point at a small fast TCP server in pod1 (port 9000).
  * Direct and via-VIP rounds alternate so drift in machine load hits both alike.
  */
 async function p1(lab: Lab, node: NodeInfo, podIP: string): Promise<void> {
-  const server = spawnIn(lab.pods[0]?.ns ?? '', rateServer);
-  const client = spawnIn(lab.client.ns, rateClient);
+  const mode = process.env.P1_PIN ?? 'split';
+  const cpus = availableParallelism() >= 2 ? { split: [0, 1], swap: [1, 0], same: [1, 1], none: [] }[mode] ?? [] : [];
+  const server = spawnIn(lab.pods[0]?.ns ?? '', rateServer, cpus[1]);
+  const client = spawnIn(lab.client.ns, rateClient, cpus[0]);
   // Many short connections: a wide port range, and conntrack TIME_WAIT entries that expire fast
   // (per-namespace sysctls: the node's conntrack sees both paths, routed and DNATed, alike).
   await lab.sh(lab.client.ns, 'sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1');
@@ -181,26 +200,26 @@ async function p1(lab: Lab, node: NodeInfo, podIP: string): Promise<void> {
   const synRetrans = async (): Promise<number> =>
     Number(/TcpExtTCPSynRetrans\s+(\d+)/.exec(await lab.sh(lab.client.ns, 'nstat -az TcpExtTCPSynRetrans'))?.[1] ?? 0);
   const retrans0 = await synRetrans();
-  const roundMs = smoke ? 200 : 500;
-  const rounds = smoke ? 11 : 21;
+  const roundMs = Number(process.env.P1_MS ?? (smoke ? 200 : 500));
+  const rounds = Number(process.env.P1_ROUNDS ?? (smoke ? 11 : 21));
   const conc = 16;
   try {
     await firstLine(server);
     const rate = async (host: string, port: number): Promise<number> => {
       client.stdin?.write(`${host} ${port} ${roundMs} ${conc}\n`);
-      const [n = 0, err = 0] = (await firstLine(client)).split(' ').map(Number);
+      const [n = 0, err = 0, el = roundMs] = (await firstLine(client)).split(' ').map(Number);
       if (err > n / 100) throw new Error(`P1: ${err} failed connections to ${host}:${port} (${n} ok)`);
-      return (n * 1000) / roundMs;
+      return (n * 1000) / el;
     };
     const target = ep(podIP, 9000, { isLocal: true });
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     interface Measured {
       direct: number;
       first: number;
       last: number;
-      /** Medians of the per-round ratios: each round's VIP rate ÷ the direct rate beside it. */
-      rFirst: number;
-      rLast: number;
+      /** Per-round ratios: each round's VIP rate ÷ the direct rate beside it. */
+      rFirst: number[];
+      rLast: number[];
+      conntrack: string;
     }
     const measure = async (n: number): Promise<Measured> => {
       const list: [ServicePortInfo, EndpointInfo[]][] = services(n, target);
@@ -213,38 +232,51 @@ async function p1(lab: Lab, node: NodeInfo, podIP: string): Promise<void> {
       const f: number[] = [];
       const l: number[] = [];
       await rate(podIP, 9000); // warm-up
+      await rate(first, 80);
       // The order rotates each round: no target always runs right after the warm-up or the others.
       const steps: (() => Promise<void>)[] = [
         async () => void d.push(await rate(podIP, 9000)),
         async () => void f.push(await rate(first, 80)),
       ];
       if (n > 1) steps.push(async () => void l.push(await rate(last, 80)));
-      for (let i = 0; i < rounds; i++) for (let j = 0; j < steps.length; j++) await steps[(i + j) % steps.length]?.();
+      let conntrack = '';
+      for (let i = 0; i < rounds; i++) {
+        for (let j = 0; j < steps.length; j++) {
+          if (i === rounds >> 1 && j === 0) {
+            setTimeout(() => void lab.sh(lab.node, 'conntrack -C').then((c) => (conntrack = c.trim())), roundMs / 2);
+          }
+          await steps[(i + j) % steps.length]?.();
+        }
+      }
+      if (process.env.P1_DUMP) console.log(JSON.stringify({ n, d: d.map(Math.round), f: f.map(Math.round), l: l.map(Math.round) }));
       await plane.cleanup();
-      // Paired ratios: load from other processes drifts over seconds, and a ratio of rates
-      // measured within one round cancels that drift where a ratio of medians would not.
-      const ratios = (xs: number[]) => med(xs.map((x, i) => x / (d[i] ?? Number.NaN)));
-      const rFirst = ratios(f);
+      const ratios = (xs: number[]) => xs.map((x, i) => x / (d[i] ?? Number.NaN));
+      const med = (xs: number[]) => quantile(xs, 0.5);
       return {
         direct: med(d),
         first: med(f),
         last: n > 1 ? med(l) : med(f),
-        rFirst,
-        rLast: n > 1 ? ratios(l) : rFirst,
+        rFirst: ratios(f),
+        rLast: n > 1 ? ratios(l) : ratios(f),
+        conntrack,
       };
     };
     const one = await measure(1);
     const many = await measure(N);
-    const r1 = one.rFirst;
-    const rf = many.rFirst;
-    const rl = many.rLast;
-    const ok = Math.min(r1, rf, rl) >= 0.92 && Math.max(Math.abs(rf - r1), Math.abs(rl - r1)) <= 0.03;
+    const fig = (rs: number[]) => {
+      const [q1, m, q3] = [0.25, 0.5, 0.75].map((q) => quantile(rs, q));
+      return { m: m ?? Number.NaN, text: `${(m ?? Number.NaN).toFixed(3)} [IQR ${(q1 ?? 0).toFixed(3)}–${(q3 ?? 0).toFixed(3)}]` };
+    };
+    const r1 = fig(one.rFirst);
+    const rf = fig(many.rFirst);
+    const rl = fig(many.rLast);
+    const ok = Math.min(r1.m, rf.m, rl.m) >= 0.92 && Math.max(Math.abs(rf.m - r1.m), Math.abs(rl.m - r1.m)) <= 0.03;
     const f0 = (x: number) => x.toFixed(0);
     console.log(
-      `P1 connections/s via ClusterIP ÷ direct (${conc} parallel, ${rounds}×${roundMs} ms rounds, medians of per-round ratios; rates/s): ` +
-        `1 Service ${r1.toFixed(3)} (${f0(one.first)}/${f0(one.direct)}), ` +
-        `${N} Services first ${rf.toFixed(3)} (${f0(many.first)}/${f0(many.direct)}), last ${rl.toFixed(3)} (${f0(many.last)}) ` +
-        `(target ≥ 0.92, flat ±0.03) ${verdict(ok)}; client SYN retransmits ${(await synRetrans()) - retrans0}`,
+      `P1 connections/s via ClusterIP ÷ direct (${conc} parallel, ${rounds}×${roundMs} ms rounds, medians of per-round ratios; rates/s; pin ${mode} ${cpus.join('/')}): ` +
+        `1 Service ${r1.text} (${f0(one.first)}/${f0(one.direct)}), ` +
+        `${N} Services first ${rf.text} (${f0(many.first)}/${f0(many.direct)}), last ${rl.text} (${f0(many.last)}) ` +
+        `(target ≥ 0.92, flat ±0.03) ${verdict(ok)}; client SYN retransmits ${(await synRetrans()) - retrans0}; conntrack ${one.conntrack}/${many.conntrack}`,
     );
   } finally {
     server.kill('SIGKILL');

@@ -400,6 +400,8 @@ static void on_up_connect(conn_t *c) {
     c->state = ST_FAILED;
     napi_create_int32(E->env, err, &argv[1]);
     call_js(c->l->on_failed, 2, argv);
+    // Neither a retry nor a refusal: reset, and let JS forget it through onClosed.
+    if (c->state == ST_FAILED) conn_close(c, err, 1, 1);
   } else if ((err = relay_start(c))) {
     conn_close(c, err, 1, 1);
   } else {
@@ -462,6 +464,9 @@ static void on_accept_ready(listener_t *l) {
     napi_create_string_latin1(E->env, ip, NAPI_AUTO_LENGTH, &argv[1]);
     call_js(l->on_accept, 2, argv);
     napi_close_handle_scope(E->env, scope);
+    // The decision is synchronous (connect or reject inside the callback); a callback that
+    // threw or decided nothing must not leave the client hanging: reset it.
+    if (c->state == ST_ACCEPTED) conn_close(c, 0, 1, 0);
   }
 }
 
