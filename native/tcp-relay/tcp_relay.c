@@ -12,14 +12,12 @@
 //
 // One epoll instance, watched by a single uv_poll on Node's loop, holds every socket of the
 // engine: one epoll_ctl per socket instead of libuv's per-handle checks, and interest changes
-// only under backpressure. The same relay also serves pump(): connections the JS relay accepted
-// and later promoted (dup'd descriptors, see src/proxy/userspace/splice.ts).
+// only under backpressure.
 //
 // JS API (see src/proxy/userspace/tcp-engine.ts):
 //   listen(host, port, backlog, onAccept, onConnected, onFailed, onClosed) → listener
 //   listenerPort(listener) → port;  stopListening(listener)
 //   connect(id, ip, port) → 0 | errno;  connectTimeout(id);  reject(id);  abort(id)
-//   pump(fdA, fdB, cb) → handle;  abortPump(handle)
 // onAccept(id, srcIp) must answer with connect() or reject(); onFailed(id, errno) likewise;
 // onClosed(id, errno, clientToUp, upToClient) ends a connection. reject/abort/connectTimeout
 // never call back: the caller does its own bookkeeping.
@@ -77,16 +75,12 @@ typedef struct listener_s {
 
 typedef struct conn_s {
   side_t cside, uside;
-  listener_t *l;  // NULL for pumps
-  napi_ref pump_cb;
-  napi_ref pump_self;
-  int pump_refs;  // pumps: the JS handle and the engine
+  listener_t *l;
   double id;
   uint32_t slot;
   int state;
   int cfd, ufd;
   int cmask, umask;  // epoll interest registered (0: not in the set)
-  int dup;           // descriptors are dup()s of Node's: DEL from epoll before closing
   dir_t cu, uc;      // client → upstream, upstream → client
   struct conn_s *next_dead;
 } conn_t;
@@ -248,37 +242,30 @@ static void set_mask(conn_t *c, int up, int mask) {
   *cur = mask;
 }
 
-static void close_sock(conn_t *c, int *fd, int *mask, int reset) {
+static void close_sock(int *fd, int *mask, int reset) {
   if (*fd < 0) return;
   if (reset) {
     struct linger lg = {1, 0};
     setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  // A dup'd descriptor leaves the set only when every descriptor of the socket is closed, and
-  // Node still holds one: remove it explicitly.
-  if (*mask && c->dup) epoll_ctl(E->epfd, EPOLL_CTL_DEL, *fd, NULL);
-  close(*fd);
+  close(*fd);  // the only descriptor of the socket: it leaves the epoll set with it
   *fd = -1;
   *mask = 0;
 }
 
-static void pump_unref(conn_t *c) {
-  if (--c->pump_refs == 0) free(c);
-}
-
-/** Releases everything; `cb`: tell JS (onClosed or the pump callback). */
+/** Releases everything; `cb`: tell JS through onClosed. */
 static void conn_close(conn_t *c, int err, int reset, int cb) {
   if (c->state == ST_DONE) return;
   int was_relay = c->state == ST_RELAY;
   c->state = ST_DONE;
-  close_sock(c, &c->cfd, &c->cmask, reset);
-  close_sock(c, &c->ufd, &c->umask, reset);
+  close_sock(&c->cfd, &c->cmask, reset);
+  close_sock(&c->ufd, &c->umask, reset);
   put_pipe(&c->cu);
   put_pipe(&c->uc);
   E->slots[c->slot] = NULL;
   E->free_slots[E->nfree++] = c->slot;
   set_active(-1);
-  if (cb && (c->l || c->pump_cb)) {
+  if (cb) {
     napi_handle_scope scope;
     napi_open_handle_scope(E->env, &scope);
     napi_value argv[4];
@@ -286,17 +273,8 @@ static void conn_close(conn_t *c, int err, int reset, int cb) {
     napi_create_int32(E->env, err, &argv[1]);
     napi_create_double(E->env, c->cu.bytes, &argv[2]);
     napi_create_double(E->env, c->uc.bytes, &argv[3]);
-    if (c->pump_cb) call_js(c->pump_cb, 3, argv + 1);
-    else if (was_relay || err) call_js(c->l->on_closed, 4, argv);
+    if (was_relay || err) call_js(c->l->on_closed, 4, argv);
     napi_close_handle_scope(E->env, scope);
-  }
-  if (c->pump_cb) {
-    napi_delete_reference(E->env, c->pump_cb);
-    c->pump_cb = NULL;
-  }
-  if (c->pump_self) {
-    napi_delete_reference(E->env, c->pump_self);
-    c->pump_self = NULL;
   }
   // Events for this connection may still be queued in the current batch: free after it.
   c->next_dead = E->dead;
@@ -396,7 +374,7 @@ static void on_up_connect(conn_t *c) {
   napi_value argv[2];
   napi_create_double(E->env, c->id, &argv[0]);
   if (err) {
-    close_sock(c, &c->ufd, &c->umask, 0);
+    close_sock(&c->ufd, &c->umask, 0);
     c->state = ST_FAILED;
     napi_create_int32(E->env, err, &argv[1]);
     call_js(c->l->on_failed, 2, argv);
@@ -476,9 +454,8 @@ static void free_dead(void) {
   while (E->dead) {
     conn_t *c = E->dead;
     E->dead = c->next_dead;
-    if (c->l) listener_unref(c->l);
-    if (c->pump_refs) pump_unref(c);
-    else free(c);
+    listener_unref(c->l);
+    free(c);
   }
 }
 
@@ -694,7 +671,7 @@ static napi_value js_connect_timeout(napi_env env, napi_callback_info info) {
   ARGS(1)
   conn_t *c = conn_arg(env, argv[0]);
   if (c && c->state == ST_CONNECTING) {
-    close_sock(c, &c->ufd, &c->umask, 1);
+    close_sock(&c->ufd, &c->umask, 1);
     c->state = ST_FAILED;
   }
   return NULL;
@@ -713,71 +690,6 @@ static napi_value js_reject(napi_env env, napi_callback_info info) { return clos
 
 static napi_value js_abort(napi_env env, napi_callback_info info) { return close_by_id(env, info, 0); }
 
-// A running pump is identified by its id; the external keeps the memory for abortPump() after
-// the pump ended.
-static void on_pump_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  pump_unref((conn_t *)data);
-}
-
-static napi_value js_pump(napi_env env, napi_callback_info info) {
-  ARGS(3)
-  int32_t a, b;
-  napi_valuetype t;
-  napi_typeof(env, argv[2], &t);
-  if (napi_get_value_int32(env, argv[0], &a) != napi_ok || napi_get_value_int32(env, argv[1], &b) != napi_ok ||
-      t != napi_function || a < 0 || b < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pump(fdA, fdB, callback): two descriptors and a function");
-    return NULL;
-  }
-  int err = engine_init(env);
-  if (err) {
-    throw_errno(env, "engine", err);
-    return NULL;
-  }
-  conn_t *c = conn_new();
-  if (!c) {
-    throw_errno(env, "pump", ENOMEM);
-    return NULL;
-  }
-  c->dup = 1;
-  if ((c->cfd = fcntl(a, F_DUPFD_CLOEXEC, 0)) < 0 || (c->ufd = fcntl(b, F_DUPFD_CLOEXEC, 0)) < 0 ||
-      (err = relay_start(c)) != 0) {
-    if (!err) err = errno;
-    conn_close(c, err, 0, 0);
-    free_dead();
-    throw_errno(env, "pump", err);
-    return NULL;
-  }
-  napi_create_reference(env, argv[2], 1, &c->pump_cb);
-  c->pump_refs = 2;
-  napi_value self;
-  napi_create_external(env, c, on_pump_finalize, NULL, &self);
-  napi_create_reference(env, self, 1, &c->pump_self);
-  // Readable on both first: whatever the sockets hold moves on the next loop turn, never from
-  // inside this call (the callback cannot run before pump() has returned).
-  c->cu.want_read = c->uc.want_read = 1;
-  set_mask(c, 0, EPOLLIN);
-  set_mask(c, 1, EPOLLIN);
-  return self;
-}
-
-static napi_value js_abort_pump(napi_env env, napi_callback_info info) {
-  ARGS(1)
-  void *data = NULL;
-  if (napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "abortPump(handle)");
-    return NULL;
-  }
-  conn_t *c = (conn_t *)data;
-  if (c->state != ST_DONE) {
-    conn_close(c, 0, 0, 0);
-    if (!E->in_batch) free_dead();
-  }
-  return NULL;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
@@ -787,8 +699,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"connectTimeout", NULL, js_connect_timeout, NULL, NULL, NULL, napi_default, NULL},
       {"reject", NULL, js_reject, NULL, NULL, NULL, napi_default, NULL},
       {"abort", NULL, js_abort, NULL, NULL, NULL, napi_default, NULL},
-      {"pump", NULL, js_pump, NULL, NULL, NULL, napi_default, NULL},
-      {"abortPump", NULL, js_abort_pump, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

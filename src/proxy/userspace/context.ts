@@ -8,7 +8,6 @@ import type { Balancer, EndpointHealth } from './balancer.ts';
 import type { DeadlineQueue } from './deadlines.ts';
 import type { ListenerSpec } from './render.ts';
 import type { Relay } from './tcp.ts';
-import type { SplicePump } from './tcp-relay-addon.ts';
 
 export interface Route {
   readonly svc: ServicePortInfo;
@@ -27,7 +26,6 @@ export interface UserspaceStats {
   udpDropped: Counter;
   udpFlows: Gauge;
   listenerErrors: Counter;
-  spliced: Counter;
 }
 
 export interface ListenerContext {
@@ -38,10 +36,6 @@ export interface ListenerContext {
   /** Upstream connect deadlines of every TCP listener (one timer for the plane). */
   readonly connectDeadlines: DeadlineQueue<Relay>;
   endpointEjected(svc: ServicePortInfo, ep: EndpointInfo): void;
-  /** The zero-copy relay for bulk connections; null/undefined: every byte goes through JS. */
-  readonly splicePump?: SplicePump | null;
-  /** Bytes a connection relays through JS before it is handed to the splice pump (0: never). */
-  readonly spliceAfterBytes: number;
 }
 
 /** `::ffff:1.2.3.4` (dual-stack sockets) → `1.2.3.4`. */

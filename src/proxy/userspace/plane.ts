@@ -34,11 +34,6 @@ export interface UserspacePlaneOptions {
   onEvent?: (e: PlaneEvent) => void;
   onError?: (err: unknown, listener: string) => void;
   /**
-   * Bytes a TCP connection relays through JS before it moves to the in-kernel splice relay
-   * (when the addon is built). 0 keeps every connection on the JS relay.
-   */
-  spliceAfterBytes?: number;
-  /**
    * 'native' (default where native/tcp-relay is built): accept, connect and relay in the C
    * engine, decisions here; 'js': net.Socket relay (always available).
    */
@@ -46,12 +41,6 @@ export interface UserspacePlaneOptions {
 }
 
 type AnyTcpListener = TcpListener | NativeTcpListener;
-
-/**
- * Past this a connection is a bulk transfer: splicing saves two copies per byte from here on,
- * while request/response connections (far below it) never pay the hand-over's syscalls.
- */
-export const defaultSpliceAfterBytes = 128 * 1024;
 
 function userspaceStats(reg: Registry): UserspaceStats {
   return {
@@ -68,10 +57,6 @@ function userspaceStats(reg: Registry): UserspaceStats {
     udpDropped: reg.counter('svcnet_userspace_udp_dropped_total', 'UDP datagrams dropped, by reason'),
     udpFlows: reg.gauge('svcnet_userspace_udp_flows', 'UDP flows in the flow table'),
     listenerErrors: reg.counter('svcnet_userspace_listener_errors_total', 'Listeners that failed to open'),
-    spliced: reg.counter(
-      'svcnet_userspace_spliced_connections_total',
-      'TCP connections handed to the in-kernel splice relay after their first bytes',
-    ),
   };
 }
 
@@ -125,8 +110,6 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       connectTimeoutMs,
       connectDeadlines: new DeadlineQueue({ timeoutMs: connectTimeoutMs }, expireConnect),
       endpointEjected: (svc, ep) => this.ejected(svc, ep),
-      splicePump: opts.spliceAfterBytes === 0 ? null : tcpRelayAddon(),
-      spliceAfterBytes: opts.spliceAfterBytes ?? defaultSpliceAfterBytes,
     };
   }
 

@@ -1,28 +1,14 @@
 // The native TCP relay (native/tcp-relay): an accept/connect/splice engine driven from
-// TypeScript (tcp-native.ts), and a splice pump for connections the JS relay (tcp.ts) promotes
-// once they turn out to be bulk transfers. Optional: without the built addon (not Linux, or
-// `scripts/build-native.sh` not run) the plane uses the JS relay for everything, which is
-// complete on its own.
+// TypeScript (tcp-native.ts). Optional: without the built addon (not Linux, or
+// `scripts/build-native.sh` not run) the plane uses the JS relay (tcp.ts), complete on its own.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** Opaque handles. */
-export type PumpHandle = { readonly __pump: unique symbol };
+/** Opaque handle of a listening socket. */
 export type NativeListener = { readonly __listener: unique symbol };
 
-export interface SplicePump {
-  /**
-   * Relays both directions between two connected sockets until both have ended (half-close
-   * preserved). The caller must have stopped reading and flushed its writes on both. `done`
-   * gets 0 or an errno (ECONNRESET, EPIPE…) and the bytes moved each way.
-   */
-  pump(fdA: number, fdB: number, done: (errno: number, aToB: number, bToA: number) => void): PumpHandle;
-  /** Stops a pump early: its descriptors are closed, `done` never runs. */
-  abortPump(h: PumpHandle): void;
-}
-
-export interface TcpRelayAddon extends SplicePump {
+export interface TcpRelayAddon {
   /** Throws a Node-style error (`code` EADDRINUSE, EADDRNOTAVAIL…) when it cannot listen. */
   listen(
     host: string,

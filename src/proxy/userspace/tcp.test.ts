@@ -45,7 +45,6 @@ function stats(reg: Registry): UserspaceStats {
     udpDropped: reg.counter('ud', ''),
     udpFlows: reg.gauge('uf', ''),
     listenerErrors: reg.counter('le', ''),
-    spliced: reg.counter('sp', ''),
   };
 }
 
@@ -65,7 +64,7 @@ async function closedPort(): Promise<number> {
 async function relay(
   engine: 'js' | 'native',
   endpoints: EndpointInfo[],
-  opts: { connectTimeoutMs?: number; retries?: number; spliceAfterBytes?: number; host?: string } = {},
+  opts: { connectTimeoutMs?: number; retries?: number; host?: string } = {},
 ) {
   const reg = new Registry();
   const st = stats(reg);
@@ -87,8 +86,6 @@ async function relay(
     connectTimeoutMs: timeoutMs,
     connectDeadlines: new DeadlineQueue<Relay>({ timeoutMs }, expireConnect),
     endpointEjected: () => {},
-    splicePump: opts.spliceAfterBytes ? tcpRelayAddon() : null,
-    spliceAfterBytes: opts.spliceAfterBytes ?? 0,
   };
   const spec: ListenerSpec = {
     id: 'TCP 127.0.0.1:0',
@@ -301,7 +298,7 @@ describe('DeadlineQueue', () => {
   });
 });
 
-describe('TCP relay: bulk transfers move with splice', () => {
+describe('TCP relay: bulk transfers', () => {
   const servers: Server[] = [];
   after(() => {
     for (const s of servers) s.close();
@@ -338,11 +335,11 @@ describe('TCP relay: bulk transfers move with splice', () => {
   }
 
   for (const engine of ['js', 'native'] as const)
-    it(`${engine}: megabytes both ways arrive intact and in order, half-close carried, spliced`, async () => {
+    it(`${engine}: megabytes both ways arrive intact and in order, half-close carried`, async () => {
       const up = randomBytes(6 << 20);
       const down = randomBytes(3 << 20);
       const port0 = await bulkServer((got) => Buffer.concat([Buffer.from(sha(got)), down]));
-      const { l, port, st } = await relay(engine, [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+      const { l, port, st } = await relay(engine, [endpoint(port0)]);
       try {
         const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
         const reading = readAll(c);
@@ -350,65 +347,50 @@ describe('TCP relay: bulk transfers move with splice', () => {
         const got = await reading;
         assert.equal(got.subarray(0, 64).toString(), sha(up), 'the server saw every byte in order');
         assert.equal(sha(got.subarray(64)), sha(down), 'the client got every byte of the reply');
-        // The native engine splices every connection from the start; the JS relay promotes this one.
-        assert.equal(st.spliced.get(), engine === 'js' ? 1 : 0);
+        assert.equal(st.connections.get(), 1);
         await eventuallyZero(l);
       } finally {
         await l.drain(0);
       }
     });
 
-  it('a short request/response never reaches the threshold and is not spliced', async () => {
-    const port0 = await bulkServer((got) => Buffer.from(`got ${got.length}`));
-    const { l, port, st } = await relay('js', [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
-    try {
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      const reading = readAll(c);
-      c.end('x'.repeat(1000));
-      assert.equal((await reading).toString(), 'got 1000');
-      assert.equal(st.spliced.get(), 0);
-    } finally {
-      await l.drain(0);
-    }
-  });
-
-  it('an endpoint that resets mid-transfer resets the client', async () => {
-    const port0 = await bulkServer(
-      () => Buffer.alloc(0),
-      (c) => {
-        let n = 0;
-        c.on('data', (d: Buffer) => {
-          n += d.length;
-          if (n > 1 << 20) c.resetAndDestroy();
+  for (const engine of ['js', 'native'] as const)
+    it(`${engine}: an endpoint that resets mid-transfer resets the client`, async () => {
+      const port0 = await bulkServer(
+        () => Buffer.alloc(0),
+        (c) => {
+          let n = 0;
+          c.on('data', (d: Buffer) => {
+            n += d.length;
+            if (n > 1 << 20) c.resetAndDestroy();
+          });
+        },
+      );
+      const { l, port } = await relay(engine, [endpoint(port0)]);
+      try {
+        const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        const ended = new Promise<string>((resolve) => {
+          c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+          c.on('close', () => resolve('closed'));
+          c.resume();
         });
-      },
-    );
-    const { l, port, st } = await relay('js', [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
-    try {
-      const c = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-      const ended = new Promise<string>((resolve) => {
-        c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-        c.on('close', () => resolve('closed'));
-        c.resume();
-      });
-      // Keeps sending until the connection is cut.
-      const chunk = randomBytes(256 * 1024);
-      const pump = setInterval(() => {
-        if (!c.destroyed && c.writableLength < 1 << 20) c.write(chunk);
-      }, 1);
-      const how = await ended;
-      clearInterval(pump);
-      assert.ok(['ECONNRESET', 'EPIPE'].includes(how), `client saw ${how}`);
-      assert.equal(st.spliced.get(), 1);
-      await eventuallyZero(l);
-    } finally {
-      await l.drain(0);
-    }
-  });
+        // Keeps sending until the connection is cut.
+        const chunk = randomBytes(256 * 1024);
+        const pump = setInterval(() => {
+          if (!c.destroyed && c.writableLength < 1 << 20) c.write(chunk);
+        }, 1);
+        const how = await ended;
+        clearInterval(pump);
+        assert.ok(['ECONNRESET', 'EPIPE'].includes(how), `client saw ${how}`);
+        await eventuallyZero(l);
+      } finally {
+        await l.drain(0);
+      }
+    });
 
   for (const engine of ['js', 'native'] as const)
-    it(`${engine}: draining the listener cuts a spliced connection that does not finish`, async () => {
-      // A server that never ends: the spliced connection stays up until the drain deadline.
+    it(`${engine}: draining the listener cuts a long transfer that does not finish`, async () => {
+      // A server that never ends: the connection stays up until the drain deadline.
       const s = createServer((c) => {
         c.on('data', () => {});
         c.on('error', () => {});
@@ -416,14 +398,13 @@ describe('TCP relay: bulk transfers move with splice', () => {
       });
       servers.push(s);
       const port0 = await listening(s);
-      const { l, port, st } = await relay(engine, [endpoint(port0)], { spliceAfterBytes: 64 * 1024 });
+      const { l, port, st } = await relay(engine, [endpoint(port0)]);
       const c = connect({ host: '127.0.0.1', port });
       const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
       c.on('error', () => {});
       c.resume();
       for (let i = 0; i < 20 && st.active.get() === 0; i++) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 50));
-      if (engine === 'js') assert.equal(st.spliced.get(), 1);
       assert.equal(st.active.get(), 1);
       await l.drain(50);
       await closed;

@@ -3,22 +3,18 @@
 // to end (allowHalfOpen), so request/response protocols that shut down their write side still
 // get their answer.
 //
-// This is the hot path (issue 5 measures it against HAProxy), so a connection costs one Relay
+// The fallback relay: where native/tcp-relay is built, the plane uses tcp-native.ts instead
+// (same behaviour, bytes spliced in the kernel). Here, too, a connection costs one Relay
 // object and nothing else of ours: the event handlers are module-level functions that find their
 // Relay on the emitting socket (no closures, no pipe() bookkeeping, no Promise), the connect
 // timeout is a slot in the plane's shared DeadlineQueue (no timer per connection), and the
 // client is read from the moment it is accepted: its first bytes are held by the Relay while the
 // upstream connects (so a retry on another endpoint can still send them), instead of pausing
 // the client and paying another event-loop turn to resume it.
-//
-// A connection that has relayed `spliceAfterBytes` is a bulk transfer: it is handed to the
-// splice pump (tcp-relay-addon.ts), which moves its bytes inside the kernel. Short request/response
-// connections never reach the threshold and never pay for the hand-over.
 import { createServer, type Server, Socket } from 'node:net';
 import type { EndpointInfo, EndpointKey } from '../types.ts';
 import { type ListenerContext, plainAddress, type Route, waitForDrain } from './context.ts';
 import type { ListenerSpec } from './render.ts';
-import type { PumpHandle, SplicePump } from './tcp-relay-addon.ts';
 
 function resetOrDestroy(s: Socket): void {
   if (s.destroyed) return;
@@ -50,11 +46,6 @@ export class Relay {
   pending: Buffer[] | undefined;
   pendingBytes = 0;
   clientEnded = false;
-  /** Bytes relayed by the JS path, both directions (toward the splice threshold). */
-  relayed = 0;
-  /** Reading stopped on both sides; waiting for queued writes to flush before splicing. */
-  promoting = false;
-  pump: PumpHandle | undefined;
 
   constructor(
     readonly listener: TcpListener,
@@ -72,7 +63,6 @@ function onClientData(this: Socket, chunk: Buffer): void {
   if (!r) return;
   if (r.connected && r.up) {
     if (!r.up.write(chunk)) this.pause();
-    if ((r.relayed += chunk.length) >= r.listener.spliceAfter) promote(r);
     return;
   }
   (r.pending ??= []).push(chunk);
@@ -88,9 +78,7 @@ function onClientEnd(this: Socket): void {
 }
 
 function onClientDrain(this: Socket): void {
-  const r = relayOf(this);
-  // While promoting, reading stays stopped (startPump is already polling for the flush).
-  if (r && !r.promoting) r.up?.resume();
+  relayOf(this)?.up?.resume();
 }
 
 function onClientError(this: Socket): void {
@@ -103,7 +91,6 @@ function onClientClose(this: Socket): void {
   const r = relayOf(this);
   if (!r) return;
   r.listener.forget(this);
-  stopPump(r);
   const up = r.up;
   if (!up || up.destroyed) return;
   if (!r.connected) {
@@ -133,10 +120,8 @@ function onUpConnect(this: Socket): void {
 }
 
 function onUpData(this: Socket, chunk: Buffer): void {
-  const r = relayOf(this);
-  if (!r) return;
-  if (!r.client.write(chunk)) this.pause();
-  if ((r.relayed += chunk.length) >= r.listener.spliceAfter) promote(r);
+  const client = relayOf(this)?.client;
+  if (client && !client.write(chunk)) this.pause();
 }
 
 function onUpEnd(this: Socket): void {
@@ -145,8 +130,7 @@ function onUpEnd(this: Socket): void {
 }
 
 function onUpDrain(this: Socket): void {
-  const r = relayOf(this);
-  if (r && !r.promoting) r.client.resume();
+  relayOf(this)?.client.resume();
 }
 
 function onUpError(this: Socket): void {
@@ -159,7 +143,6 @@ function onUpError(this: Socket): void {
 function onUpClose(this: Socket): void {
   const r = relayOf(this);
   if (!r || r.up !== this) return;
-  stopPump(r);
   if (r.connected) {
     r.listener.disconnected(r);
     const client = r.client;
@@ -168,83 +151,6 @@ function onUpClose(this: Socket): void {
     // Closed while connecting without an error (destroyed by the client side going away).
     r.listener.cancelDeadline(r);
   }
-}
-
-// ---- hand-over to the splice pump -------------------------------------------------------------
-
-interface NodeHandle {
-  fd?: number;
-  reading?: boolean;
-  readStop?(): number;
-}
-
-function handleOf(s: Socket): NodeHandle | undefined {
-  // net.Socket keeps its libuv handle in `_handle`; its `fd` is the kernel socket. Stable
-  // across Node releases, and the pump only ever dup()s it.
-  return (s as unknown as { _handle?: NodeHandle })._handle;
-}
-
-/**
- * Called from a 'data' handler once the relay passed the threshold. Stops reading on both
- * sides at once — inside the handler the stream's own buffer is empty, and a side whose buffer
- * is not (paused with data held) makes us wait for a later chunk — then splices once every
- * queued write has reached the kernel.
- */
-function promote(r: Relay): void {
-  const { client, up } = r;
-  const pump = r.listener.pump;
-  if (r.promoting || r.pump || !pump || !up || r.clientEnded) return;
-  if (client.readableLength > 0 || up.readableLength > 0) return;
-  if (client.readableEnded || up.readableEnded || client.writableEnded || up.writableEnded) return;
-  const ch = handleOf(client);
-  const uh = handleOf(up);
-  if (!ch?.readStop || !uh?.readStop || (ch.fd ?? -1) < 0 || (uh.fd ?? -1) < 0) return;
-  ch.readStop();
-  ch.reading = false;
-  uh.readStop();
-  uh.reading = false;
-  r.promoting = true;
-  startPump(r);
-}
-
-function startPump(r: Relay): void {
-  const { client, up } = r;
-  const pump = r.listener.pump;
-  if (!r.promoting || !up || !pump) return;
-  if (client.destroyed || up.destroyed) {
-    r.promoting = false;
-    return;
-  }
-  // Bytes still queued in Node must reach the kernel before any spliced byte. 'drain' only
-  // fires after a write() that returned false, so look again on the next turns instead.
-  if (client.writableLength > 0 || up.writableLength > 0) {
-    setImmediate(startPump, r);
-    return;
-  }
-  r.promoting = false;
-  r.pump = pump.pump(handleOf(client)?.fd ?? -1, handleOf(up)?.fd ?? -1, (errno) => {
-    r.pump = undefined;
-    if (errno !== 0) {
-      resetOrDestroy(up);
-      resetOrDestroy(client);
-      return;
-    }
-    // Both directions ended and were shut down by the pump; closing releases the sockets.
-    up.destroy();
-    client.destroy();
-  });
-  r.listener.spliced();
-}
-
-/** One side closed while spliced (or about to be): the whole connection goes. */
-function stopPump(r: Relay): void {
-  if (!r.pump && !r.promoting) return;
-  if (r.pump) r.listener.pump?.abortPump(r.pump);
-  r.pump = undefined;
-  r.promoting = false;
-  // The pump held its own descriptors: the other side must go too, or it would wait forever.
-  if (!r.client.destroyed) r.client.destroy();
-  if (r.up && !r.up.destroyed) r.up.destroy();
 }
 
 /** Connect deadlines expire here (called by the plane's shared DeadlineQueue). */
@@ -258,17 +164,11 @@ export function expireConnect(r: Relay): void {
 export class TcpListener {
   private readonly server: Server;
   private readonly conns = new Set<Socket>();
-  /** The zero-copy relay, when built and enabled. */
-  readonly pump: SplicePump | undefined;
-  /** Bytes a connection relays in JS before it is spliced (Infinity: never). */
-  readonly spliceAfter: number;
 
   constructor(
     readonly spec: ListenerSpec,
     private readonly ctx: ListenerContext,
   ) {
-    this.pump = ctx.splicePump ?? undefined;
-    this.spliceAfter = this.pump && ctx.spliceAfterBytes > 0 ? ctx.spliceAfterBytes : Number.POSITIVE_INFINITY;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
   }
 
@@ -301,10 +201,6 @@ export class TcpListener {
 
   forget(client: Socket): void {
     this.conns.delete(client);
-  }
-
-  spliced(): void {
-    this.ctx.stats.spliced.inc();
   }
 
   private accept(client: Socket): void {
