@@ -209,8 +209,9 @@ static conn_t *conn_new(void) {
   }
   E->slots[slot] = c;
   c->slot = slot;
-  // Ids are never reused (a generation above the slot), so a stale id from JS finds nothing.
-  E->gen += 1;
+  // A generation above the slot makes a stale id from JS find nothing. It wraps at 2^31 so
+  // ids stay exact in a double (< 2^53) however long the process runs.
+  E->gen = E->gen >= 2147483647.0 ? 1 : E->gen + 1;
   c->id = E->gen * 4194304.0 + slot;
   c->cside.role = ROLE_CLIENT;
   c->cside.owner = c;
