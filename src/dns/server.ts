@@ -173,22 +173,27 @@ export class DnsServer {
     // The addon binds IP literals only; a name is resolved once here, as dgram would.
     const host =
       this.udpIo === 'native' && isIP(l.host) === 0 ? (await dnsLookupAsync(l.host, { family })).address : l.host;
-    // With port 0 the kernel picks the UDP port; TCP then asks for the same one, which another
-    // process may hold: retry with a new pair a few times.
+    // With port 0 the kernel picks the TCP port (a free one: autobind skips ports held by
+    // connections and TIME_WAIT, which an explicit bind would collide with), and UDP asks for the
+    // same one, which another UDP socket may hold: retry with a new pair a few times.
     for (let attempt = 0; ; attempt++) {
-      const udp = this.udpIo === 'native' ? this.openNative(host, l.port, family) : await this.openDgram(l, family);
-      const port = udp.port;
       const tcp = createServer({ noDelay: true }, (s) => this.onConnection(s, family));
-      try {
-        await new Promise<void>((resolve, reject) => {
-          tcp.once('error', reject);
-          tcp.listen({ host: l.host, port, exclusive: true }, () => {
-            tcp.off('error', reject);
-            resolve();
-          });
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: l.host, port: l.port, exclusive: true }, () => {
+          tcp.off('error', reject);
+          resolve();
         });
+      });
+      const port = (tcp.address() as { port: number }).port;
+      let udp: UdpEndpoint;
+      try {
+        udp =
+          this.udpIo === 'native'
+            ? this.openNative(host, port, family)
+            : await this.openDgram({ host: l.host, port }, family);
       } catch (e) {
-        await udp.close();
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
         if (l.port === 0 && attempt < 5 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
         throw e;
       }
