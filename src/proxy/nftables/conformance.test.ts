@@ -1,9 +1,6 @@
 // The shared packet-flow suite on the nftables plane: render the fixture, apply it to the fake
 // kernel (atomic, reference-checked) and walk the resulting rules with the tracer.
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { cases } from '../conformance/cases.ts';
-import { runConformance } from '../conformance/run.ts';
+import { describeConformance } from '../conformance/describe.ts';
 import type { ConformancePlane, TraceVerdict } from '../conformance/types.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import { FakeNft } from './fake.ts';
@@ -39,19 +36,4 @@ function plane(): ConformancePlane {
   };
 }
 
-describe('conformance: nftables plane (fake kernel + tracer)', async () => {
-  const report = await runConformance(plane());
-  for (const r of report.results) {
-    if (r.status === 'skip') {
-      it(r.case.name, { skip: r.reason }, () => {});
-      continue;
-    }
-    it(`${r.case.name} (${r.case.spec})`, () => {
-      assert.equal(r.status, 'pass', r.status === 'fail' ? r.why : '');
-    });
-  }
-  it('runs every case', () => {
-    assert.equal(report.results.length, cases.length);
-    assert.equal(report.skipped, 2);
-  });
-});
+describeConformance('conformance: nftables plane (fake kernel + tracer)', plane, { exactly: 2 });
