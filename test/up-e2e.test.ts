@@ -6,7 +6,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
 import { eventually } from './helpers/eventually.ts';
 
@@ -112,6 +112,9 @@ describe('npm start (svcnet up) end to end', {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // A test that fails half-way must not leave its instance running into the next one.
+  afterEach(() => stop());
+
   it('brings everything up, serves every Service type, cleans up on Ctrl-C and resumes', async () => {
     await start();
     const nodeIP = /node svcnet-node \(([\d.]+)\)/.exec(log)?.[1];
@@ -143,8 +146,16 @@ describe('npm start (svcnet up) end to end', {
       const r = await podExec('client', ['bash', '-c', `for i in $(seq ${n}); do curl -s -m 3 ${url}; echo; done`]);
       return new Set(r.stdout.split('\n').filter(Boolean));
     };
-    // ClusterIP by DNS name (search path + kube-dns VIP), balanced over both replicas.
-    const viaName = await hostnames('http://my-service/hostname');
+    // ClusterIP by DNS name (search path + kube-dns VIP), balanced over both replicas. A pod is
+    // Ready before its endpoint reaches the agent's rules, so keep asking until both answer.
+    const viaName = await eventually(
+      'both replicas through my-service',
+      async () => {
+        const seen = await hostnames('http://my-service/hostname');
+        return [...seen].filter((h) => h.startsWith('myapp-')).length === 2 ? seen : undefined;
+      },
+      30_000,
+    );
     assert.equal([...viaName].filter((h) => h.startsWith('myapp-')).length, 2, [...viaName].join(' '));
     // NodePort from a pod and from outside the node (the namespace svcnet was started in).
     const np = await hostnames(`http://${nodeIP}:30036/hostname`, 4);

@@ -5,7 +5,7 @@
 // failure naming scripts/build-native.sh, never a skip.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -326,8 +326,14 @@ describe('native batched UDP (udp-batch addon)', { skip: linux ? false : 'recvmm
   });
 
   it('throws bind errors with their errno code', async () => {
+    // The held port is one TCP's autobind just found free, so the TCP listener (opened first)
+    // succeeds and the UDP bind is what fails.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const free = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
     const holder = createSocket('udp4');
-    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => holder.bind(free, '127.0.0.1', () => r()));
     try {
       const s = new DnsServer({
         listen: [{ host: '127.0.0.1', port: holder.address().port }],
