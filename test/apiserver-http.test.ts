@@ -67,7 +67,7 @@ describe('apiserver over HTTP', () => {
   it('system namespaces and default/kubernetes exist at start', async () => {
     const ns = await (await s.fetch('/api/v1/namespaces')).json().then(loose);
     const names = ns.items.map((n: { metadata: { name: string } }) => n.metadata.name).sort();
-    assert.deepEqual(names, ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+    assert.deepEqual(names, ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'metallb-system']);
     const k = await (await s.fetch(`${svcPath}/kubernetes`)).json().then(loose);
     assert.equal(k.spec.clusterIP, '10.96.0.1');
     assert.deepEqual(k.spec.ports[0].name, 'https');

@@ -53,7 +53,6 @@ describe('LoadBalancer IPAM with kubectl', () => {
     s = await startTestApiServer();
     ctrl = startLoadBalancerController(new InProcessClient(s.server.registry), { onError: (e) => errors.push(e) });
     await ctrl.synced();
-    await s.kc(['create', 'namespace', 'metallb-system']);
   });
   after(async () => {
     await ctrl?.stop();
@@ -174,7 +173,6 @@ describe('LoadBalancer IPAM restart', () => {
     const s = await startTestApiServer();
     const client = new InProcessClient(s.server.registry);
     try {
-      await s.kc(['create', 'namespace', 'metallb-system']);
       await s.kc(['apply', '-f', '-'], poolManifest);
       await s.kc(['apply', '-f', '-'], lbService('first', 80));
       let ctrl = startLoadBalancerController(client);
@@ -218,7 +216,6 @@ describe('IPAddressPool admission (the API refuses stranding changes)', () => {
     const ctrl = startLoadBalancerController(new InProcessClient(s.server.registry));
     try {
       await ctrl.synced();
-      await s.kc(['create', 'namespace', 'metallb-system']);
       await s.kc(['apply', '-f', '-'], poolManifest);
       await s.kc(['apply', '-f', '-'], lbService('held', 80));
       const ip = await eventually('address', async () => {

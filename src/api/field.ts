@@ -102,17 +102,58 @@ export const tooLong = (p: Path | string, _value: unknown, maxLength: number): F
 export const tooMany = (p: Path | string, actual: number, max: number): FieldError =>
   fe('FieldValueTooMany', p, actual, `must have at most ${max} items`);
 
-/** NotSupported lists the valid values sorted and quoted, as apimachinery does. */
+/** NotSupported lists the valid values sorted and quoted, as apimachinery's callers pass sets.List(). */
 export function notSupported(p: Path | string, value: unknown, valid: readonly string[]): FieldError {
-  const quoted = [...valid].sort().map((v) => JSON.stringify(v));
+  return notSupportedInOrder(p, value, [...valid].sort());
+}
+
+/** NotSupported with the valid values in the caller's order (a literal slice upstream). */
+export function notSupportedInOrder(p: Path | string, value: unknown, valid: readonly string[]): FieldError {
+  const quoted = valid.map((v) => JSON.stringify(v));
   return fe('FieldValueNotSupported', p, value, quoted.length ? `supported values: ${quoted.join(', ')}` : '');
+}
+
+/** A bad value Go prints with %#v (e.g. `[]string{"x"}`), given as that text. */
+export class GoSyntax {
+  constructor(readonly text: string) {}
+}
+
+const goEscapes: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+/** strconv.Quote: Go's escapes for control characters, \u/\U for other unprintable runes. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const esc = goEscapes[ch];
+    if (esc) {
+      out += esc;
+      continue;
+    }
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) out += ch;
+    else if (cp > 0xffff) out += `\\U${cp.toString(16).padStart(8, '0')}`;
+    else out += `\\u${cp.toString(16).padStart(4, '0')}`;
+  }
+  return `${out}"`;
 }
 
 /** Go's %v / %q rendering of a bad value, as in field.Error.ErrorBody. */
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return goQuote(value);
+  if (value instanceof GoSyntax) return value.text;
   return JSON.stringify(value);
 }
 

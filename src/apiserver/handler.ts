@@ -5,18 +5,11 @@ import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
 import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
-import {
-  applyPatch,
-  applyScalePatch,
-  checkUnknownFields,
-  decodeBody,
-  type FieldValidation,
-  type PatchType,
-  patchTypeOf,
-} from './codec.ts';
+import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type PatchType, patchTypeOf } from './codec.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
 import type { OpenApiV3 } from './openapi.ts';
+import { createOrUpdateOptions, deleteOptions, dryRunOnly, patchOptions, queryBool, queryInt } from './query.ts';
 import type { GenericRegistry, Target } from './registry/generic.ts';
 import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
 import { applyScale, scaleOf } from './scale.ts';
@@ -57,31 +50,15 @@ function includeObjectOf(q: URLSearchParams): IncludeObject {
   return v === 'None' || v === 'Object' ? v : 'Metadata';
 }
 
-function dryRunOf(q: URLSearchParams): boolean {
-  const v = q.getAll('dryRun');
-  for (const d of v) if (d !== 'All') throw newBadRequest(`Invalid dry run value: ${d}`);
-  return v.length > 0;
-}
-
-function fieldValidationOf(q: URLSearchParams): FieldValidation {
-  const v = q.get('fieldValidation') ?? 'Warn';
-  if (v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
-    throw newBadRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict"; got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 function warningHeader(warnings: string[]): Record<string, string> {
   if (warnings.length === 0) return {};
   return { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
 }
 
 function parseLimit(q: URLSearchParams): number | undefined {
-  const l = q.get('limit');
-  if (l === null || l === '') return undefined;
-  const n = Number(l);
-  if (!Number.isInteger(n) || n < 0) throw newBadRequest(`invalid limit: ${l}`);
-  return n;
+  const n = queryInt(q, 'limit');
+  // A negative limit means no limit, as in the apiserver.
+  return n === undefined || n <= 0 ? undefined : n;
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -132,6 +109,9 @@ export function createHandler(deps: HandlerDeps) {
     const t: Target = { info: r.info, namespace: r.namespace };
     const table = wantsTable(req.headers.accept);
     const include = includeObjectOf(q);
+    // ListOptions decode before the stream starts: a bad value is still a plain 400.
+    const asked = queryInt(q, 'timeoutSeconds') ?? 0;
+    const allowBookmarks = queryBool(q, 'allowWatchBookmarks');
     const fieldSelector = [q.get('fieldSelector') ?? '', r.name ? `metadata.name=${r.name}` : '']
       .filter(Boolean)
       .join(',');
@@ -158,7 +138,7 @@ export function createHandler(deps: HandlerDeps) {
           resourceVersion: q.get('resourceVersion') ?? '',
           labelSelector: q.get('labelSelector') ?? '',
           fieldSelector,
-          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+          allowBookmarks,
         },
         send,
       );
@@ -167,7 +147,6 @@ export function createHandler(deps: HandlerDeps) {
       res.end(`${JSON.stringify({ type: 'ERROR', object: toStatus(e) })}\n`);
       return;
     }
-    const asked = Number(q.get('timeoutSeconds') ?? '0');
     const timeout = asked > 0 ? asked : (deps.minRequestTimeoutSeconds ?? 1800) * (1 + Math.random());
     const timer = setTimeout(() => res.end(), timeout * 1000);
     const stop = () => {
@@ -180,7 +159,7 @@ export function createHandler(deps: HandlerDeps) {
 
   async function serveScale(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
     const t: Target = { info: r.info, namespace: r.namespace };
-    const dryRun = dryRunOf(q);
+    const dryRun = dryRunOnly(q, r.verb === 'patch' ? 'PatchOptions' : 'UpdateOptions');
     const resource = r.info.resource;
     switch (r.verb) {
       case 'get':
@@ -247,16 +226,16 @@ export function createHandler(deps: HandlerDeps) {
       case 'watch':
         return serveWatch(req, res, r, q);
       case 'create': {
-        const dryRun = dryRunOf(q);
+        const { dryRun, fieldValidation } = createOrUpdateOptions(q, 'CreateOptions');
         const body = decodeBody(req.headers['content-type'], await readBody(req));
-        const warnings = checkUnknownFields(r.info, body, fieldValidationOf(q));
+        const warnings = checkUnknownFields(r.info, body, fieldValidation);
         const obj = await registry.create(t, body, { dryRun });
         return sendJSON(res, 201, obj, warningHeader(warnings));
       }
       case 'update': {
-        const dryRun = dryRunOf(q);
+        const { dryRun, fieldValidation } = createOrUpdateOptions(q, 'UpdateOptions');
         const body = decodeBody(req.headers['content-type'], await readBody(req));
-        const warnings = checkUnknownFields(r.info, body, fieldValidationOf(q));
+        const warnings = checkUnknownFields(r.info, body, fieldValidation);
         const obj = await registry.update(t, r.name, () => structuredClone(body), {
           dryRun,
           subresource: r.subresource,
@@ -264,9 +243,8 @@ export function createHandler(deps: HandlerDeps) {
         return sendJSON(res, 200, obj, warningHeader(warnings));
       }
       case 'patch': {
-        const dryRun = dryRunOf(q);
-        const validation = fieldValidationOf(q);
         const ptype: PatchType = patchTypeOf(req.headers['content-type']);
+        const { dryRun, fieldValidation: validation } = patchOptions(q, false);
         const raw = await readBody(req);
         let warnings: string[] = [];
         const obj = await registry.update(
@@ -282,27 +260,21 @@ export function createHandler(deps: HandlerDeps) {
         return sendJSON(res, 200, obj, warningHeader(warnings));
       }
       case 'delete': {
-        const dryRun = dryRunOf(q);
         const raw = await readBody(req);
-        const opts = raw.length
-          ? (decodeBody(req.headers['content-type'] ?? 'application/json', raw) as Record<string, unknown>)
-          : {};
-        const pre = (opts.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
-        const dr = Array.isArray(opts.dryRun) && opts.dryRun.includes('All');
-        const graceText = q.get('gracePeriodSeconds');
-        const grace = graceText !== null ? Number(graceText) : opts.gracePeriodSeconds;
-        if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) {
-          throw newBadRequest(`invalid gracePeriodSeconds: ${String(grace)}`);
+        const body = raw.length ? decodeBody(req.headers['content-type'] ?? 'application/json', raw) : undefined;
+        if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+          throw newBadRequest('the body of the request was not a DeleteOptions object');
         }
+        const opts = deleteOptions(q, body as Record<string, unknown> | undefined);
         const obj = await registry.delete(t, r.name, {
-          dryRun: dryRun || dr,
-          preconditions: pre,
-          gracePeriodSeconds: grace,
+          dryRun: opts.dryRun,
+          preconditions: opts.preconditions,
+          gracePeriodSeconds: opts.gracePeriodSeconds,
         });
         return sendJSON(res, 200, obj);
       }
       case 'deletecollection': {
-        const dryRun = dryRunOf(q);
+        const dryRun = deleteOptions(q, undefined).dryRun;
         const items = await registry.deleteCollection(t, {
           labelSelector: q.get('labelSelector') ?? '',
           fieldSelector: q.get('fieldSelector') ?? '',
@@ -318,7 +290,7 @@ export function createHandler(deps: HandlerDeps) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       const q = url.searchParams;
-      const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+      const watch = queryBool(q, 'watch');
       const info = parseRequestInfo(req.method ?? 'GET', url.pathname, watch);
       if (info.kind === 'other') await serveOther(res, url.pathname.replace(/\/+$/, '') || '/', q);
       else if (info.kind === 'unknown-resource') sendJSON(res, 404, notFoundStatus);

@@ -15,6 +15,7 @@ import { authenticate } from './auth.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
 import { sendJSON } from './http-util.ts';
+import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
@@ -48,8 +49,6 @@ export interface ApiServerOptions {
   /** Log each request (method, url, status, ms). */
   log?: (line: string) => void;
 }
-
-export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -171,14 +170,8 @@ export class ApiServer {
 
   private async bootstrap(port: number): Promise<void> {
     const store = this.opts.store;
-    for (const name of systemNamespaces) {
-      const ns = {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
-        spec: { finalizers: ['kubernetes'] },
-        status: { phase: 'Active' },
-      };
+    for (const ns of bootstrapNamespaces) {
+      const name = ns.metadata.name ?? '';
       try {
         await store.create({ resource: 'namespaces', namespace: '', name }, ns);
       } catch (e) {
