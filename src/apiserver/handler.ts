@@ -5,6 +5,8 @@ import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
 import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
+import { managerOrUserAgent } from './apply/field-manager.ts';
+import { serveApply } from './apply/serve.ts';
 import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type PatchType, patchTypeOf } from './codec.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
@@ -226,36 +228,47 @@ export function createHandler(deps: HandlerDeps) {
       case 'watch':
         return serveWatch(req, res, r, q);
       case 'create': {
-        const { dryRun, fieldValidation } = createOrUpdateOptions(q, 'CreateOptions');
+        const { dryRun, fieldValidation, fieldManager } = createOrUpdateOptions(q, 'CreateOptions');
         const body = decodeBody(req.headers['content-type'], await readBody(req));
         const warnings = checkUnknownFields(r.info, body, fieldValidation);
-        const obj = await registry.create(t, body, { dryRun });
+        const manager = managerOrUserAgent(fieldManager, req.headers['user-agent']);
+        const obj = await registry.create(t, body, { dryRun, fieldManager: manager });
         return sendJSON(res, 201, obj, warningHeader(warnings));
       }
       case 'update': {
-        const { dryRun, fieldValidation } = createOrUpdateOptions(q, 'UpdateOptions');
+        const { dryRun, fieldValidation, fieldManager } = createOrUpdateOptions(q, 'UpdateOptions');
         const body = decodeBody(req.headers['content-type'], await readBody(req));
         const warnings = checkUnknownFields(r.info, body, fieldValidation);
         const obj = await registry.update(t, r.name, () => structuredClone(body), {
           dryRun,
           subresource: r.subresource,
+          fieldManager: managerOrUserAgent(fieldManager, req.headers['user-agent']),
         });
         return sendJSON(res, 200, obj, warningHeader(warnings));
       }
       case 'patch': {
         const ptype: PatchType = patchTypeOf(req.headers['content-type']);
-        const { dryRun, fieldValidation: validation } = patchOptions(q, false);
+        const opts = patchOptions(q, ptype === 'apply');
         const raw = await readBody(req);
+        if (ptype === 'apply') {
+          const applied = await serveApply(registry, t, r.name, r.subresource, raw, opts);
+          return sendJSON(res, applied.code, applied.object);
+        }
         let warnings: string[] = [];
         const obj = await registry.update(
           t,
           r.name,
           (current) => {
             const patched = applyPatch(ptype, r.info, current, raw);
-            warnings = checkUnknownFields(r.info, patched, validation);
+            warnings = checkUnknownFields(r.info, patched, opts.fieldValidation);
             return patched;
           },
-          { dryRun, subresource: r.subresource, isPatch: true },
+          {
+            dryRun: opts.dryRun,
+            subresource: r.subresource,
+            isPatch: true,
+            fieldManager: managerOrUserAgent(opts.fieldManager, req.headers['user-agent']),
+          },
         );
         return sendJSON(res, 200, obj, warningHeader(warnings));
       }

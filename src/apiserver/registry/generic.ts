@@ -22,6 +22,7 @@ import type {
   WatchHandler,
   WatchOptions,
 } from '../../store/store.ts';
+import { fieldManagerFor } from '../apply/field-manager.ts';
 import { noopTxn, type RequestContext, type ResourceStrategy, type Txn } from './types.ts';
 
 /** Kinds whose PUT may create the object (AllowCreateOnUpdate in their registries). */
@@ -47,7 +48,13 @@ export interface Target {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who writes, for metadata.managedFields; in-process writers default to "svcnet". */
+  fieldManager?: string;
+  /** produce() already computed managedFields (server-side apply): do not track it as an update. */
+  managedFieldsSet?: boolean;
 }
+
+const defaultManager = 'svcnet';
 
 export type PatchFn = (current: KubeObject) => KubeObject;
 
@@ -163,6 +170,9 @@ export class GenericRegistry {
     const ctx: RequestContext = { dryRun: !!opts.dryRun, namespace: meta.namespace ?? '' };
     s.prepareForCreate?.(obj);
     s.default(obj);
+    // Ownership is recorded before allocation, as the apiserver's handler does: addresses and
+    // ports the server picks belong to no manager.
+    if (!opts.managedFieldsSet) fieldManagerFor(t.info).update(undefined, obj, opts.fieldManager || defaultManager);
     const txn = (await s.beginCreate?.(obj, ctx)) ?? noopTxn;
     try {
       const errs = s.validateCreate(obj);
@@ -239,7 +249,7 @@ export class GenericRegistry {
             if (current.metadata[k] === undefined) delete meta[k];
             else (meta as Record<string, unknown>)[k] = current.metadata[k];
           }
-          return this.prepareUpdate(s, t.info, obj, current, status, ctx, (x) => {
+          return this.prepareUpdate(s, t.info, obj, current, status, ctx, opts, (x) => {
             txn = x;
           });
         },
@@ -261,17 +271,24 @@ export class GenericRegistry {
     current: KubeObject,
     status: boolean,
     ctx: RequestContext,
+    opts: WriteOptions,
     setTxn: (t: Txn) => void,
   ): Promise<KubeObject> {
+    const track = () => {
+      if (opts.managedFieldsSet) return;
+      fieldManagerFor(info, status ? 'status' : '').update(current, obj, opts.fieldManager || defaultManager);
+    };
     if (status) {
       s.prepareForStatusUpdate?.(obj, current);
       s.default(obj);
+      track();
       const errs = s.validateStatusUpdate ? s.validateStatusUpdate(obj, current) : s.validateUpdate(obj, current);
       if (errs.length) throw newInvalid(gk(info), obj.metadata.name ?? '', errs);
       return obj;
     }
     s.prepareForUpdate?.(obj, current);
     s.default(obj);
+    track();
     const txn = (await s.beginUpdate?.(obj, current, ctx)) ?? noopTxn;
     setTxn(txn);
     const errs = s.validateUpdate(obj, current);

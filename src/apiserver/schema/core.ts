@@ -2,11 +2,11 @@
 // kubectl 1.32), patch strategies from the struct tags in core/v1/types.go. Pod is modelled down to
 // what svcnet's lab and endpoints controllers read; the rest is "any".
 import { Condition, ObjectMeta, TypeMeta } from './meta.ts';
-import type { MessageSchema } from './types.ts';
+import { atomicType, type MessageSchema } from './types.ts';
 
 const anyField = { t: 'any' } as const;
 
-export const ObjectReference = {
+export const ObjectReference = atomicType({
   kind: { n: 1, t: 'string' },
   namespace: { n: 2, t: 'string' },
   name: { n: 3, t: 'string' },
@@ -14,17 +14,17 @@ export const ObjectReference = {
   apiVersion: { n: 5, t: 'string' },
   resourceVersion: { n: 6, t: 'string' },
   fieldPath: { n: 7, t: 'string' },
-} as const satisfies MessageSchema;
+} as const satisfies MessageSchema);
 
-export const LocalObjectReference = {
+export const LocalObjectReference = atomicType({
   name: { n: 1, t: 'string' },
-} as const satisfies MessageSchema;
+} as const satisfies MessageSchema);
 
 // ---- Service -------------------------------------------------------------------------------
 
 export const ServicePort = {
   name: { n: 1, t: 'string' },
-  protocol: { n: 2, t: 'string' },
+  protocol: { n: 2, t: 'string', dflt: 'TCP' },
   appProtocol: { n: 6, t: 'string', ptr: true },
   port: { n: 3, t: 'int32' },
   targetPort: { n: 4, t: 'intOrString' },
@@ -37,8 +37,8 @@ export const SessionAffinityConfig = {
 
 export const ServiceSpec = {
   // Merged by port alone: the tag predates (port, protocol) list-map keys used by server-side apply.
-  ports: { n: 1, t: 'array', of: ServicePort, patch: 'merge', key: 'port' },
-  selector: { n: 2, t: 'map', of: 'string' },
+  ports: { n: 1, t: 'array', of: ServicePort, patch: 'merge', key: 'port', list: 'map', keys: ['port', 'protocol'] },
+  selector: { n: 2, t: 'map', of: 'string', atomic: true },
   clusterIP: { n: 3, t: 'string' },
   clusterIPs: { n: 18, t: 'array', of: 'string' },
   type: { n: 4, t: 'string' },
@@ -118,7 +118,7 @@ export const ContainerPort = {
   name: { n: 1, t: 'string' },
   hostPort: { n: 2, t: 'int32' },
   containerPort: { n: 3, t: 'int32' },
-  protocol: { n: 4, t: 'string' },
+  protocol: { n: 4, t: 'string', dflt: 'TCP' },
   hostIP: { n: 5, t: 'string' },
 } as const satisfies MessageSchema;
 
@@ -231,7 +231,15 @@ export const Container = {
   command: { n: 3, t: 'array', of: 'string' },
   args: { n: 4, t: 'array', of: 'string' },
   workingDir: { n: 5, t: 'string' },
-  ports: { n: 6, t: 'array', of: ContainerPort, patch: 'merge', key: 'containerPort' },
+  ports: {
+    n: 6,
+    t: 'array',
+    of: ContainerPort,
+    patch: 'merge',
+    key: 'containerPort',
+    list: 'map',
+    keys: ['containerPort', 'protocol'],
+  },
   envFrom: { n: 19, t: 'array', of: EnvFromSource },
   env: { n: 7, t: 'array', of: EnvVar, patch: 'merge', key: 'name' },
   resources: { n: 8, t: 'object', of: ResourceRequirements },

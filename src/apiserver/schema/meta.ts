@@ -1,14 +1,14 @@
 // meta.k8s.io/v1 shared types (k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto).
-import type { MessageSchema } from './types.ts';
+import { atomicType, type MessageSchema } from './types.ts';
 
-export const OwnerReference = {
+export const OwnerReference = atomicType({
   apiVersion: { n: 5, t: 'string' },
   kind: { n: 1, t: 'string' },
   name: { n: 3, t: 'string' },
   uid: { n: 4, t: 'string' },
   controller: { n: 6, t: 'bool', ptr: true },
   blockOwnerDeletion: { n: 7, t: 'bool', ptr: true },
-} as const satisfies MessageSchema;
+} as const satisfies MessageSchema);
 
 export const ManagedFieldsEntry = {
   manager: { n: 1, t: 'string' },
@@ -52,10 +52,10 @@ export const LabelSelectorRequirement = {
   values: { n: 3, t: 'array', of: 'string' },
 } as const satisfies MessageSchema;
 
-export const LabelSelector = {
+export const LabelSelector = atomicType({
   matchLabels: { n: 1, t: 'map', of: 'string' },
   matchExpressions: { n: 2, t: 'array', of: LabelSelectorRequirement },
-} as const satisfies MessageSchema;
+} as const satisfies MessageSchema);
 
 /** metav1.Condition, used by Service status. */
 export const Condition = {

@@ -39,6 +39,18 @@ export interface FieldSpec {
   /** patchMergeKey struct tag. */
   readonly key?: string;
   /**
+   * x-kubernetes-list-type, where it says more than the patch tags do. Without it a list is a map
+   * keyed by the merge key when the patch strategy merges with a key, a set when it merges
+   * without one, else atomic (the fallback kube-openapi's schemaconv applies).
+   */
+  readonly list?: 'atomic' | 'set' | 'map';
+  /** x-kubernetes-list-map-keys, when they are more than the merge key (ports: port + protocol). */
+  readonly keys?: readonly string[];
+  /** +structType=atomic / +mapType=atomic: replaced whole by server-side apply, owned as one field. */
+  readonly atomic?: true;
+  /** The OpenAPI default; server-side apply fills missing list-map key fields with it. */
+  readonly dflt?: string | number | boolean;
+  /**
    * An embedded Go struct: a field of its own in protobuf (Probe.handler = ProbeHandler) but whose
    * members sit directly in the parent's JSON object.
    */
@@ -103,4 +115,16 @@ export function protoFields(m: MessageSchema): ReadonlyMap<number, ProtoField> {
 /** The message schema an object/array/map field holds, if it is a message. */
 export function messageOf(f: FieldSpec | undefined): MessageSchema | undefined {
   return f && typeof f.of === 'object' ? f.of : undefined;
+}
+
+/** Types marked +structType=atomic: a field of such a type is applied and owned as a whole. */
+const atomicTypes = new WeakSet<MessageSchema>();
+
+export function atomicType<T extends MessageSchema>(m: T): T {
+  atomicTypes.add(m);
+  return m;
+}
+
+export function isAtomicType(m: MessageSchema): boolean {
+  return atomicTypes.has(m);
 }
