@@ -23,6 +23,8 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+# Tests: the official Python client (test/client-python.test.ts), for Debian's own python3.
+/usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || need+=(python3-kubernetes)
 # For the native addons (scripts/build-native.sh).
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)

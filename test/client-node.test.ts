@@ -1,5 +1,6 @@
 // @kubernetes/client-node 1.4.0 (the official JavaScript client) against svcnet: typed list,
-// and an informer that sees add/update/delete and survives a 410 by relisting.
+// an informer that sees add/update/delete and survives a 410 by relisting, and server-side apply
+// (the patch type GitOps tools built on it send).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -93,5 +94,41 @@ describe('@kubernetes/client-node 1.4.0', () => {
     } finally {
       await informer.stop();
     }
+  });
+
+  it('server-side apply: create, conflict 409 with causes, forced takeover', async () => {
+    const ssa = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+    const body = (targetPort: number): k8s.V1Service => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'ssa', namespace: 'default' },
+      spec: { ports: [{ port: 80, targetPort }], selector: { app: 'ssa' } },
+    });
+    const created = await core.patchNamespacedService(
+      { namespace: 'default', name: 'ssa', body: body(8080), fieldManager: 'helm' },
+      ssa,
+    );
+    assert.equal(created.metadata?.managedFields?.[0]?.manager, 'helm');
+    assert.equal(created.metadata?.managedFields?.[0]?.operation, 'Apply');
+    await assert.rejects(
+      core.patchNamespacedService({ namespace: 'default', name: 'ssa', body: body(9090), fieldManager: 'flux' }, ssa),
+      (e: unknown) => {
+        const err = e as { code?: number; body?: string };
+        assert.equal(err.code, 409);
+        const st = JSON.parse(err.body ?? '{}');
+        assert.equal(
+          st.message,
+          'Apply failed with 1 conflict: conflict with "helm": .spec.ports[port=80,protocol="TCP"].targetPort',
+        );
+        assert.equal(st.details.causes[0].reason, 'FieldManagerConflict');
+        return true;
+      },
+    );
+    const forced = await core.patchNamespacedService(
+      { namespace: 'default', name: 'ssa', body: body(9090), fieldManager: 'flux', force: true },
+      ssa,
+    );
+    assert.equal(forced.spec?.ports?.[0]?.targetPort, 9090);
+    assert.deepEqual(forced.metadata?.managedFields?.map((m) => m.manager).sort(), ['flux', 'helm']);
   });
 });
