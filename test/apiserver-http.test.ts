@@ -85,10 +85,11 @@ describe('apiserver over HTTP', () => {
   });
 
   it('dryRun=All validates and allocates nothing', async () => {
-    const r = await post(svcPath, svc('dry', { ports: [{ port: 80, nodePort: 30777 }] }), '?dryRun=All');
+    // 30050 is in the static band dynamic allocation avoids, so the parallel creates before cannot hold it.
+    const r = await post(svcPath, svc('dry', { ports: [{ port: 80, nodePort: 30050 }] }), '?dryRun=All');
     assert.equal(r.status, 201);
     assert.equal((await s.fetch(`${svcPath}/dry`)).status, 404);
-    const real = await post(svcPath, svc('wet', { ports: [{ port: 80, nodePort: 30777 }] }));
+    const real = await post(svcPath, svc('wet', { ports: [{ port: 80, nodePort: 30050 }] }));
     assert.equal(real.status, 201, 'the dry-run port was not taken');
   });
 

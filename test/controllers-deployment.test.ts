@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Deployment, KubeObject, Node, Pod } from '../src/api/types.ts';
 import { InProcessClient } from '../src/client/in-process.ts';
+import { type GarbageCollector, startGarbageCollector } from '../src/controllers/gc/controller.ts';
 import { type DeploymentController, startDeploymentController } from '../src/controllers/workloads/controller.ts';
 import { safeAlphabet } from '../src/controllers/workloads/hash.ts';
 import { startTestApiServer, type TestApiServer } from './helpers/apiserver.ts';
@@ -20,6 +21,7 @@ describe('Deployment controller with kubectl', () => {
   let s: TestApiServer;
   let client: InProcessClient;
   let ctrl: DeploymentController;
+  let gc: GarbageCollector;
   const errors: unknown[] = [];
 
   const webPods = async (): Promise<Obj<Pod>[]> =>
@@ -58,9 +60,12 @@ describe('Deployment controller with kubectl', () => {
       }
     }
     ctrl = startDeploymentController(client, { onError: (e) => errors.push(e) });
+    gc = startGarbageCollector(client, { onError: (e) => errors.push(e) });
     await ctrl.synced();
+    await gc.synced();
   });
   after(async () => {
+    await gc?.stop();
     await ctrl?.stop();
     await s?.close();
   });
@@ -195,7 +200,68 @@ describe('Deployment controller with kubectl', () => {
     assert.equal(pod?.spec?.containers[0]?.image, 'svcnet/echo:v2');
   });
 
-  it('deleting the Deployment deletes its pods', async () => {
+  it('kubectl delete --cascade=orphan keeps the pods and drops their ownerReference', async () => {
+    const before = await waitPods(3);
+    await s.kc(['delete', 'deployment', 'web', '--cascade=orphan']);
+    await eventually(
+      'deployment gone',
+      async () => (await client.list('deployments', { namespace: 'default' })).items.length === 0 || undefined,
+    );
+    const after = await webPods();
+    assert.deepEqual(after.map((p) => p.metadata.uid).sort(), before.map((p) => p.metadata.uid).sort());
+    for (const p of after) assert.deepEqual(p.metadata.ownerReferences ?? [], []);
+    // Orphans are nobody's to collect: clean them up by hand.
+    await s.kc(['delete', 'pods', '-l', 'app=web', '--force', '--grace-period=0']);
+    await waitPods(0);
+  });
+
+  it('kubectl delete --cascade=foreground removes the pods before the Deployment', async () => {
+    await s.kc(['create', 'deployment', 'web', '--image=svcnet/echo', '--replicas=2']);
+    await waitPods(2);
+    const seen: string[] = [];
+    const w = client.watch(
+      'deployments',
+      {
+        namespace: 'default',
+        resourceVersion: (await client.list('deployments', { namespace: 'default' })).resourceVersion,
+      },
+      (e) => {
+        if (e.type === 'MODIFIED' && e.object.metadata.deletionTimestamp)
+          seen.push(`marked:${(e.object.metadata.finalizers ?? []).join(',')}`);
+        if (e.type === 'DELETED') seen.push('deleted');
+      },
+      () => {},
+    );
+    // Play kubelet: pods the collector deletes are graceful (bound to a node); finish them.
+    let kubelet = true;
+    const finish = (async () => {
+      while (kubelet) {
+        const { items } = await client.list<Obj<Pod>>('pods', { namespace: 'default' });
+        for (const p of items) {
+          if (p.metadata.deletionTimestamp) {
+            await client.delete('pods', 'default', p.metadata.name ?? '', { gracePeriodSeconds: 0 }).catch(() => {});
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      await s.kc(['delete', 'deployment', 'web', '--cascade=foreground']);
+      await waitPods(0);
+      await eventually('deployment deleted', async () => seen.includes('deleted') || undefined);
+      assert.equal(seen[0], 'marked:foregroundDeletion');
+      // The Deployment went only after its pods: none is left once it is deleted.
+      assert.equal((await client.list('pods', { namespace: 'default', labelSelector: 'app=web' })).items.length, 0);
+    } finally {
+      kubelet = false;
+      await finish;
+      w.stop();
+    }
+  });
+
+  it('deleting the Deployment (background cascade) deletes its pods', async () => {
+    await s.kc(['create', 'deployment', 'web', '--image=svcnet/echo', '--replicas=2']);
+    await waitPods(2);
     await s.kc(['delete', 'deployment', 'web']);
     await waitPods(0);
     assert.deepEqual(errors, []);

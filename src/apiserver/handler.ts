@@ -283,15 +283,18 @@ export function createHandler(deps: HandlerDeps) {
           dryRun: opts.dryRun,
           preconditions: opts.preconditions,
           gracePeriodSeconds: opts.gracePeriodSeconds,
+          propagationPolicy: opts.propagationPolicy,
+          orphanDependents: opts.orphanDependents,
         });
         return sendJSON(res, 200, obj);
       }
       case 'deletecollection': {
-        const dryRun = deleteOptions(q, undefined).dryRun;
+        const opts = deleteOptions(q, undefined);
         const items = await registry.deleteCollection(t, {
           labelSelector: q.get('labelSelector') ?? '',
           fieldSelector: q.get('fieldSelector') ?? '',
-          dryRun,
+          dryRun: opts.dryRun,
+          propagationPolicy: opts.propagationPolicy,
         });
         return sendJSON(res, 200, listKindBody(r.info, items, {}));
       }

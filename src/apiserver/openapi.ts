@@ -1,9 +1,11 @@
-// A minimal OpenAPI v3 surface. kubectl (cli-runtime query_param_verifier_v3.go) decides whether
-// the server supports ?fieldValidation by finding, in /openapi/v3/<gv>, a PATCH operation tagged
-// with the kind's x-kubernetes-group-version-kind that lists a `fieldValidation` query parameter.
-// When it does, kubectl skips client-side schema validation and sends fieldValidation=Strict.
+// The OpenAPI v3 surface: /openapi/v3 lists one document per group-version with its hash, and
+// each document carries the paths (operations tagged with x-kubernetes-group-version-kind) and
+// the component schemas of its kinds (openapi/schemas.ts). kubectl explain renders the schemas;
+// kubectl (cli-runtime query_param_verifier_v3.go) also decides from a PATCH operation listing
+// `fieldValidation` that the server validates fields, and then sends fieldValidation=Strict.
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo, resources } from '../api/resources.ts';
+import { componentsFor } from './openapi/schemas.ts';
 
 const queryParams = ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
   name,
@@ -22,7 +24,8 @@ function itemPath(r: ResourceInfo): string {
 
 function gvDoc(groupVersion: string) {
   const paths: Record<string, unknown> = {};
-  for (const r of resources.filter((x) => apiVersionOf(x) === groupVersion)) {
+  const served = resources.filter((x) => apiVersionOf(x) === groupVersion);
+  for (const r of served) {
     const gvk = { group: r.group, version: r.version, kind: r.kind };
     const op = (action: string) => ({
       operationId: `${action}${r.kind}`,
@@ -37,7 +40,7 @@ function gvDoc(groupVersion: string) {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.32.0-svcnet' },
     paths,
-    components: { schemas: {} },
+    components: { schemas: componentsFor(served) },
   };
 }
 

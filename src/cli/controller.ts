@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { startEndpointControllers } from '../controllers/endpoints/start.ts';
+import { startGarbageCollector } from '../controllers/gc/controller.ts';
 import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
 import { startDeploymentController } from '../controllers/workloads/controller.ts';
 import { untilSignal } from './util.ts';
@@ -22,8 +23,9 @@ export function startControllers(
     startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }),
     startLoadBalancerController(client),
   ];
-  // Against a real cluster its own controller manager runs Deployments; only the lab needs ours.
-  if (opts.workloads) handles.push(startDeploymentController(client));
+  // Against a real cluster its own controller manager runs Deployments and the garbage collector;
+  // only the lab needs ours.
+  if (opts.workloads) handles.push(startDeploymentController(client), startGarbageCollector(client));
   return {
     async stop() {
       await Promise.all(handles.map((h) => h.stop()));

@@ -50,6 +50,8 @@ export interface DeleteOptions extends WriteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   /** Pods: 0 deletes at once (what the kubelet sends after the containers stopped). */
   gracePeriodSeconds?: number;
+  /** What happens to dependents (ownerReferences): the garbage collector's cascade. */
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
 }
 
 /**

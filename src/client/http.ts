@@ -217,6 +217,7 @@ export class HttpClient implements Client {
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
     if (opts.preconditions) body.preconditions = opts.preconditions;
     if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
     if (opts.dryRun) body.dryRun = ['All'];
     return this.call<T>('DELETE', this.path(resource, namespace, name), writeQuery(opts), json(body));
   }

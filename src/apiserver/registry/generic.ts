@@ -55,6 +55,9 @@ export interface WriteOptions {
 }
 
 const defaultManager = 'svcnet';
+/** The garbage collector's finalizers (metav1.FinalizerDeleteDependents, FinalizerOrphanDependents). */
+export const gcForeground = 'foregroundDeletion';
+export const gcOrphan = 'orphan';
 
 export type PatchFn = (current: KubeObject) => KubeObject;
 
@@ -299,7 +302,12 @@ export class GenericRegistry {
   async delete(
     t: Target,
     name: string,
-    opts: WriteOptions & { preconditions?: Preconditions; gracePeriodSeconds?: number } = {},
+    opts: WriteOptions & {
+      preconditions?: Preconditions;
+      gracePeriodSeconds?: number;
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      orphanDependents?: boolean;
+    } = {},
   ): Promise<KubeObject> {
     const key = keyOf(t, name);
     if (t.info.resource === 'namespaces') return this.deleteNamespace(name, opts);
@@ -314,6 +322,27 @@ export class GenericRegistry {
       const pod = await this.store.get(key);
       if (!pod) throw newNotFound(gr(t.info), name);
       gracePeriodSeconds = podGracePeriod(pod, opts.gracePeriodSeconds);
+    }
+    // deletionFinalizersForGarbageCollection: Foreground and Orphan hand the object to the
+    // garbage collector, which removes the finalizer once dependents are gone or released.
+    const gc =
+      opts.propagationPolicy === 'Foreground'
+        ? gcForeground
+        : opts.propagationPolicy === 'Orphan' || opts.orphanDependents === true
+          ? gcOrphan
+          : undefined;
+    if (gc && !opts.dryRun) {
+      // The apiserver writes the finalizer and the deletion mark at once; the store marks deletion
+      // itself, so here the finalizer goes first (the collector acts only on marked objects).
+      await this.store.update(
+        key,
+        (cur) => {
+          if (cur.metadata.deletionTimestamp) return cur;
+          const kept = (cur.metadata.finalizers ?? []).filter((f) => f !== gcForeground && f !== gcOrphan);
+          return { ...cur, metadata: { ...cur.metadata, finalizers: [...kept, gc] } };
+        },
+        { preconditions: opts.preconditions },
+      );
     }
     const res = await this.store.delete(key, {
       preconditions: opts.preconditions,
@@ -353,7 +382,10 @@ export class GenericRegistry {
     return (await this.store.delete(key, { preconditions: opts.preconditions })).object;
   }
 
-  async deleteCollection(t: Target, opts: ListOptions & WriteOptions): Promise<KubeObject[]> {
+  async deleteCollection(
+    t: Target,
+    opts: ListOptions & WriteOptions & { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' },
+  ): Promise<KubeObject[]> {
     const { items } = await this.list(t, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
     const out: KubeObject[] = [];
     for (const item of items) {

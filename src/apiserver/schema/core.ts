@@ -24,7 +24,7 @@ export const LocalObjectReference = atomicType({
 
 export const ServicePort = {
   name: { n: 1, t: 'string' },
-  protocol: { n: 2, t: 'string', dflt: 'TCP' },
+  protocol: { n: 2, t: 'string', dflt: 'TCP', enum: ['SCTP', 'TCP', 'UDP'] },
   appProtocol: { n: 6, t: 'string', ptr: true },
   port: { n: 3, t: 'int32' },
   targetPort: { n: 4, t: 'intOrString' },
@@ -41,21 +41,21 @@ export const ServiceSpec = {
   selector: { n: 2, t: 'map', of: 'string', atomic: true },
   clusterIP: { n: 3, t: 'string' },
   clusterIPs: { n: 18, t: 'array', of: 'string' },
-  type: { n: 4, t: 'string' },
+  type: { n: 4, t: 'string', enum: ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'] },
   externalIPs: { n: 5, t: 'array', of: 'string' },
-  sessionAffinity: { n: 7, t: 'string' },
+  sessionAffinity: { n: 7, t: 'string', enum: ['ClientIP', 'None'] },
   loadBalancerIP: { n: 8, t: 'string' },
   loadBalancerSourceRanges: { n: 9, t: 'array', of: 'string' },
   externalName: { n: 10, t: 'string' },
-  externalTrafficPolicy: { n: 11, t: 'string' },
+  externalTrafficPolicy: { n: 11, t: 'string', enum: ['Cluster', 'Local'] },
   healthCheckNodePort: { n: 12, t: 'int32' },
   publishNotReadyAddresses: { n: 13, t: 'bool' },
   sessionAffinityConfig: { n: 14, t: 'object', of: SessionAffinityConfig, ptr: true },
   ipFamilies: { n: 19, t: 'array', of: 'string' },
-  ipFamilyPolicy: { n: 17, t: 'string', ptr: true },
+  ipFamilyPolicy: { n: 17, t: 'string', ptr: true, enum: ['PreferDualStack', 'RequireDualStack', 'SingleStack'] },
   allocateLoadBalancerNodePorts: { n: 20, t: 'bool', ptr: true },
   loadBalancerClass: { n: 21, t: 'string', ptr: true },
-  internalTrafficPolicy: { n: 22, t: 'string', ptr: true },
+  internalTrafficPolicy: { n: 22, t: 'string', ptr: true, enum: ['Cluster', 'Local'] },
   trafficDistribution: { n: 23, t: 'string', ptr: true },
 } as const satisfies MessageSchema;
 
@@ -118,7 +118,7 @@ export const ContainerPort = {
   name: { n: 1, t: 'string' },
   hostPort: { n: 2, t: 'int32' },
   containerPort: { n: 3, t: 'int32' },
-  protocol: { n: 4, t: 'string', dflt: 'TCP' },
+  protocol: { n: 4, t: 'string', dflt: 'TCP', enum: ['SCTP', 'TCP', 'UDP'] },
   hostIP: { n: 5, t: 'string' },
 } as const satisfies MessageSchema;
 

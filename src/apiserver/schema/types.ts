@@ -48,6 +48,8 @@ export interface FieldSpec {
   readonly keys?: readonly string[];
   /** +structType=atomic / +mapType=atomic: replaced whole by server-side apply, owned as one field. */
   readonly atomic?: true;
+  /** The values an enum field takes (+enum), for OpenAPI and `kubectl explain`. */
+  readonly enum?: readonly string[];
   /** The OpenAPI default; server-side apply fills missing list-map key fields with it. */
   readonly dflt?: string | number | boolean;
   /**

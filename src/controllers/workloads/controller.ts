@@ -5,8 +5,8 @@
 // created or deleted are counted as such until the informer shows the change, so a sync that
 // runs before the watch catches up does not create or delete the same pods twice.
 //
-// Pods whose Deployment is gone (or was recreated with a new uid) are deleted: there is no
-// garbage collector behind this lab.
+// Pods whose Deployment is gone (or was recreated with a new uid) are the garbage collector's
+// (controllers/gc): it honours the cascade the delete asked for, orphaning included.
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/status.ts';
 import type { Deployment, KubeObject, Node, Pod } from '../../api/types.ts';
 import type { Client } from '../../client/client.ts';
@@ -148,13 +148,11 @@ export function startDeploymentController(
     const d = deployments.get(ns, name);
     const owned = ownedPods(key);
     if (!d) {
-      for (const p of owned) if (isActive(p)) await deletePod(key, p);
-      if (owned.length === 0) expectations.delete(key);
+      expectations.delete(key);
       return ok;
     }
     const uid = d.metadata.uid ?? '';
     const mine = owned.filter((p) => deploymentOwner(p)?.uid === uid);
-    for (const p of owned) if (deploymentOwner(p)?.uid !== uid && isActive(p)) await deletePod(key, p);
     if (d.metadata.deletionTimestamp) return ok;
 
     const plan = planDeployment(d, mine, now());
