@@ -8,7 +8,7 @@
 // Everything kernel-side lives in the lab node namespace and is removed on exit (DESIGN.md).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import ipaddr from 'ipaddr.js';
+import { bigIntToBytes, bytesToBigInt, formatIP, parseCIDRSloppy } from '../api/ip.ts';
 import { isAlreadyExists, isNotFound } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
@@ -32,15 +32,9 @@ const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
 
 /** The n-th address of a CIDR (kube-dns conventionally takes the 10th). */
 export function nthAddress(cidr: string, n: number): string {
-  const [addr] = ipaddr.parseCIDR(cidr);
-  const bytes = addr.toByteArray();
-  let carry = n;
-  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
-    const v = (bytes[i] ?? 0) + carry;
-    bytes[i] = v & 0xff;
-    carry = v >> 8;
-  }
-  return ipaddr.fromByteArray(bytes).toString();
+  const c = parseCIDRSloppy(cidr);
+  if (!c) throw new CliError(`invalid CIDR ${JSON.stringify(cidr)}`);
+  return formatIP(bigIntToBytes(bytesToBigInt(c.network) + BigInt(n)));
 }
 
 /** Creates obj unless it exists (a get first: a create would allocate, and fail, before the name check). */

@@ -11,7 +11,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { ipFamilyOf } from '../../api/ip.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { NftFamily } from './structure.ts';
 
