@@ -36,15 +36,15 @@ for gypfile in native/*/binding.gyp; do
     continue
   fi
   # node-gyp's log is shown only when the build fails; a terminal sees one line per addon.
-  [ -t 2 ] && printf 'build-native: building %s… ' "$addon" >&2
+  if [ -t 2 ]; then printf 'build-native: building %s… ' "$addon" >&2; fi
   log="$(mktemp)"
   if ! node "$gyp" rebuild --nodedir="$nodedir" -C "$addon" >"$log" 2>&1 || [ ! -f "$out" ]; then
-    [ -t 2 ] && echo >&2
+    if [ -t 2 ]; then echo >&2; fi
     cat "$log" >&2
     rm -f "$log"
     echo "build-native: building $addon failed ($out was not produced)" >&2
     exit 1
   fi
   rm -f "$log"
-  [ -t 2 ] && echo "done" >&2
+  if [ -t 2 ]; then echo "done" >&2; fi
 done
