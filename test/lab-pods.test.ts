@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
+import { cidrContains } from '../src/api/ip.ts';
 import type { Pod } from '../src/api/types.ts';
 import { createInProcessCluster, type InProcessCluster } from '../src/client/cluster.ts';
 import { execInPod, registerExecCommand } from '../src/lab/exec.ts';
-import { cidrContains, parseCidr4 } from '../src/lab/ipam.ts';
 import { type PodObj, PodRunner } from '../src/lab/pod-runner.ts';
 import { LabScheduler } from '../src/lab/scheduler.ts';
 import { LabTopology } from '../src/lab/topology.ts';
@@ -158,7 +158,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     for (const n of names) await cluster.client.create('pods', echoPod(n));
     const pods = await Promise.all(names.map((n) => waitFor(n, isReady)));
     const readyMs = Date.now() - t0;
-    const cidr = parseCidr4('10.244.0.0/24');
+    const cidr = '10.244.0.0/24';
     const ips = pods.map((p) => p.status?.podIP ?? '');
     assert.equal(new Set(ips).size, 3);
     for (const [i, p] of pods.entries()) {

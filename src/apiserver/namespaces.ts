@@ -3,6 +3,7 @@
 // creates metallb-system (with the Pod Security labels below); its users keep IPAddressPool and
 // L2Advertisement manifests that name it without creating it.
 import type { KubeObject } from '../api/types.ts';
+import { labelKeys } from '../api/well-known.ts';
 
 const privileged = {
   'pod-security.kubernetes.io/audit': 'privileged',
@@ -14,7 +15,7 @@ function namespace(name: string, labels: Record<string, string> = {}): KubeObjec
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name, labels: { ...labels, 'kubernetes.io/metadata.name': name } },
+    metadata: { name, labels: { ...labels, [labelKeys.metadataName]: name } },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
   } as KubeObject;

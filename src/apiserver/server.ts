@@ -5,11 +5,13 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ErrorList } from '../api/field.ts';
+import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
 import { isAlreadyExists, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
+import { labelKeys } from '../api/well-known.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
 import { recordEvent } from './events.ts';
@@ -51,7 +53,7 @@ export interface ApiServerOptions {
 }
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || isLoopbackIP(host);
 }
 
 /**

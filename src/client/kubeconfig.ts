@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { joinHostPort } from '../api/ip.ts';
 import { HttpClient, type HttpClientConfig } from './http.ts';
 
 export type KubeconfigErrorCode = 'NOT_FOUND' | 'INVALID' | 'CONTEXT_NOT_FOUND' | 'UNSUPPORTED_AUTH' | 'NO_CONFIG';
@@ -214,7 +215,7 @@ export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, saDir = se
   }
   const tokenFile = join(saDir, 'token');
   if (!existsSync(tokenFile)) throw new KubeconfigError('NOT_FOUND', `in-cluster token ${tokenFile} not found`);
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const server = `https://${joinHostPort(host, port)}`;
   const out: ResolvedConfig = { server, tokenFile, namespace: 'default', context: 'in-cluster' };
   const caFile = join(saDir, 'ca.crt');
   if (existsSync(caFile)) out.ca = readFileSync(caFile, 'utf8');

@@ -5,8 +5,9 @@
 // descendants) is NXDOMAIN; a name that exists without the asked type is NODATA (NOERROR, empty
 // answer). Both carry the zone SOA in the authority section with the negative TTL, so resolvers
 // cache the denial for that long and no longer (RFC 2308 §5).
+import { ipFamilyOf } from '../api/ip.ts';
 import { type Rr, T } from './codec.ts';
-import { inZone, ipFamily, ipFromPodLabel, isReverse } from './names.ts';
+import { inZone, ipFromPodLabel, isReverse } from './names.ts';
 import type { DnsIndex, PodMode } from './records.ts';
 
 export const SCHEMA_VERSION = '1.1.0';
@@ -55,7 +56,7 @@ export function soaRecord(index: DnsIndex, cfg: AnswerConfig, ttl: number): Rr {
 function ipRecords(name: string, ips: readonly string[], type: number, ttl: number): Rr[] {
   const out: Rr[] = [];
   for (const ip of ips) {
-    const t = ipFamily(ip) === 4 ? T.A : T.AAAA;
+    const t = ipFamilyOf(ip) === 'IPv4' ? T.A : T.AAAA;
     if (type === t || type === T.ANY) out.push({ name, type: t, ttl, data: { kind: 'ip', ip } });
   }
   return out;

@@ -8,7 +8,7 @@
 //   targets (RFC 2782) or names in unknown types (RFC 3597 §4);
 // - encodeWithLimit applies the UDP size limit: additional records go first (no TC needed,
 //   RFC 2181 §9), then answers, with TC set.
-import ipaddr from 'ipaddr.js';
+import { bytesAreIPv4, parseIPSloppy } from '../api/ip.ts';
 
 export const T = {
   A: 1,
@@ -473,7 +473,9 @@ function labelLength(label: string): number {
 }
 
 function ipBytes(ip: string): Uint8Array {
-  return Uint8Array.from(ipaddr.parse(ip).toByteArray());
+  const p = parseIPSloppy(ip);
+  if (!p) throw new Error(`not an IP address: ${ip}`);
+  return bytesAreIPv4(p.bytes) ? p.bytes.slice(12) : p.bytes;
 }
 
 /** Encodes a whole message with name compression. */

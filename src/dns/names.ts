@@ -1,7 +1,7 @@
 // Name handling for the cluster zone. DNS names compare case-insensitively over ASCII only
 // (RFC 4343 §3), so keys are lowercased with an ASCII-only fold, never toLowerCase() (which
 // folds non-ASCII letters and would make distinct wire names collide).
-import ipaddr from 'ipaddr.js';
+import { formatIP, parseIPSloppy } from '../api/ip.ts';
 
 /** ASCII-only lowercase; the wire form of a name keeps whatever case the client sent. */
 export function foldCase(s: string): string {
@@ -52,29 +52,26 @@ export function isReverse(key: string): boolean {
  * address is an IPv6 address here: its PTR lives under ip6.arpa like any other.
  */
 export function reverseName(ip: string): string | undefined {
-  if (!ipaddr.isValid(ip)) return undefined;
-  const addr = ipaddr.parse(ip);
-  const bytes = addr.toByteArray();
-  if (addr.kind() === 'ipv4') return `${bytes[3]}.${bytes[2]}.${bytes[1]}.${bytes[0]}.in-addr.arpa`;
+  const p = parseIPSloppy(ip);
+  if (!p) return undefined;
+  const b = p.bytes;
+  if (!p.textIsIPv6) return `${b[15]}.${b[14]}.${b[13]}.${b[12]}.in-addr.arpa`;
   const nibbles: string[] = [];
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    const b = bytes[i] ?? 0;
-    nibbles.push((b & 15).toString(16), (b >> 4).toString(16));
+  for (let i = b.length - 1; i >= 0; i--) {
+    const x = b[i] ?? 0;
+    nibbles.push((x & 15).toString(16), (x >> 4).toString(16));
   }
   return `${nibbles.join('.')}.ip6.arpa`;
 }
 
-/** Canonical text of an IP (IPv6 compressed lowercase), or undefined when it is not one. */
+/**
+ * Canonical text of an IP as CoreDNS gets it from Go's net.ParseIP(ip).String(), or undefined
+ * when it is not one: leading zeros are not an address there (Go 1.17+), an IPv4-mapped form is
+ * IPv4.
+ */
 export function canonicalIp(ip: string): string | undefined {
-  if (!ipaddr.isValid(ip)) return undefined;
-  const a = ipaddr.parse(ip);
-  // ipaddr's isValid accepts "1" or "0x1" style IPv4 forms; Kubernetes never stores those.
-  if (a.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(ip)) return undefined;
-  return a.toString();
-}
-
-export function ipFamily(ip: string): 4 | 6 {
-  return ip.includes(':') ? 6 : 4;
+  const p = parseIPSloppy(ip);
+  return p && !p.leadingZeros ? formatIP(p.bytes) : undefined;
 }
 
 /**

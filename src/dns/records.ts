@@ -10,9 +10,11 @@
 // owns records or has a descendant that does (an empty non-terminal, RFC 8020): that is the
 // line between NODATA and NXDOMAIN in answer.ts. Each node counts the (contributor, name) pairs
 // at or below it, so existence is O(1) and removing the last record below a name removes it.
+import { ipFamilyOf } from '../api/ip.ts';
 import type { EndpointSlice, KubeObject, Service } from '../api/types.ts';
+import { annotationKeys, labelKeys } from '../api/well-known.ts';
 import { type Rr, rrText, T } from './codec.ts';
-import { canonicalIp, dashedIp, ipFamily, isDnsLabel, parentOf, reverseName } from './names.ts';
+import { canonicalIp, dashedIp, isDnsLabel, parentOf, reverseName } from './names.ts';
 
 export type PodMode = 'disabled' | 'insecure' | 'verified';
 
@@ -22,9 +24,6 @@ export interface DnsIndexOptions {
   /** TTL of every record, seconds (CoreDNS default 5, allowed 0–3600). */
   ttl?: number;
 }
-
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-export const TOLERATE_UNREADY_ANNOTATION = 'service.alpha.kubernetes.io/tolerate-unready-endpoints';
 
 type ServiceObj = Service & KubeObject;
 type SliceObj = EndpointSlice & KubeObject;
@@ -98,7 +97,7 @@ export class DnsIndex {
     if (!obj) return;
     const sliceKey = keyOf(obj);
     const before = this.sliceOwner.get(sliceKey);
-    const ownerName = cur?.metadata.labels?.[SERVICE_NAME_LABEL];
+    const ownerName = cur?.metadata.labels?.[labelKeys.serviceName];
     const after = cur && ownerName ? `${cur.metadata.namespace ?? ''}/${ownerName}` : undefined;
     if (before !== undefined && before !== after) {
       this.slicesByService.get(before)?.delete(sliceKey);
@@ -267,7 +266,8 @@ function isHeadless(svc: ServiceObj): boolean {
 
 function tolerateUnready(svc: ServiceObj): boolean {
   return (
-    svc.spec?.publishNotReadyAddresses === true || svc.metadata.annotations?.[TOLERATE_UNREADY_ANNOTATION] === 'true'
+    svc.spec?.publishNotReadyAddresses === true ||
+    svc.metadata.annotations?.[annotationKeys.tolerateUnreadyEndpoints] === 'true'
   );
 }
 
@@ -299,7 +299,7 @@ export function serviceRecords(svc: ServiceObj, slices: readonly SliceObj[], zon
     const valid = ips.map(canonicalIp).filter((ip): ip is string => ip !== undefined);
     if (valid.length === 0) return out;
     for (const ip of valid) {
-      out.push({ name: owner, type: ipFamily(ip) === 4 ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
+      out.push({ name: owner, type: ipFamilyOf(ip) === 'IPv4' ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
       const rev = reverseName(ip);
       if (rev) out.push({ name: rev, type: T.PTR, ttl, data: { kind: 'name', target: owner } });
     }
@@ -335,13 +335,13 @@ export function serviceRecords(svc: ServiceObj, slices: readonly SliceObj[], zon
     }
   }
   for (const ip of [...addrSeen].sort(compareIps)) {
-    out.push({ name: owner, type: ipFamily(ip) === 4 ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
+    out.push({ name: owner, type: ipFamilyOf(ip) === 'IPv4' ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
   }
   const hostNames = [...hosts.keys()].sort();
   for (const host of hostNames) {
     const hostOwner = `${host}.${owner}`;
     for (const ip of [...(hosts.get(host) ?? [])].sort(compareIps)) {
-      out.push({ name: hostOwner, type: ipFamily(ip) === 4 ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
+      out.push({ name: hostOwner, type: ipFamilyOf(ip) === 'IPv4' ? T.A : T.AAAA, ttl, data: { kind: 'ip', ip } });
       const rev = reverseName(ip);
       if (rev) out.push({ name: rev, type: T.PTR, ttl, data: { kind: 'name', target: hostOwner } });
     }

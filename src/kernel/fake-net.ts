@@ -4,7 +4,7 @@
 // connected subnet on an up link, and everything is visible through the same read calls as the
 // real seams. One object implements both Netns and Links because namespace deletion must
 // reach the links. dump()/load() make "leftovers after a crash" a plain unit test.
-import ipaddr from 'ipaddr.js';
+import { cidrContains, formatCIDR, parseCIDRSloppy } from '../api/ip.ts';
 import { KernelError } from './errors.ts';
 import type { ExecOptions, ExecResult } from './exec.ts';
 import type { LinkInfo, Links, NsRef, RouteInfo, RouteSpec } from './links.ts';
@@ -95,6 +95,10 @@ export class FakeNet implements Netns, Links {
     files.set(file, content);
   }
 
+  async readEtc(name: string, file: string): Promise<string | undefined> {
+    return this.etc.get(name)?.get(file);
+  }
+
   async removeEtc(name: string): Promise<void> {
     this.etc.delete(name);
   }
@@ -138,7 +142,7 @@ export class FakeNet implements Netns, Links {
 
   async addAddress(ns: NsRef, name: string, cidr: string): Promise<void> {
     const l = this.link(ns, name);
-    if (!ipaddr.isValidCIDR(cidr)) throw new KernelError('INVALID', `invalid prefix "${cidr}"`);
+    if (!parseCIDRSloppy(cidr)) throw new KernelError('INVALID', `invalid prefix "${cidr}"`);
     if (l.addresses.includes(cidr)) throw new KernelError('ALREADY_EXISTS', 'RTNETLINK answers: File exists');
     l.addresses.push(cidr);
   }
@@ -164,8 +168,7 @@ export class FakeNet implements Netns, Links {
     const s = this.space(ns);
     if (route.dev) this.link(ns, route.dev);
     if (route.via) {
-      const gw = ipaddr.parse(route.via);
-      const dev = this.connectedDev(s, gw);
+      const dev = this.connectedDev(s, route.via);
       if (!dev || (route.dev && dev !== route.dev)) {
         throw new KernelError('INVALID', 'Error: Nexthop has invalid gateway.');
       }
@@ -177,7 +180,7 @@ export class FakeNet implements Netns, Links {
     s.routes.push({
       dst: route.dst,
       gateway: route.via,
-      dev: route.dev ?? this.connectedDev(s, ipaddr.parse(route.via ?? '')),
+      dev: route.dev ?? this.connectedDev(s, route.via ?? ''),
     });
   }
 
@@ -187,9 +190,9 @@ export class FakeNet implements Netns, Links {
     for (const l of s.links.values()) {
       if (!l.up) continue;
       for (const a of l.addresses) {
-        const [ip, bits] = ipaddr.parseCIDR(a);
-        if (ip.kind() !== 'ipv4' || bits === 32) continue;
-        connected.push({ dst: `${networkOf(a)}/${bits}`, gateway: undefined, dev: l.name });
+        const c = parseCIDRSloppy(a);
+        if (c?.bits !== 32 || c.prefix === 32) continue;
+        connected.push({ dst: formatCIDR(c), gateway: undefined, dev: l.name });
       }
     }
     // Kernel order: the default route first, then by destination.
@@ -254,13 +257,10 @@ export class FakeNet implements Netns, Links {
     }
   }
 
-  private connectedDev(s: FakeNs, ip: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
+  private connectedDev(s: FakeNs, ip: string): string | undefined {
     for (const l of s.links.values()) {
       if (!l.up) continue;
-      for (const a of l.addresses) {
-        const [net, bits] = ipaddr.parseCIDR(a);
-        if (net.kind() === ip.kind() && ip.match(net, bits)) return l.name;
-      }
+      for (const a of l.addresses) if (cidrContains(a, ip)) return l.name;
     }
     return undefined;
   }
@@ -272,12 +272,4 @@ function newNs(): FakeNs {
 
 function link(name: string, kind: string | undefined, peer: [string, string] | undefined): FakeLink {
   return { name, kind, up: false, master: undefined, addresses: [], peer };
-}
-
-function networkOf(cidr: string): string {
-  const [ip, bits] = ipaddr.IPv4.parseCIDR(cidr);
-  const n = ip.toByteArray().reduce((acc, b) => acc * 256 + b, 0);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const net = (n & mask) >>> 0;
-  return [24, 16, 8, 0].map((sh) => (net >>> sh) & 255).join('.');
 }

@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { joinHostPort } from '../api/ip.ts';
 import { isExecError, type Runner, run } from './exec.ts';
 
 export interface ProbeOutcome {
@@ -32,7 +33,6 @@ export interface Prober {
 }
 
 const ok: ProbeOutcome = { ok: true, message: '' };
-const hostForUrl = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
 function statusOutcome(code: number): ProbeOutcome {
   // The kubelet's HTTP prober: 200 ≤ code < 400 is success (redirects are not followed).
@@ -43,7 +43,7 @@ export class SystemProber implements Prober {
   constructor(private readonly runner: Runner = run) {}
 
   async http(netns: string | undefined, c: HttpCheck, timeoutMs: number): Promise<ProbeOutcome> {
-    const url = `${c.scheme}://${hostForUrl(c.host)}:${c.port}${c.path.startsWith('/') ? '' : '/'}${c.path}`;
+    const url = `${c.scheme}://${joinHostPort(c.host, c.port)}${c.path.startsWith('/') ? '' : '/'}${c.path}`;
     if (!netns) return directHttp(url, c, timeoutMs);
     const argv = ['curl', '-sS', '-k', '-o', '/dev/null', '-w', '%{http_code}', '-m', String(timeoutMs / 1000)];
     for (const [k, v] of c.headers) argv.push('-H', `${k}: ${v}`);

@@ -4,6 +4,8 @@
 // next-fit like CNI host-local: a freed IP is reused last, so a new pod does not inherit the
 // IP an old pod's clients (and conntrack entries) still remember.
 
+import { bigIntToIP, canonicalIP, formatIP, ipToBigInt, parseCIDRSloppy } from '../api/ip.ts';
+
 export type IpamErrorCode = 'IPAM_INVALID' | 'IPAM_EXHAUSTED' | 'IPAM_NOT_IN_RANGE' | 'IPAM_IN_USE';
 
 export class IpamError extends Error {
@@ -15,21 +17,17 @@ export class IpamError extends Error {
   }
 }
 
+/** An IPv4 address as an integer; the lab writes its addresses canonically, so nothing else is accepted. */
 export function ipv4ToInt(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new IpamError('IPAM_INVALID', `not an IPv4 address: "${ip}"`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
-      throw new IpamError('IPAM_INVALID', `not an IPv4 address: "${ip}"`);
-    }
-    n = n * 256 + Number(p);
+  const p = ipToBigInt(ip);
+  if (p?.family !== 'IPv4' || canonicalIP(ip) !== ip) {
+    throw new IpamError('IPAM_INVALID', `not an IPv4 address: "${ip}"`);
   }
-  return n;
+  return Number(p.value);
 }
 
 export function intToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  return bigIntToIP('IPv4', BigInt(n));
 }
 
 export interface Cidr4 {
@@ -40,23 +38,14 @@ export interface Cidr4 {
 }
 
 export function parseCidr4(cidr: string): Cidr4 {
-  const [ip, b, extra] = cidr.split('/');
-  const bits = Number(b);
-  if (ip === undefined || b === undefined || extra !== undefined || !/^[0-9]+$/.test(b) || bits > 32) {
-    throw new IpamError('IPAM_INVALID', `not an IPv4 CIDR: "${cidr}"`);
-  }
-  const size = 2 ** (32 - bits);
-  const n = ipv4ToInt(ip);
-  return { base: n - (n % size), bits, size };
+  const c = parseCIDRSloppy(cidr);
+  if (c?.bits !== 32 || c.leadingZeros) throw new IpamError('IPAM_INVALID', `not an IPv4 CIDR: "${cidr}"`);
+  const base = Number(ipToBigInt(formatIP(c.network))?.value ?? 0n);
+  return { base, bits: c.prefix, size: 2 ** (32 - c.prefix) };
 }
 
 export function formatCidr4(c: Cidr4): string {
   return `${intToIpv4(c.base)}/${c.bits}`;
-}
-
-export function cidrContains(c: Cidr4, ip: string): boolean {
-  const n = ipv4ToInt(ip);
-  return n >= c.base && n < c.base + c.size;
 }
 
 /** The index-th subnet of `maskSize` bits inside the cluster CIDR (node podCIDR). */

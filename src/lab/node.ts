@@ -2,12 +2,11 @@
 // topology zone label (EndpointSlices copy it into endpoints' zone) and the Ready condition.
 import { isAlreadyExists, isConflict } from '../api/status.ts';
 import type { KubeObject, Node } from '../api/types.ts';
+import { labelKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { rfc3339 } from './container.ts';
 
 type NodeObj = Node & KubeObject;
-
-export const zoneLabel = 'topology.kubernetes.io/zone';
 
 export interface NodeInfo {
   name: string;
@@ -30,10 +29,10 @@ function readyCondition(ready: boolean, now: number, message: string) {
 /** Creates or updates the Node, then writes its status (Ready, addresses). */
 export async function registerNode(client: Client, info: NodeInfo, now = Date.now()): Promise<NodeObj> {
   const labels: Record<string, string> = {
-    'kubernetes.io/hostname': info.name,
-    'kubernetes.io/os': 'linux',
+    [labelKeys.hostname]: info.name,
+    [labelKeys.os]: 'linux',
   };
-  if (info.zone) labels[zoneLabel] = info.zone;
+  if (info.zone) labels[labelKeys.topologyZone] = info.zone;
   const desired: NodeObj = {
     apiVersion: 'v1',
     kind: 'Node',
@@ -47,7 +46,7 @@ export async function registerNode(client: Client, info: NodeInfo, now = Date.no
     await retryOnConflict(async () => {
       const cur = await client.get<NodeObj>('nodes', '', info.name);
       const curLabels = { ...(cur.metadata.labels ?? {}), ...labels };
-      if (!info.zone) delete curLabels[zoneLabel];
+      if (!info.zone) delete curLabels[labelKeys.topologyZone];
       // podCIDR is fixed once set (ValidateNodeUpdate); a different one is a config error.
       const spec = cur.spec?.podCIDR
         ? cur.spec

@@ -5,6 +5,7 @@
 // plane keeps serving the last known state.
 import type { AddressInfo } from 'node:net';
 import type { EndpointSlice, Event, KubeObject, Node, Service } from '../api/types.ts';
+import { labelKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
 import type { InformerOptions } from '../client/informer-api.ts';
@@ -16,7 +17,7 @@ import type { DataPlane, PlaneEvent } from './plane.ts';
 import { ServiceChangeTracker } from './services.ts';
 import { type ProxySnapshot, ProxyState } from './snapshot.ts';
 import { type RunnerClock, type SyncContext, SyncRunner } from './sync-runner.ts';
-import { labels, type NodeInfo } from './types.ts';
+import type { NodeInfo } from './types.ts';
 
 export interface AgentOptions {
   client: Client;
@@ -154,7 +155,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (cur && cur.metadata.name !== opts.nodeName) return;
     const next: NodeInfo = {
       name: opts.nodeName,
-      zone: cur?.metadata.labels?.[labels.zone] ?? '',
+      zone: cur?.metadata.labels?.[labelKeys.topologyZone] ?? '',
       ips: [...opts.nodeIPs],
       podCIDRs: [...(opts.podCIDRs ?? cur?.spec?.podCIDRs ?? (cur?.spec?.podCIDR ? [cur.spec.podCIDR] : []))],
     };

@@ -3,7 +3,7 @@
 // (service-semantics.md 5.2, 5.6, 5.7, 5.10–5.12, 5.21). Kernel planes render these decisions
 // into rules; the userspace plane calls them per connection; the conformance suite checks both
 // against the same cases.
-import { cidrContains, ipFamilyOf } from '../api/validation/ip.ts';
+import { cidrContains, ipFamilyOf, isLoopbackIP } from '../api/ip.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo } from './types.ts';
 
 export type TopologyMode = '' | 'PreferSameZone' | 'PreferSameNode';
@@ -67,19 +67,9 @@ export type DestinationKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nod
 /** Where a packet comes from, as kube-proxy's local detector and `fib saddr type local` see it. */
 export type SourceKind = 'pod' | 'node' | 'external';
 
-// Called per connection by the userspace plane: a string test instead of a CIDR parse.
-export function isLoopback(ip: string): boolean {
-  return (
-    ip.startsWith('127.') ||
-    ip === '::1' ||
-    ip.startsWith('::ffff:127.') ||
-    (ip.includes(':') && cidrContains('::1/128', ip))
-  );
-}
-
 export function classifySource(src: string, node: NodeInfo): SourceKind {
   if (node.podCIDRs.some((c) => cidrContains(c, src))) return 'pod';
-  if (isLoopback(src) || node.ips.includes(src)) return 'node';
+  if (isLoopbackIP(src) || node.ips.includes(src)) return 'node';
   return 'external';
 }
 
@@ -170,7 +160,7 @@ export function decideCategorized(
  * localhostNodePortsAllowed).
  */
 export function resolveNodePortAddresses(config: readonly string[], nodeIPs: readonly string[]): string[] {
-  const ips = nodeIPs.filter((ip) => !isLoopback(ip));
+  const ips = nodeIPs.filter((ip) => !isLoopbackIP(ip));
   if (config.length === 0) return ips;
   const out = new Set<string>();
   for (const c of config) {

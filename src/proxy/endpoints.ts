@@ -4,10 +4,10 @@
 // when it ends where it began (DESIGN.md convention 1).
 import { isDeepStrictEqual } from 'node:util';
 import type { EndpointSlice } from '../api/types.ts';
+import { annotationKeys, labelKeys } from '../api/well-known.ts';
 import {
   type EndpointInfo,
-  type EndpointKey,
-  labels,
+  endpointKey,
   type Protocol,
   type ServiceKey,
   type ServicePortKey,
@@ -16,9 +16,6 @@ import {
 } from './types.ts';
 
 export type EndpointsMap = ReadonlyMap<ServicePortKey, readonly EndpointInfo[]>;
-
-/** Set by the EndpointSlice controller; the start of network programming latency. */
-export const lastChangeTriggerTime = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 interface HintsWithNodes {
   forZones?: { name: string }[];
@@ -55,21 +52,12 @@ function internNames(list: readonly string[] | undefined): readonly string[] {
 }
 
 /**
- * `endpointKey` built as one flat string: a template literal longer than 12 characters is a
- * rope (the joined halves kept as separate strings, ~72 bytes for "10.245.0.7:8080" against
- * ~40), and every endpoint keeps its key.
- */
-function flatEndpointKey(ip: string, port: number): EndpointKey {
-  return (ip.includes(':') ? ['[', ip, ']:', port] : [ip, ':', port]).join('') as EndpointKey;
-}
-
-/**
  * The one constructor of EndpointInfo (slices here, tests and benchmarks through fixtures), so
  * every endpoint the agent holds is the compact one: shared hint lists and a flat key.
  */
 export function endpointInfo(f: EndpointFields): EndpointInfo {
   return Object.freeze({
-    key: flatEndpointKey(f.ip, f.port),
+    key: endpointKey(f.ip, f.port),
     ip: f.ip,
     port: f.port,
     ready: f.ready,
@@ -86,7 +74,7 @@ export function endpointInfo(f: EndpointFields): EndpointInfo {
 const hintNames = (h: { name: string }[] | undefined): string[] | undefined => h?.map((z) => z.name);
 
 function sliceServiceKey(slice: EndpointSlice): ServiceKey | undefined {
-  const svc = slice.metadata?.labels?.[labels.serviceName];
+  const svc = slice.metadata?.labels?.[labelKeys.serviceName];
   if (!svc) return undefined;
   return serviceKey(slice.metadata?.namespace ?? 'default', svc);
 }
@@ -212,7 +200,7 @@ export class EndpointsChangeTracker {
 }
 
 function triggerTime(slice: EndpointSlice | undefined): number | undefined {
-  const v = slice?.metadata?.annotations?.[lastChangeTriggerTime];
+  const v = slice?.metadata?.annotations?.[annotationKeys.endpointsLastChangeTriggerTime];
   if (!v) return undefined;
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t;

@@ -3,12 +3,11 @@
 // one {previous, current} per Service and drops the pair when it ends where it began, so a
 // Service that flapped between two syncs costs the data plane nothing.
 import { isDeepStrictEqual } from 'node:util';
+import { cidrContains } from '../api/ip.ts';
 import type { Service } from '../api/types.ts';
-import { cidrContains } from '../api/validation/ip.ts';
+import { annotationKeys, labelKeys } from '../api/well-known.ts';
 import {
-  annotations,
   type LbAlgorithm,
-  labels,
   type Protocol,
   type ServiceKey,
   type ServicePortInfo,
@@ -36,19 +35,19 @@ const lbAlgorithms: readonly LbAlgorithm[] = ['random', 'round-robin', 'least-co
 /** 5.1: whether kube-proxy (and so svcnet's agent) gives this Service a VIP path at all. */
 export function isProxied(svc: Service): boolean {
   const lbls = svc.metadata?.labels ?? {};
-  if (labels.serviceProxyName in lbls || labels.headless in lbls) return false;
+  if (labelKeys.serviceProxyName in lbls || labelKeys.headless in lbls) return false;
   const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : []);
   if (ips.length === 0 || ips[0] === 'None' || ips[0] === '') return false;
   return svc.spec?.type !== 'ExternalName';
 }
 
 function lbAlgorithmOf(svc: Service): LbAlgorithm {
-  const v = svc.metadata?.annotations?.[annotations.lbAlgorithm];
+  const v = svc.metadata?.annotations?.[annotationKeys.lbAlgorithm];
   return lbAlgorithms.find((a) => a === v) ?? 'random';
 }
 
 function connectRetriesOf(svc: Service, dflt: number): number {
-  const v = svc.metadata?.annotations?.[annotations.connectRetries];
+  const v = svc.metadata?.annotations?.[annotationKeys.connectRetries];
   if (v === undefined || !/^\d{1,2}$/.test(v)) return dflt;
   return Number(v);
 }

@@ -3,6 +3,8 @@
 // Everything here is plain, frozen data: a snapshot (snapshot.ts) hands it to a data plane,
 // which must not mutate it.
 
+import { joinHostPort } from '../api/ip.ts';
+
 /** "namespace/name" of a Service. */
 export type ServiceKey = string & { readonly __brand: 'ServiceKey' };
 /** "namespace/name:portName/PROTO" — kube-proxy's ServicePortName (port name may be empty). */
@@ -21,25 +23,11 @@ export function servicePortKey(svc: ServiceKey, portName: string, protocol: Prot
 }
 
 export function endpointKey(ip: string, port: number): EndpointKey {
-  return (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`) as EndpointKey;
+  return joinHostPort(ip, port) as EndpointKey;
 }
 
 /** Balancing algorithm chosen per Service by the `svcnet.io/lb-algorithm` annotation. */
 export type LbAlgorithm = 'random' | 'round-robin' | 'least-connections';
-
-export const annotations = {
-  lbAlgorithm: 'svcnet.io/lb-algorithm',
-  connectRetries: 'svcnet.io/connect-retries',
-} as const;
-
-export const labels = {
-  /** 5.1: a Service meant for another proxy. */
-  serviceProxyName: 'service.kubernetes.io/service-proxy-name',
-  /** 5.1: a Service that must not get a VIP path even if it has a cluster IP. */
-  headless: 'service.kubernetes.io/headless',
-  serviceName: 'kubernetes.io/service-name',
-  zone: 'topology.kubernetes.io/zone',
-} as const;
 
 export interface ServicePortInfo {
   readonly key: ServicePortKey;

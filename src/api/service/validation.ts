@@ -4,15 +4,13 @@
 // validateServiceExternalTrafficFieldsUpdate) and ValidateServiceStatusUpdate/ValidateLoadBalancerStatus.
 // The error order follows the Go functions, because the aggregate message is built in that order (§0.5).
 import { duplicate, type ErrorList, forbidden, invalid, notSupported, Path, required } from '../field.ts';
+import { isDualStackIPs, isIPv6, parseIPSloppy } from '../ip.ts';
 import type { Service, ServicePort, ServiceSpec } from '../types.ts';
 import {
-  isDualStackIPs,
-  isIPv6,
   isValidCIDR,
   isValidCIDRForLegacyField,
   isValidIP,
   isValidIPForLegacyField,
-  parseIPSloppy,
   validateNonSpecialIP,
 } from '../validation/ip.ts';
 import {
@@ -26,11 +24,8 @@ import {
   validateObjectMeta,
   validateObjectMetaUpdate,
 } from '../validation/names.ts';
+import { annotationKeys } from '../well-known.ts';
 import { clusterIPNone, isExternallyAccessible, isHeadless, needsHealthCheck } from './util.ts';
-
-export const annotationTopologyMode = 'service.kubernetes.io/topology-mode';
-export const deprecatedAnnotationTopologyAwareHints = 'service.kubernetes.io/topology-aware-hints';
-export const annotationLoadBalancerSourceRanges = 'service.beta.kubernetes.io/load-balancer-source-ranges';
 
 export const maxClientIPServiceAffinitySeconds = 86400;
 
@@ -58,7 +53,7 @@ const noRatchet: Ratchet = { clusterIPs: [], externalIPs: [], sourceRanges: [], 
 
 function ratchetFrom(old: Service | undefined): Ratchet {
   if (!old) return noRatchet;
-  const annotation = old.metadata?.annotations?.[annotationLoadBalancerSourceRanges] ?? '';
+  const annotation = old.metadata?.annotations?.[annotationKeys.loadBalancerSourceRanges] ?? '';
   return {
     clusterIPs: old.spec?.clusterIPs ?? [],
     externalIPs: old.spec?.externalIPs ?? [],
@@ -84,14 +79,14 @@ function validateServiceAgainst(svc: Service, ratchet: Ratchet): ErrorList {
   const ports = spec.ports ?? [];
   const headless = isHeadless(svc);
 
-  const hints = annotations[deprecatedAnnotationTopologyAwareHints];
-  const mode = annotations[annotationTopologyMode];
+  const hints = annotations[annotationKeys.topologyAwareHints];
+  const mode = annotations[annotationKeys.topologyMode];
   if (hints !== undefined && mode !== undefined && hints !== mode) {
     errs.push(
       invalid(
-        metaPath.child('annotations').key(annotationTopologyMode),
+        metaPath.child('annotations').key(annotationKeys.topologyMode),
         mode,
-        `must match annotations[${deprecatedAnnotationTopologyAwareHints}] when both are specified`,
+        `must match annotations[${annotationKeys.topologyAwareHints}] when both are specified`,
       ),
     );
   }
@@ -367,9 +362,9 @@ function validateSourceRanges(svc: Service, validOld: readonly string[]): ErrorL
     });
     return errs;
   }
-  const annotation = svc.metadata?.annotations?.[annotationLoadBalancerSourceRanges];
+  const annotation = svc.metadata?.annotations?.[annotationKeys.loadBalancerSourceRanges];
   if (annotation === undefined) return errs;
-  const fieldPath = Path.root('metadata').child('annotations').key(annotationLoadBalancerSourceRanges);
+  const fieldPath = Path.root('metadata').child('annotations').key(annotationKeys.loadBalancerSourceRanges);
   if (spec.type !== 'LoadBalancer') {
     errs.push(forbidden(fieldPath, "may only be used when `type` is 'LoadBalancer'"));
   }

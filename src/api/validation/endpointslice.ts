@@ -2,9 +2,10 @@
 // address must belong to the slice's addressType family (IPv4 slices hold only IPv4) and, for
 // IP slices, may not be special (ValidateNonSpecialIP, the CVE-2021-25737 fix).
 import { duplicate, type ErrorList, invalid, notSupported, Path, required, tooMany } from '../field.ts';
+import { isIPv4, isIPv6 } from '../ip.ts';
 import type { EndpointSlice } from '../types.ts';
 import { validateDNS1123Label, validateImmutable, validateProtocol } from './common.ts';
-import { isIPv4, isIPv6, validateNonSpecialIP } from './ip.ts';
+import { validateNonSpecialIP } from './ip.ts';
 import {
   isDNS1123Label,
   isDNS1123Subdomain,

@@ -1,10 +1,10 @@
 // MetalLB (metallb.io) validation. MetalLB checks these in its webhook and config parser; the
 // messages here are ours, written to say what to fix, on upstream-style field paths.
 import { duplicate, type ErrorList, invalid, Path, required } from '../field.ts';
+import { bytesAreIPv4, bytesToBigInt, type IPFamily, ipFamilyOf, parseCIDRSloppy, parseIPSloppy } from '../ip.ts';
 import { validateLabelSelector } from '../labels/validate.ts';
 import type { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement, LabelSelector, ObjectMeta } from '../types.ts';
 import { validateDNS1123Label, validateDNS1123Subdomain, validateNonnegative } from './common.ts';
-import { type IPFamily, ipFamilyOf, parseCIDRSloppy, parseIPSloppy } from './ip.ts';
 import { inclusiveRangeError, nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './names.ts';
 
 export const maxASN = 4294967295;
@@ -18,8 +18,6 @@ export interface AddressRange {
   last: bigint;
 }
 
-const toBig = (bytes: Uint8Array): bigint => bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-
 const poolEntryHelp =
   'must be a CIDR (e.g. 192.168.10.0/24) or an address range of one family (e.g. 192.168.10.10-192.168.10.20)';
 
@@ -29,9 +27,9 @@ export function parsePoolEntry(entry: string): AddressRange | string {
     const c = parseCIDRSloppy(entry.trim());
     if (!c) return poolEntryHelp;
     // MetalLB takes the CIDR's network as written (host bits ignored), as net.ParseCIDR does.
-    const family: IPFamily = c.bits === 32 || isV4Mapped(c.network) ? 'IPv4' : 'IPv6';
+    const family: IPFamily = c.bits === 32 || bytesAreIPv4(c.network) ? 'IPv4' : 'IPv6';
     const hostBits = BigInt(128 - (c.bits === 32 ? c.prefix + 96 : c.prefix));
-    const first = toBig(c.network);
+    const first = bytesToBigInt(c.network);
     return { family, first, last: first | ((1n << hostBits) - 1n) };
   }
   const parts = entry.split('-');
@@ -42,14 +40,10 @@ export function parsePoolEntry(entry: string): AddressRange | string {
   if (!start || !end) return poolEntryHelp;
   const fs = ipFamilyOf(a ?? '');
   if (fs !== ipFamilyOf(b ?? '')) return 'range start and end must be of the same IP family';
-  const first = toBig(start.bytes);
-  const last = toBig(end.bytes);
+  const first = bytesToBigInt(start.bytes);
+  const last = bytesToBigInt(end.bytes);
   if (first > last) return 'range start must not be after range end';
   return { family: fs ?? 'IPv4', first, last };
-}
-
-function isV4Mapped(b: Uint8Array): boolean {
-  return b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
 }
 
 // ---- kinds -----------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 // Node validation (ValidateNode / ValidateNodeUpdate): names are DNS subdomains; podCIDRs are
 // CIDRs, at most one per family, and fixed once set (the node IPAM owns them).
 import { type ErrorList, forbidden, invalid, notSupported, Path, required } from '../field.ts';
+import { cidrFamilyOf } from '../ip.ts';
 import type { Node } from '../types.ts';
 import { jsonEqual, validateQualifiedName } from './common.ts';
-import { cidrFamilyOf, isValidCIDRForLegacyField } from './ip.ts';
+import { isValidCIDRForLegacyField } from './ip.ts';
 import { isValidLabelValue, nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './names.ts';
 
 const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;

@@ -3,62 +3,17 @@
 // address after the network address, so the network address can never be handed out nor
 // released; for IPv4 the broadcast address is cut off the top as well. IPv6 ranges are capped at
 // 65536 entries because the bitmap holds one bit per address. BigInt keeps IPv6 exact.
-import ipaddr from 'ipaddr.js';
+import { bigIntToIP, bytesAreIPv4, bytesToBigInt, type IPFamily, ipToBigInt, parseCIDRSloppy } from '../../api/ip.ts';
 import { AllocationBitmap, ErrAllocated, ErrFull, ErrNotInRange, type Rng } from './bitmap.ts';
-
-export type IPFamily = 'IPv4' | 'IPv6';
 
 /** Bits of host part the legacy allocator accepts (kube-apiserver validateMaxCIDRRange, maxCIDRBits). */
 export const maxCIDRBits = 20;
 /** ipallocator.New: "Limit the max size, since the allocator keeps a bitmap of that size." */
 export const maxIPv6Entries = 65536;
 
-interface ParsedIP {
-  family: IPFamily;
-  value: bigint;
-}
-
-/** Strict dotted-quad (no octal or hex forms) or any IPv6 text ipaddr.js accepts. */
-export function parseIP(text: string): ParsedIP | undefined {
-  if (text.includes(':')) {
-    if (!ipaddr.IPv6.isValid(text) || text.includes('%')) return undefined;
-    return { family: 'IPv6', value: bytesToBig(ipaddr.IPv6.parse(text).toByteArray()) };
-  }
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number.parseInt(p, 10);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
-  }
-  return { family: 'IPv4', value: v };
-}
-
-export function familyOfIP(text: string): IPFamily | undefined {
-  return parseIP(text)?.family;
-}
-
-function bytesToBig(bytes: number[]): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-export function formatIP(family: IPFamily, value: bigint): string {
-  const n = family === 'IPv4' ? 4 : 16;
-  const bytes: number[] = new Array<number>(n);
-  let v = value;
-  for (let i = n - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return ipaddr.fromByteArray(bytes).toString();
-}
-
 export interface ParsedCIDR {
   family: IPFamily;
+  /** The network address as an integer as wide as the family. */
   network: bigint;
   prefix: number;
   /** Address width: 32 or 128. */
@@ -67,18 +22,19 @@ export interface ParsedCIDR {
   text: string;
 }
 
-/** Like netutils.ParseCIDRSloppy: host bits are masked off. Throws on malformed text. */
+/** netutils.ParseCIDRSloppy with the network as an integer: host bits are masked off. Throws on malformed text. */
 export function parseCIDR(text: string): ParsedCIDR {
-  const slash = text.indexOf('/');
-  const ip = slash < 0 ? undefined : parseIP(text.slice(0, slash));
-  const prefixText = slash < 0 ? '' : text.slice(slash + 1);
-  if (!ip || !/^\d{1,3}$/.test(prefixText)) throw new Error(`invalid CIDR address: ${text}`);
-  const bits = ip.family === 'IPv4' ? 32 : 128;
-  const prefix = Number.parseInt(prefixText, 10);
-  if (prefix > bits) throw new Error(`invalid CIDR address: ${text}`);
-  const hostBits = BigInt(bits - prefix);
-  const network = (ip.value >> hostBits) << hostBits;
-  return { family: ip.family, network, prefix, bits, text: `${formatIP(ip.family, network)}/${prefix}` };
+  const c = parseCIDRSloppy(text);
+  if (!c) throw new Error(`invalid CIDR address: ${text}`);
+  const v4 = bytesAreIPv4(c.network);
+  const family: IPFamily = v4 ? 'IPv4' : 'IPv6';
+  const bits = v4 ? 32 : 128;
+  // A mapped IPv4 network written with ':' counts its prefix over 128 bits.
+  const prefix = v4 && c.bits === 128 ? c.prefix - 96 : c.prefix;
+  if (prefix < 0) throw new Error(`invalid CIDR address: ${text}`);
+  const full = bytesToBigInt(c.network);
+  const network = v4 ? full & 0xffffffffn : full;
+  return { family, network, prefix, bits, text: `${bigIntToIP(family, network)}/${prefix}` };
 }
 
 /**
@@ -145,7 +101,7 @@ export class IPAllocator implements IPRange {
 
   /** ipallocator contains(): the bitmap offset of ip, or undefined when it is not usable here. */
   private offsetOf(ip: string): number | undefined {
-    const p = parseIP(ip);
+    const p = ipToBigInt(ip);
     if (!p || p.family !== this.family) return undefined;
     const hostBits = BigInt(this.net.bits - this.net.prefix);
     if (p.value >> hostBits !== this.net.network >> hostBits) return undefined;
@@ -155,8 +111,8 @@ export class IPAllocator implements IPRange {
   }
 
   private notInRange(ip: string): ErrNotInRange {
-    const p = parseIP(ip);
-    const shown = p ? formatIP(p.family, p.value) : ip;
+    const p = ipToBigInt(ip);
+    const shown = p ? bigIntToIP(p.family, p.value) : ip;
     return new ErrNotInRange(
       `the provided IP (${shown}) is not in the valid range. The range of valid IPs is ${this.cidr}`,
       this.cidr,
@@ -165,7 +121,7 @@ export class IPAllocator implements IPRange {
 
   /** The first usable address (offset 0): where kube-apiserver puts default/kubernetes (§3.3). */
   firstIP(): string {
-    return formatIP(this.family, this.base);
+    return bigIntToIP(this.family, this.base);
   }
 
   contains(ip: string): boolean {
@@ -183,7 +139,7 @@ export class IPAllocator implements IPRange {
   allocateNext(): string {
     const off = this.bitmap.allocateNext();
     if (off === undefined) throw new ErrFull();
-    return formatIP(this.family, this.base + BigInt(off));
+    return bigIntToIP(this.family, this.base + BigInt(off));
   }
 
   /** Releasing a free or out-of-range IP is a no-op. */
@@ -207,7 +163,7 @@ export class IPAllocator implements IPRange {
 
   forEach(fn: (ip: string) => void): void {
     this.bitmap.forEach((off) => {
-      fn(formatIP(this.family, this.base + BigInt(off)));
+      fn(bigIntToIP(this.family, this.base + BigInt(off)));
     });
   }
 
@@ -237,7 +193,7 @@ export class IPAllocator implements IPRange {
         if (real.offsetOf(ip) === undefined) throw real.notInRange(ip);
       },
       allocateNext(): string {
-        return formatIP(real.family, real.net.network);
+        return bigIntToIP(real.family, real.net.network);
       },
       release(): void {},
       has: (ip: string) => real.has(ip),

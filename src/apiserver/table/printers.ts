@@ -1,5 +1,6 @@
 // Server-side printing (pkg/printers/internalversion/printers.go): the columns and cell text a
 // real cluster sends in meta.k8s.io/v1 Table responses, so `kubectl get` looks the same here.
+import { joinHostPort } from '../../api/ip.ts';
 import type {
   Deployment,
   EndpointSlice,
@@ -54,10 +55,6 @@ export function formatLabels(m: Record<string, string> | undefined): string {
   const keys = Object.keys(m ?? {}).sort();
   if (keys.length === 0) return '<none>';
   return keys.map((k) => `${k}=${m?.[k] ?? ''}`).join(',');
-}
-
-function joinHostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 function listWithMore(list: string[], more: boolean, count: number, max: number, empty: string): string {

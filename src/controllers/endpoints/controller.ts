@@ -2,11 +2,11 @@
 // seed's `kubectl get endpoints NAME -o yaml` reads what this writes.
 import { isNotFound } from '../../api/status.ts';
 import type { Endpoints, Pod, Service } from '../../api/types.ts';
+import { annotationKeys } from '../../api/well-known.ts';
 import type { Client } from '../../client/client.ts';
 import type { InformerLike } from '../../client/informer-api.ts';
 import { type ControllerHandle, servicesForPodChange, writeFailure } from '../endpointslice/controller.ts';
 import { PodIndex, ServiceIndex } from '../endpointslice/indexes.ts';
-import { annotationLeader } from '../endpointslice/labels.ts';
 import { serviceKey, splitKey } from '../endpointslice/pod.ts';
 import { staleTimeoutMs } from '../endpointslice/tracker.ts';
 import { type Obj, ownInformers } from '../runtime/informers.ts';
@@ -72,7 +72,7 @@ export function startEndpointsController(client: Client, opts: EndpointsControll
     const r = replaced.get(key);
     if (r && (!cur || cur.metadata.resourceVersion !== r.rv)) replaced.delete(key);
     const initial = !old && cur && (replaying || !endpoints.hasSynced());
-    if (initial && cur.metadata.annotations?.[annotationLeader] === undefined) queue.add(key);
+    if (initial && cur.metadata.annotations?.[annotationKeys.endpointsLeader] === undefined) queue.add(key);
     if (old && !cur) queue.add(key);
   });
   replaying = false;

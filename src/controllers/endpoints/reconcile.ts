@@ -1,14 +1,9 @@
 // The legacy Endpoints reconciler, pure (pkg/controller/endpoint/endpoints_controller.go:
 // syncService, addEndpointSubset, truncateEndpoints, capacityAnnotationSetCorrectly), §4.17–4.22.
 import type { EndpointAddress, EndpointPort, EndpointSubset } from 'kubernetes-types/core/v1.js';
+import { ipFamilyOf } from '../../api/ip.ts';
 import type { Endpoints, Pod, Service } from '../../api/types.ts';
-import { ipFamilyOf } from '../../api/validation/ip.ts';
-import {
-  annotationLeader,
-  annotationOverCapacity,
-  annotationTriggerTime,
-  labelHeadless,
-} from '../endpointslice/labels.ts';
+import { annotationKeys, labelKeys } from '../../api/well-known.ts';
 import {
   findPort,
   isPodReady,
@@ -50,7 +45,8 @@ export function reconcileEndpoints(
   opts: ReconcileEndpointsOptions = {},
 ): EndpointsPlan {
   if (!service) {
-    if (!existing || existing.metadata?.annotations?.[annotationLeader] !== undefined) return { kind: 'none' };
+    if (!existing || existing.metadata?.annotations?.[annotationKeys.endpointsLeader] !== undefined)
+      return { kind: 'none' };
     return { kind: 'delete', namespace: existing.metadata?.namespace ?? '', name: existing.metadata?.name ?? '' };
   }
   // §4.2/§4.3: user-written Endpoints of selector-less and ExternalName Services stay untouched.
@@ -58,24 +54,25 @@ export function reconcileEndpoints(
 
   const subsets = desiredSubsets(service, pods);
   const labels: Record<string, string> = { ...(service.metadata?.labels ?? {}) };
-  if (!serviceIPSet(service)) labels[labelHeadless] = '';
-  else delete labels[labelHeadless];
+  if (!serviceIPSet(service)) labels[labelKeys.headless] = '';
+  else delete labels[labelKeys.headless];
 
   const truncated = truncateSubsets(subsets);
   if (
     existing &&
     stableStringify(existing.subsets ?? []) === stableStringify(truncated.subsets) &&
     stableStringify(existing.metadata?.labels ?? {}) === stableStringify(labels) &&
-    (existing.metadata?.annotations?.[annotationOverCapacity] !== undefined) === truncated.truncated
+    (existing.metadata?.annotations?.[annotationKeys.endpointsOverCapacity] !== undefined) === truncated.truncated
   ) {
     return { kind: 'none' };
   }
 
   const annotations = { ...(existing?.metadata?.annotations ?? {}) };
-  if (opts.triggerTime) annotations[annotationTriggerTime] = formatRFC3339Nano(opts.triggerTime);
-  else delete annotations[annotationTriggerTime];
-  if (truncated.truncated) annotations[annotationOverCapacity] = overCapacityTruncated;
-  else delete annotations[annotationOverCapacity];
+  if (opts.triggerTime)
+    annotations[annotationKeys.endpointsLastChangeTriggerTime] = formatRFC3339Nano(opts.triggerTime);
+  else delete annotations[annotationKeys.endpointsLastChangeTriggerTime];
+  if (truncated.truncated) annotations[annotationKeys.endpointsOverCapacity] = overCapacityTruncated;
+  else delete annotations[annotationKeys.endpointsOverCapacity];
 
   const endpoints: Endpoints = {
     apiVersion: 'v1',

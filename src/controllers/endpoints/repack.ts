@@ -2,7 +2,7 @@
 // one port at a time are regrouped so that addresses offering the same port set share one
 // subset. An address that is not ready on any port is not ready (not-ready trumps ready).
 import type { EndpointAddress, EndpointPort, EndpointSubset } from 'kubernetes-types/core/v1.js';
-import { parseIPSloppy } from '../../api/validation/ip.ts';
+import { parseIPSloppy } from '../../api/ip.ts';
 import { stableStringify } from '../endpointslice/stable.ts';
 
 const sentinel = '<no ports>';

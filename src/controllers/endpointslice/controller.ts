@@ -7,6 +7,7 @@
 // loser gets NotFound, which is ignored.
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/status.ts';
 import type { EndpointSlice, Node, Pod, Service } from '../../api/types.ts';
+import { labelKeys } from '../../api/well-known.ts';
 import type { Client } from '../../client/client.ts';
 import type { InformerLike } from '../../client/informer-api.ts';
 import { type Obj, ownInformers } from '../runtime/informers.ts';
@@ -15,7 +16,7 @@ import { type ControllerHandle, startController, type WorkerOptions } from '../r
 import { TriggerTimeTracker } from '../runtime/trigger-time.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { GroupIndex, PodIndex, ServiceIndex } from './indexes.ts';
-import { controllerName, labelManagedBy, labelServiceName, labelTopologyZone } from './labels.ts';
+import { controllerName } from './labels.ts';
 import { isPodReady, podIPs, serviceKey, splitKey } from './pod.ts';
 import { reconcileEndpointSlices } from './reconcile.ts';
 import { SliceTracker } from './tracker.ts';
@@ -77,7 +78,7 @@ export function startEndpointSliceController(
   nodes.on((old, cur) => {
     if (stopped) return;
     // Pods on a node that appears (or changes zone) were skipped or carry a stale zone.
-    const zoneOf = (n: Node | undefined) => n?.metadata?.labels?.[labelTopologyZone];
+    const zoneOf = (n: Node | undefined) => n?.metadata?.labels?.[labelKeys.topologyZone];
     if (old && cur && zoneOf(old) === zoneOf(cur)) return;
     const name = (cur ?? old)?.metadata?.name ?? '';
     for (const p of podIndex.onNode(name)) for (const k of serviceIndex.forPod(p)) queue.add(k);
@@ -170,8 +171,8 @@ export function startEndpointSliceController(
 /** The Service key a slice managed by this controller belongs to. */
 function managedSliceOwner(s: EndpointSlice): string | undefined {
   const labels = s.metadata?.labels ?? {};
-  const svc = labels[labelServiceName];
-  if (!svc || labels[labelManagedBy] !== controllerName) return undefined;
+  const svc = labels[labelKeys.serviceName];
+  if (!svc || labels[labelKeys.managedBy] !== controllerName) return undefined;
   return serviceKey(s.metadata?.namespace ?? '', svc);
 }
 

@@ -3,7 +3,7 @@
 // endpoint compares equal to its stored copy and does not cause a write.
 import type { EndpointHints } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoint, Node, Service } from '../../api/types.ts';
-import { annotationTopologyAwareHints, annotationTopologyMode, labelTopologyZone } from './labels.ts';
+import { annotationKeys, labelKeys } from '../../api/well-known.ts';
 
 /** EndpointHints as of discovery/v1 1.33 (forNodes is newer than kubernetes-types 1.30). */
 export type Hints = EndpointHints & { forNodes?: { name: string }[] };
@@ -13,7 +13,7 @@ export type HintsMode = 'none' | 'zone' | 'node' | 'auto';
 export function hintsMode(svc: Service): HintsMode {
   const ann = svc.metadata?.annotations ?? {};
   // The deprecated annotation is read first, as upstream's hintsEnabled does.
-  const mode = ann[annotationTopologyAwareHints] ?? ann[annotationTopologyMode];
+  const mode = ann[annotationKeys.topologyAwareHints] ?? ann[annotationKeys.topologyMode];
   if (mode === 'Auto' || mode === 'auto') return 'auto';
   switch (svc.spec?.trafficDistribution) {
     case 'PreferClose':
@@ -48,7 +48,7 @@ export function autoHintsAllowed(endpoints: readonly Endpoint[], nodes: readonly
     if (ep.conditions?.ready !== false) served.add(ep.zone);
   }
   for (const n of nodes) {
-    const zone = n.metadata?.labels?.[labelTopologyZone];
+    const zone = n.metadata?.labels?.[labelKeys.topologyZone];
     if (zone && !served.has(zone)) return false;
   }
   return true;

@@ -1,9 +1,9 @@
 // Pod → endpoint helpers shared by the EndpointSlice and Endpoints controllers
 // (k8s.io/endpointslice util/controller_utils.go and utils.go, pkg/api/v1/pod FindPort).
 import type { Container, ContainerPort } from 'kubernetes-types/core/v1.js';
+import { ipFamilyOf } from '../../api/ip.ts';
 import { selectorFromSet } from '../../api/labels/selector.ts';
 import type { Pod, Service, ServicePort } from '../../api/types.ts';
-import { ipFamilyOf } from '../../api/validation/ip.ts';
 
 export type AddressType = 'IPv4' | 'IPv6';
 

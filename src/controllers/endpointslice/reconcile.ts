@@ -5,20 +5,13 @@
 // writes that bring the slices to the desired state with minimal churn (§4.13): it never
 // rebalances, it fills slices it is writing anyway before touching unchanged ones, and it turns
 // a delete plus a create into an update of the same name.
+import { canonicalIP, ipFamilyOf } from '../../api/ip.ts';
 import type { Endpoint, EndpointPort, EndpointSlice, Node, Pod, Service } from '../../api/types.ts';
-import { canonicalIP, ipFamilyOf } from '../../api/validation/ip.ts';
 import { isDNS1123Subdomain } from '../../api/validation/names.ts';
+import { annotationKeys, labelKeys } from '../../api/well-known.ts';
 import { formatRFC3339Nano } from '../runtime/trigger-time.ts';
 import { autoHintsAllowed, hintsMode, trafficDistributionHints } from './hints.ts';
-import {
-  annotationTriggerTime,
-  controllerName as defaultControllerName,
-  isReservedLabel,
-  labelHeadless,
-  labelManagedBy,
-  labelServiceName,
-  labelTopologyZone,
-} from './labels.ts';
+import { controllerName as defaultControllerName, isReservedLabel } from './labels.ts';
 import {
   type AddressType,
   addressTypesForService,
@@ -323,8 +316,8 @@ function finalize(ctx: Ctx, plan: SlicePlan, triggerTime: Date | undefined): voi
   if (ctx.service.metadata?.deletionTimestamp) plan.create = [];
   for (const s of [...plan.create, ...plan.update]) {
     const ann = { ...(s.metadata?.annotations ?? {}) };
-    if (triggerTime) ann[annotationTriggerTime] = formatRFC3339Nano(triggerTime);
-    else delete ann[annotationTriggerTime];
+    if (triggerTime) ann[annotationKeys.endpointsLastChangeTriggerTime] = formatRFC3339Nano(triggerTime);
+    else delete ann[annotationKeys.endpointsLastChangeTriggerTime];
     s.metadata = { ...s.metadata, annotations: ann };
   }
 }
@@ -351,7 +344,7 @@ export function podToEndpoint(pod: Pod, node: Node | undefined, svc: Service, ad
     },
   };
   if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
-  const zone = node?.metadata?.labels?.[labelTopologyZone];
+  const zone = node?.metadata?.labels?.[labelKeys.topologyZone];
   if (zone) ep.zone = zone;
   if (shouldSetHostname(pod, svc)) ep.hostname = pod.spec?.hostname;
   return ep;
@@ -422,9 +415,9 @@ function newEndpointSlice(ctx: Ctx, ports: EndpointPort[], addressType: AddressT
 function sliceLabels(ctx: Ctx, _slice: EndpointSlice): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.service.metadata?.labels ?? {})) if (!isReservedLabel(k)) out[k] = v;
-  if (!serviceIPSet(ctx.service)) out[labelHeadless] = '';
-  out[labelServiceName] = ctx.service.metadata?.name ?? '';
-  out[labelManagedBy] = ctx.controllerName;
+  if (!serviceIPSet(ctx.service)) out[labelKeys.headless] = '';
+  out[labelKeys.serviceName] = ctx.service.metadata?.name ?? '';
+  out[labelKeys.managedBy] = ctx.controllerName;
   return out;
 }
 

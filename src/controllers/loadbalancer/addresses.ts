@@ -1,7 +1,7 @@
 // Addresses as 128-bit integers (IPv4 held in its ::ffff:a.b.c.d form, as Go's net.IP and
 // api/validation/metallb.ts parsePoolEntry do), so pools, ranges and iteration are plain bigint
 // arithmetic for both families.
-import { formatIP, type IPFamily, parseIPSloppy } from '../../api/validation/ip.ts';
+import { bigIntToBytes, bytesAreIPv4, bytesToBigInt, formatIP, type IPFamily, parseIPSloppy } from '../../api/ip.ts';
 
 export type { IPFamily };
 
@@ -10,37 +10,21 @@ export interface Addr {
   readonly value: bigint;
 }
 
-const v4Mapped = 0xffffn << 32n;
-
-function toBig(bytes: Uint8Array): bigint {
-  return bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
-}
-
-function toBytes(v: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  let x = v;
-  for (let i = 15; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
-
 /** Parses an IPv4 or IPv6 address; undefined when it is not one. */
 export function parseAddr(text: string): Addr | undefined {
   const p = parseIPSloppy(text.trim());
   if (!p) return undefined;
-  const value = toBig(p.bytes);
-  return { family: value >> 32n === 0xffffn ? 'IPv4' : 'IPv6', value };
+  return { family: bytesAreIPv4(p.bytes) ? 'IPv4' : 'IPv6', value: bytesToBigInt(p.bytes) };
 }
 
 /** Canonical text (Go's net.IP.String()); also the key allocations are indexed by. */
 export function formatAddr(a: Addr | bigint): string {
-  return formatIP(toBytes(typeof a === 'bigint' ? a : a.value));
+  return formatIP(bigIntToBytes(typeof a === 'bigint' ? a : a.value));
 }
 
 export function familyOfValue(v: bigint): IPFamily {
-  return v >> 32n === v4Mapped >> 32n ? 'IPv4' : 'IPv6';
+  // The ::ffff:0:0/96 prefix of the mapped form (bytesToBigInt of an IPv4 address).
+  return v >> 32n === 0xffffn ? 'IPv4' : 'IPv6';
 }
 
 /**

@@ -2,18 +2,9 @@
 // k8salloc.Ports / SharingKey / BackendKey, ipfamily.ForService and getDesiredLbIPs).
 import { selectorFromSet } from '../../api/labels/selector.ts';
 import type { Service } from '../../api/types.ts';
+import { annotationKeys, metallbDeprecatedPrefix } from '../../api/well-known.ts';
 import { type Addr, type IPFamily, parseAddr } from './addresses.ts';
 import { AllocError } from './errors.ts';
-
-export const annotations = {
-  addressPool: 'metallb.io/address-pool',
-  loadBalancerIPs: 'metallb.io/loadBalancerIPs',
-  allowSharedIP: 'metallb.io/allow-shared-ip',
-  allocatedFromPool: 'metallb.io/ip-allocated-from-pool',
-} as const;
-
-// MetalLB still honours the metallb.universe.tf/* spellings; the metallb.io ones win.
-const deprecatedPrefix = 'metallb.universe.tf/';
 
 export type ServiceFamily = IPFamily | 'DualStack';
 export type FamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -49,7 +40,7 @@ export interface ServiceClaim {
 export function annotation(svc: Service, name: string): string | undefined {
   const a = svc.metadata?.annotations ?? {};
   const suffix = name.slice(name.indexOf('/') + 1);
-  return a[name] ?? a[deprecatedPrefix + suffix];
+  return a[name] ?? a[metallbDeprecatedPrefix + suffix];
 }
 
 export function serviceKey(svc: Service): string {
@@ -86,7 +77,7 @@ export function claimFor(svc: Service): ServiceClaim {
     policy,
     primary: spec.ipFamilies?.[0] === 'IPv6' ? 'IPv6' : 'IPv4',
     ports: (spec.ports ?? []).map((p) => ({ proto: p.protocol ?? 'TCP', port: p.port })),
-    sharingKey: annotation(svc, annotations.allowSharedIP) ?? '',
+    sharingKey: annotation(svc, annotationKeys.metallbAllowSharedIP) ?? '',
     backendKey: local ? selectorFromSet(spec.selector ?? {}).toString() : '',
   };
 }
@@ -98,13 +89,13 @@ export interface DesiredIPs {
 
 /** The IPs the user asked for (annotation or the deprecated spec.loadBalancerIP), if any. */
 export function desiredIPs(svc: Service): DesiredIPs | undefined {
-  const fromAnno = annotation(svc, annotations.loadBalancerIPs) ?? '';
+  const fromAnno = annotation(svc, annotationKeys.metallbLoadBalancerIPs) ?? '';
   const fromSpec = svc.spec?.loadBalancerIP ?? '';
   if (!fromAnno && !fromSpec) return undefined;
   if (fromAnno && fromSpec)
     throw new AllocError(
       'InvalidRequest',
-      `service can not have both ${annotations.loadBalancerIPs} and svc.Spec.LoadBalancerIP`,
+      `service can not have both ${annotationKeys.metallbLoadBalancerIPs} and svc.Spec.LoadBalancerIP`,
     );
   if (fromSpec) {
     const ip = parseAddr(fromSpec);
@@ -115,14 +106,17 @@ export function desiredIPs(svc: Service): DesiredIPs | undefined {
   for (const part of fromAnno.split(',')) {
     const ip = parseAddr(part);
     if (!ip)
-      throw new AllocError('InvalidRequest', `invalid ${annotations.loadBalancerIPs}: ${JSON.stringify(fromAnno)}`);
+      throw new AllocError(
+        'InvalidRequest',
+        `invalid ${annotationKeys.metallbLoadBalancerIPs}: ${JSON.stringify(fromAnno)}`,
+      );
     ips.push(ip);
   }
   const family = familyOfIPs(ips);
   if (!family)
     throw new AllocError(
       'InvalidRequest',
-      `invalid ${annotations.loadBalancerIPs}: ${JSON.stringify(fromAnno)}: at most one address per IP family`,
+      `invalid ${annotationKeys.metallbLoadBalancerIPs}: ${JSON.stringify(fromAnno)}: at most one address per IP family`,
     );
   return { ips, family };
 }

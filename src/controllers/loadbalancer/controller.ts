@@ -12,6 +12,7 @@
 // allocation is released or the pools change again.
 import { isNotFound } from '../../api/status.ts';
 import type { IPAddressPool, KubeObject, Namespace, Service } from '../../api/types.ts';
+import { annotationKeys } from '../../api/well-known.ts';
 import type { Client } from '../../client/client.ts';
 import { Informer } from '../../client/informer.ts';
 import { ok, type SyncResult } from '../runtime/result.ts';
@@ -19,7 +20,7 @@ import { runWorkers, type Workers } from '../runtime/runner.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { formatAddr } from './addresses.ts';
 import { Allocator } from './allocator.ts';
-import { annotation, annotations, claimFor, serviceKey } from './claim.ts';
+import { annotation, claimFor, serviceKey } from './claim.ts';
 import { converge, handles, statusIPs } from './converge.ts';
 import { type LiveAllocation, strandedAllocations, strandedMessage } from './pool-change.ts';
 import { compilePool, isCompileError, type Pool } from './pools.ts';
@@ -145,10 +146,10 @@ export function startLoadBalancerController(
         { subresource: 'status' },
       );
     }
-    const poolNow = latest.metadata.annotations?.[annotations.allocatedFromPool];
+    const poolNow = latest.metadata.annotations?.[annotationKeys.metallbIPAllocatedFromPool];
     if ((pool ?? undefined) !== poolNow) {
       latest = await client.patch<Service & KubeObject>('services', ns, name, 'merge', {
-        metadata: { annotations: { [annotations.allocatedFromPool]: pool ?? null } },
+        metadata: { annotations: { [annotationKeys.metallbIPAllocatedFromPool]: pool ?? null } },
       });
     }
     if (latest !== svc) written.set(key, latest);
@@ -170,7 +171,8 @@ export function startLoadBalancerController(
         else pending.delete(key);
         // A Service of another type keeps no LB status (the apiserver clears it on type
         // change); only touch what we own.
-        const ours = svc.spec?.type === 'LoadBalancer' || annotation(svc, annotations.allocatedFromPool) !== undefined;
+        const ours =
+          svc.spec?.type === 'LoadBalancer' || annotation(svc, annotationKeys.metallbIPAllocatedFromPool) !== undefined;
         if (ours || (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0) await writeStatus(svc, undefined, undefined);
       } else {
         pending.delete(key);

@@ -2,9 +2,10 @@
 // convergeBalancer and allocateIPs). Pure apart from the allocator state it is given; the
 // controller applies the outcome (status, annotation, Events).
 import type { Service } from '../../api/types.ts';
+import { annotationKeys } from '../../api/well-known.ts';
 import { type Addr, formatAddr, parseAddr, quoteIPs } from './addresses.ts';
 import { type Allocator, familyFits } from './allocator.ts';
-import { annotation, annotations, claimFor, desiredIPs, type ServiceClaim } from './claim.ts';
+import { annotation, claimFor, desiredIPs, type ServiceClaim } from './claim.ts';
 import { AllocError, isAllocError } from './errors.ts';
 
 export interface ServiceEvent {
@@ -99,7 +100,7 @@ export function converge(
     });
     return clear(true);
   }
-  const desiredPool = annotation(svc, annotations.addressPool) ?? '';
+  const desiredPool = annotation(svc, annotationKeys.metallbAddressPool) ?? '';
 
   // What the status shows is the end state of a previous convergence; keep it when it still
   // satisfies the config and the request, else start over.

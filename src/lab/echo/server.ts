@@ -8,6 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
+import { joinHostPort } from '../../api/ip.ts';
 
 export interface EchoOptions {
   httpPort?: number;
@@ -32,7 +33,7 @@ export const defaultUdpPort = 8081;
 /** Go's net.Addr text: IPv6 in brackets, IPv4-mapped IPv6 shown as IPv4. */
 function hostPort(address: string | undefined, port: number | undefined): string {
   const a = (address ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-  return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+  return joinHostPort(a, port ?? 0);
 }
 
 function text(res: ServerResponse, status: number, body: string): void {

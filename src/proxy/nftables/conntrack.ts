@@ -8,7 +8,7 @@
 // - an endpoint that went away: entries from each VIP of the port to that endpoint;
 // - a deleted service port: every entry to its ClusterIP:port.
 // TCP is never touched: a dead endpoint makes TCP fail fast and the client reconnects.
-import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { ipFamilyOf } from '../../api/ip.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortInfo } from '../types.ts';

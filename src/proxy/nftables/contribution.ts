@@ -3,7 +3,7 @@
 // port answers on (ClusterIP, external IPs, LB IPs, each NodePort address) is a key
 // `addr . proto . port` in the same maps, so a packet costs the same lookups whatever the kind.
 import { createHash } from 'node:crypto';
-import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/validation/ip.ts';
+import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/ip.ts';
 import { categorizeEndpoints } from '../eligibility.ts';
 import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
 import type { Item } from './store.ts';
@@ -13,6 +13,7 @@ import {
   type ClassChain,
   familyWords,
   type NftFamily,
+  nftFamilyOf,
   pickChain,
   slotMapBody,
   slotName,
@@ -39,14 +40,12 @@ const protoWord = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 
 function familyOfIP(ip: string): NftFamily | undefined {
   const f = ipFamilyOf(ip);
-  return f === 'IPv4' ? 'ip' : f === 'IPv6' ? 'ip6' : undefined;
+  return f && nftFamilyOf(f);
 }
 
-const plainIPv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/** nft prints addresses canonically; keys must match that text (fast path: plain IPv4). */
+/** nft prints addresses canonically; keys must match that text. */
 function canon(ip: string): string {
-  return plainIPv4.test(ip) ? ip : (canonicalIP(ip) ?? ip);
+  return canonicalIP(ip) ?? ip;
 }
 
 /** Every VIP of `svc` in `family`, with the port a packet carries to reach it. */

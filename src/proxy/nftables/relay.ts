@@ -10,8 +10,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { ipFamilyOf } from '../../api/ip.ts';
+import { nodeEntryArgv } from '../../kernel/entry.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { NftFamily } from './structure.ts';
 
@@ -190,9 +190,7 @@ export class NetnsRelay implements LocalhostRelay {
 
   private async start(): Promise<AsyncIterator<string>> {
     if (this.lines && this.child?.exitCode === null) return this.lines;
-    const tsx = import.meta.resolve('tsx');
-    const script = fileURLToPath(new URL('./relay-child.ts', import.meta.url));
-    const child = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '--import', tsx, script], {
+    const child = spawn('ip', ['netns', 'exec', this.netns, ...nodeEntryArgv('relayChild')], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;

@@ -3,7 +3,7 @@
 // changed, and a full sync rewrites every object svcnet owns in one atomic transaction without
 // ever deleting the table first (affinity sets keep their learned entries; traffic never sees
 // an empty ruleset).
-import { canonicalCIDR, cidrFamilyOf } from '../../api/validation/ip.ts';
+import { canonicalCIDR, cidrFamilyOf } from '../../api/ip.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { type ContributionContext, contributionOf, slotText } from './contribution.ts';

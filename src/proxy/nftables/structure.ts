@@ -20,7 +20,7 @@
 //             vmap @cluster-pick / @local-pick → goto pick-N (or a per-service affinity chain)
 //   pick-N:   numgen random mod N vmap { i : goto cluster-slot-i } (5.8)
 //   slot-i:   dnat to daddr . proto . dport map @cluster-slot-i (endpoint i of that VIP)
-import type { IPFamily } from '../../api/validation/ip.ts';
+import type { IPFamily } from '../../api/ip.ts';
 
 export const tableName = 'svcnet';
 

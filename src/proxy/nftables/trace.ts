@@ -3,7 +3,7 @@
 // renderer cannot drift from what the tracer (and `svcnet explain`) understands.
 // Random picks (`numgen random mod N`) fork the walk: the verdict lists every endpoint the
 // flow may reach.
-import { cidrContains, ipFamilyOf } from '../../api/validation/ip.ts';
+import { cidrContains, ipFamilyOf, joinHostPort } from '../../api/ip.ts';
 import type { FakeNft, FakeTable } from './fake.ts';
 import { baseChains, type Hook, type NftFamily, tableName } from './structure.ts';
 
@@ -118,9 +118,7 @@ export class NftTracer {
       if (s && isLocal(s.dst, this.env)) return { kind: 'REJECT', path: [...s.path, 'no local socket'] };
       return { kind: 'UNHANDLED', path };
     }
-    const eps = [
-      ...new Set(dnatted.map((s) => (s.dst.includes(':') ? `[${s.dst}]:${s.dport}` : `${s.dst}:${s.dport}`))),
-    ];
+    const eps = [...new Set(dnatted.map((s) => joinHostPort(s.dst, s.dport)))];
     return { kind: 'endpoints', endpoints: eps, masq: dnatted.some((s) => s.masq), path };
   }
 

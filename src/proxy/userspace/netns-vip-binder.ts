@@ -2,7 +2,7 @@
 // namespace (the lab's node namespace): binding VIPs in the root namespace of the machine would
 // capture real traffic to those addresses (DESIGN.md, network safety).
 // Processes are spawned only through kernel/exec.ts (the one seam that touches the OS).
-import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { ipFamilyOf } from '../../api/ip.ts';
 import { run as exec, isExecError } from '../../kernel/exec.ts';
 import type { VipBinder } from './vips.ts';
 

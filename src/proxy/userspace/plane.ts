@@ -3,8 +3,9 @@
 // eligibility rules (eligibility.ts) and then balanced (balancer.ts). It needs no privileges:
 // rootless, VIPs live on loopback aliases (vips.ts).
 import { isIP } from 'node:net';
+import { isLoopbackIP } from '../../api/ip.ts';
 import type { ConformancePlane, Packet, TraceVerdict } from '../conformance/types.ts';
-import { type DestinationKind, decideCategorized, isLoopback } from '../eligibility.ts';
+import { type DestinationKind, decideCategorized } from '../eligibility.ts';
 import type { Registry } from '../metrics.ts';
 import { Registry as NewRegistry } from '../metrics.ts';
 import type { DataPlane, PlaneEvent } from '../plane.ts';
@@ -250,7 +251,7 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
     if (!snap || !isIP(p.dst)) return { kind: 'UNHANDLED' };
     const host = this.vips.addressFor(p.dst) ?? p.dst;
     const isVip = this.vips.addressFor(p.dst) !== undefined;
-    const local = isVip || snap.node.ips.includes(p.dst) || isLoopback(p.dst);
+    const local = isVip || snap.node.ips.includes(p.dst) || isLoopbackIP(p.dst);
     if (!local) return { kind: 'UNHANDLED' };
     const spec = this.rendered.listeners.get(listenerId(p.proto, host, p.dport));
     // No socket: the kernel answers RST (TCP) or ICMP port unreachable (UDP).

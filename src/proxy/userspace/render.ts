@@ -1,6 +1,7 @@
 // The userspace plane's "ruleset": which sockets to listen on, rendered purely from a snapshot
 // (DESIGN.md convention 2). plane.ts opens and closes sockets to match; the conformance tracer
 // walks the same table, so the suite checks what the plane really does.
+import { joinHostPort } from '../../api/ip.ts';
 import { type CategorizedEndpoints, categorizeEndpoints, type DestinationKind } from '../eligibility.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { ServicePortInfo, ServicePortKey } from '../types.ts';
@@ -29,7 +30,7 @@ export interface RenderedListeners {
 }
 
 function listenerId(proto: string, host: string, port: number): string {
-  return host.includes(':') ? `${proto} [${host}]:${port}` : `${proto} ${host}:${port}`;
+  return `${proto} ${joinHostPort(host, port)}`;
 }
 
 /** All VIPs (cluster, external, LB) the plane needs local addresses for. */

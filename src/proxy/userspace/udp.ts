@@ -3,7 +3,7 @@
 // lives until idle for idleMs; when its endpoint stops being eligible the flow is re-steered at
 // once (kube-proxy flushes conntrack for the same reason, 5.25: a stale entry black-holes).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { ipFamilyOf } from '../../api/validation/ip.ts';
+import { ipFamilyOf } from '../../api/ip.ts';
 import type { EndpointInfo } from '../types.ts';
 import { type ListenerContext, plainAddress } from './context.ts';
 import type { ListenerSpec } from './render.ts';

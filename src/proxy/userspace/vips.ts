@@ -4,7 +4,7 @@
 // - Rootless: no address can be added, but Linux routes all of 127.0.0.0/8 to lo, so each VIP
 //   gets a stable alias in a loopback service range (LoopbackRangeVips, default
 //   127.10.0.0/16) and the mapping is exposed for DNS, `svcnet explain` and users.
-import { cidrContains, parseCIDRSloppy, toIPAddr } from '../../api/validation/ip.ts';
+import { bigIntToIP, bytesToBigInt, cidrContains, ipToBigInt, parseCIDRSloppy } from '../../api/ip.ts';
 
 /** Adds and removes addresses on the loopback device of the node namespace (a kernel seam). */
 export interface VipBinder {
@@ -95,8 +95,7 @@ export class LoopbackRangeVips implements VipMapper {
     if (c?.bits !== 32 || !cidrContains('127.0.0.0/8', range.split('/')[0] ?? '')) {
       throw new Error(`loopback service range must be an IPv4 CIDR inside 127.0.0.0/8: ${range}`);
     }
-    const net = c.network.slice(12);
-    this.base = (((net[0] ?? 0) << 24) | ((net[1] ?? 0) << 16) | ((net[2] ?? 0) << 8) | (net[3] ?? 0)) >>> 0;
+    this.base = Number(bytesToBigInt(c.network) & 0xffffffffn);
     this.size = 2 ** (32 - c.prefix);
   }
 
@@ -128,15 +127,12 @@ export class LoopbackRangeVips implements VipMapper {
   }
 
   private offsetOf(alias: string): number {
-    const b = toIPAddr(alias)?.toByteArray() ?? [];
-    const n = (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
-    return n - this.base;
+    return Number(ipToBigInt(alias)?.value ?? 0n) - this.base;
   }
 
   private allocate(vip: string): string {
-    const b = toIPAddr(vip)?.toByteArray() ?? [];
-    const n = b.length;
-    const low = (((b[n - 4] ?? 0) << 24) | ((b[n - 3] ?? 0) << 16) | ((b[n - 2] ?? 0) << 8) | (b[n - 1] ?? 0)) >>> 0;
+    // The VIP's low 32 bits (IPv6 included) pick the preferred offset.
+    const low = Number((ipToBigInt(vip)?.value ?? 0n) & 0xffffffffn);
     // Offsets 0 and size-1 are skipped: they read like network and broadcast addresses.
     if (this.size <= 2) throw new VipRangeExhaustedError(`range ${this.range} too small`);
     const start = low % this.size;
@@ -144,8 +140,7 @@ export class LoopbackRangeVips implements VipMapper {
       const off = (start + i) % this.size;
       if (off === 0 || off === this.size - 1 || this.used.has(off)) continue;
       this.used.add(off);
-      const v = (this.base + off) >>> 0;
-      return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+      return bigIntToIP('IPv4', BigInt(this.base + off));
     }
     throw new VipRangeExhaustedError(`no free address in ${this.range} for ${vip}`);
   }

@@ -4,10 +4,11 @@
 // releaseAllocatedResources). Each step returns a Txn: revert undoes this request's allocations,
 // commit performs the releases that must wait until the store write succeeded (§3.11).
 import { invalid, Path } from '../../../api/field.ts';
+import { type IPFamily, ipFamilyOf } from '../../../api/ip.ts';
 import { needsHealthCheck } from '../../../api/service/util.ts';
 import { newInternalError } from '../../../api/status.ts';
 import type { Service } from '../../../api/types.ts';
-import { familyOfIP, type IPAllocator, type IPFamily, type IPRange } from '../../allocator/ip.ts';
+import type { IPAllocator, IPRange } from '../../allocator/ip.ts';
 import { type PortAllocator, PortOperation } from '../../allocator/port.ts';
 import type { Txn } from '../types.ts';
 import { invalidService, isMatchingPreferDualStack } from './families.ts';
@@ -137,7 +138,7 @@ export function txnUpdateClusterIPs(al: ServiceAllocators, svc: Service, old: Se
     if (typeOf(old) === 'ExternalName') return ipTxn(al, none, none, dryRun);
     const rel: FamilyIPs = new Map();
     clusterIPsOf(old).forEach((ip) => {
-      const f = familyOfIP(ip);
+      const f = ipFamilyOf(ip);
       if (f) rel.set(f, ip);
     });
     return ipTxn(al, none, rel, dryRun);
@@ -303,11 +304,11 @@ export function releaseAll(al: ServiceAllocators, svc: Service): void {
   if (typeOf(svc) !== 'ExternalName' && !isHeadlessIPs(svc)) {
     const ips: FamilyIPs = new Map();
     for (const ip of clusterIPsOf(svc)) {
-      const f = familyOfIP(ip);
+      const f = ipFamilyOf(ip);
       if (f) ips.set(f, ip);
     }
     if (ips.size === 0 && svc.spec?.clusterIP) {
-      const f = familyOfIP(svc.spec.clusterIP);
+      const f = ipFamilyOf(svc.spec.clusterIP);
       if (f) ips.set(f, svc.spec.clusterIP);
     }
     releaseIPs(al, ips);

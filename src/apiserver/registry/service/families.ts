@@ -2,10 +2,10 @@
 // the families this cluster serves, before any address is allocated. Runs on create and update,
 // also for dry-run, so the defaults are visible in a dry-run answer. Errors are 422s.
 import { type ErrorList, invalid, Path } from '../../../api/field.ts';
+import { type IPFamily, ipFamilyOf } from '../../../api/ip.ts';
 import { validateClusterIPsRelatedFields } from '../../../api/service/validation.ts';
 import { type ApiError, newInvalid } from '../../../api/status.ts';
 import type { Service } from '../../../api/types.ts';
-import { familyOfIP, type IPFamily } from '../../allocator/ip.ts';
 import {
   ClusterIPNone,
   clusterIPOf,
@@ -114,7 +114,7 @@ export function initIPFamilyFields(svc: Service, old: Service | undefined, cfg: 
   for (let i = 0; i < ips.length; i++) {
     const ip = ips[i] ?? '';
     if (ip === ClusterIPNone) break;
-    const fam = familyOfIP(ip);
+    const fam = ipFamilyOf(ip);
     if (fam === undefined || i < familiesOf(svc).length) continue;
     if (!cfg.families.has(fam)) {
       errs.push(invalid(Path.of('spec', 'clusterIPs').index(i), ips, `${fam} is not configured on this cluster`));

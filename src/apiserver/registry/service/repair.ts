@@ -5,9 +5,9 @@
 // allocators it is given. svcnet keeps allocation bitmaps in memory, so after a restart the
 // first pass is what restores them.
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
+import { ipFamilyOf } from '../../../api/ip.ts';
 import type { Service } from '../../../api/types.ts';
 import { isErrAllocated, isErrNotInRange } from '../../allocator/bitmap.ts';
-import { familyOfIP } from '../../allocator/ip.ts';
 import type { ServiceAllocators } from './alloc.ts';
 import { ClusterIPNone } from './helpers.ts';
 
@@ -128,7 +128,7 @@ export function repairAllocators<S extends Service>(
     const primary = svc.spec?.clusterIP ?? '';
     if (primary === '' || primary === ClusterIPNone) continue; // IsServiceIPSet
     for (const ip of svc.spec?.clusterIPs ?? [primary]) {
-      const family = familyOfIP(ip);
+      const family = ipFamilyOf(ip);
       if (!family) {
         add(svc, 'ClusterIPNotValid', `Cluster IP ${ip} is not a valid IP; please recreate service`);
         continue;

@@ -3,6 +3,7 @@
 // beginCreate (normalize, families, cluster IPs, node ports; may throw 422/500) → validateCreate.
 
 import type { ServiceStatus } from 'kubernetes-types/core/v1.js';
+import type { IPFamily } from '../../../api/ip.ts';
 import { setDefaultsService } from '../../../api/service/defaults.ts';
 import {
   validateService,
@@ -10,7 +11,7 @@ import {
   validateServiceUpdate,
 } from '../../../api/service/validation.ts';
 import type { Rng } from '../../allocator/bitmap.ts';
-import { IPAllocator, type IPFamily } from '../../allocator/ip.ts';
+import { IPAllocator } from '../../allocator/ip.ts';
 import { PortAllocator } from '../../allocator/port.ts';
 import type { RequestContext, ResourceStrategy, Txn } from '../types.ts';
 import {

@@ -1,0 +1,42 @@
+// Well-known label and annotation keys, one table for every component: Kubernetes'
+// (kubernetes/api core/v1 well_known_labels.go and annotation_key_constants.go, discovery/v1
+// well_known_labels.go), MetalLB's, and svcnet's own.
+
+export const labelKeys = {
+  /** EndpointSlice → its Service. */
+  serviceName: 'kubernetes.io/service-name',
+  /** EndpointSlice: the controller that owns it. */
+  managedBy: 'endpointslice.kubernetes.io/managed-by',
+  /** Service: no VIP path even with a cluster IP (5.1); EndpointSlice: the Service is headless. */
+  headless: 'service.kubernetes.io/headless',
+  /** Service: meant for another proxy (5.1). */
+  serviceProxyName: 'service.kubernetes.io/service-proxy-name',
+  topologyZone: 'topology.kubernetes.io/zone',
+  hostname: 'kubernetes.io/hostname',
+  os: 'kubernetes.io/os',
+  /** Namespace: its own name, immutable. */
+  metadataName: 'kubernetes.io/metadata.name',
+} as const;
+
+export const annotationKeys = {
+  endpointsLastChangeTriggerTime: 'endpoints.kubernetes.io/last-change-trigger-time',
+  endpointsOverCapacity: 'endpoints.kubernetes.io/over-capacity',
+  /** The leader-election record the legacy Endpoints controller never mirrors. */
+  endpointsLeader: 'control-plane.alpha.kubernetes.io/leader',
+  topologyMode: 'service.kubernetes.io/topology-mode',
+  /** The pre-1.27 spelling of topology-mode, still honoured upstream. */
+  topologyAwareHints: 'service.kubernetes.io/topology-aware-hints',
+  loadBalancerSourceRanges: 'service.beta.kubernetes.io/load-balancer-source-ranges',
+  tolerateUnreadyEndpoints: 'service.alpha.kubernetes.io/tolerate-unready-endpoints',
+  metallbAddressPool: 'metallb.io/address-pool',
+  metallbLoadBalancerIPs: 'metallb.io/loadBalancerIPs',
+  metallbAllowSharedIP: 'metallb.io/allow-shared-ip',
+  metallbIPAllocatedFromPool: 'metallb.io/ip-allocated-from-pool',
+  /** Balancing algorithm of the userspace plane (random, round-robin, least-connections). */
+  lbAlgorithm: 'svcnet.io/lb-algorithm',
+  /** Other endpoints the userspace plane tries within one connection after a failed connect. */
+  connectRetries: 'svcnet.io/connect-retries',
+} as const;
+
+/** MetalLB still honours its old annotation prefix; the metallb.io spellings win. */
+export const metallbDeprecatedPrefix = 'metallb.universe.tf/';
