@@ -3,9 +3,11 @@
 // model, read from the doc comments kubernetes-types ships. The tables stay the one schema; this
 // file only adds the words. Run after changing a table or upgrading kubernetes-types:
 //   node --import tsx scripts/gen-api-docs.ts
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
+import type { PropDoc, TypeDoc } from '../src/apiserver/openapi/schemas.ts';
 import { kindSchemas } from '../src/apiserver/schema/index.ts';
 import { type FieldSpec, jsonFields, type MessageSchema, OPEN_KEY } from '../src/apiserver/schema/types.ts';
 
@@ -57,16 +59,6 @@ function targetOf(t: ts.TypeNode | undefined): ts.InterfaceDeclaration | undefin
     return index ? targetOf(index.type) : undefined;
   }
   return undefined;
-}
-
-interface PropDoc {
-  description?: string;
-  ref?: string;
-}
-interface TypeDoc {
-  description: string;
-  required?: string[];
-  properties: Record<string, PropDoc>;
 }
 
 const docs: Record<string, TypeDoc> = {};
@@ -128,4 +120,6 @@ for (const [file, alias, name] of [
 
 const sorted = Object.fromEntries(Object.entries(docs).sort(([a], [b]) => (a < b ? -1 : 1)));
 writeFileSync(out, `${JSON.stringify({ source: 'kubernetes-types@1.30.0', kinds, types: sorted }, null, 1)}\n`);
+// In the repository's format, so the lint stays clean and regenerating changes only what changed.
+execFileSync(join(root, 'node_modules', '.bin', 'biome'), ['format', '--write', out], { stdio: 'ignore' });
 console.log(`wrote ${out}: ${Object.keys(sorted).length} types`);

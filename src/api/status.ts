@@ -165,6 +165,24 @@ export function newRejectedRequest(cause: Error): ApiError {
   return new ApiError(s, { cause });
 }
 
+/** NewApplyConflict: server-side apply refused, one cause per conflicting field. */
+export function newApplyConflict(causes: StatusCause[], message: string): ApiError {
+  return new ApiError(status(409, 'Conflict', message, { causes }));
+}
+
+/** What ErrorToAPIStatus makes of an error that is not a Status: 500, reason unset, the error's text. */
+export function newUnknownError(message: string): ApiError {
+  return new ApiError({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: '',
+    code: 500,
+  });
+}
+
 export function newBadRequest(message: string): ApiError {
   return new ApiError(status(400, 'BadRequest', message));
 }

@@ -11,7 +11,6 @@ import { mustResource } from '../api/resources.ts';
 import { isAlreadyExists, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
-import { labelKeys } from '../api/well-known.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
 import { recordEvent } from './events.ts';

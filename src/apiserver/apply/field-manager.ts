@@ -4,7 +4,7 @@
 //   versionCheck → lastAppliedUpdater → lastAppliedManager → skipNonApplied → capManagers →
 //   buildManagerInfo → managedFieldsUpdater → stripMeta → structured merge (merge/update.go)
 import type { ResourceInfo } from '../../api/resources.ts';
-import { ApiError, newBadRequest } from '../../api/status.ts';
+import { type ApiError, newApplyConflict, newBadRequest, newUnknownError } from '../../api/status.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { kindSchema } from '../schema/index.ts';
 import { type FieldPath, FieldSet, FieldsError, field, type Json, pathString } from './fieldpath.ts';
@@ -81,35 +81,14 @@ export function conflictError(conflicts: readonly Conflict[]): ApiError {
     }
     message = `Apply failed with ${sorted.length} conflicts: ${lines.join('\n')}`;
   }
-  return new ApiError({
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
+  return newApplyConflict(
+    sorted.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with ${printManager(c.manager)}`,
+      field: pathString(c.path),
+    })),
     message,
-    reason: 'Conflict',
-    details: {
-      causes: sorted.map((c) => ({
-        reason: 'FieldManagerConflict',
-        message: `conflict with ${printManager(c.manager)}`,
-        field: pathString(c.path),
-      })),
-    },
-    code: 409,
-  });
-}
-
-/** A non-Status failure inside the field manager: a 500 carrying upstream's text, reason unset. */
-function serverError(message: string): ApiError {
-  return new ApiError({
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason: '',
-    code: 500,
-  });
+  );
 }
 
 function cloneManaged(m: Managed): Managed {
@@ -311,7 +290,7 @@ export class FieldManager {
     try {
       managed = decodeManagedFields((live?.metadata as { managedFields?: ManagedFieldsEntry[] })?.managedFields ?? []);
     } catch (e) {
-      throw serverError(`failed to decode managed fields: ${(e as Error).message}`);
+      throw newUnknownError(`failed to decode managed fields: ${(e as Error).message}`);
     }
     const pmeta = isObj(patch.metadata) ? patch.metadata : {};
     if (pmeta.managedFields !== undefined) throw newBadRequest('metadata.managedFields must be nil');
@@ -323,7 +302,7 @@ export class FieldManager {
       if (!(e instanceof TypedError)) throw e;
       const ns = typeof pmeta.namespace === 'string' ? pmeta.namespace : '';
       const name = typeof pmeta.name === 'string' ? pmeta.name : '';
-      throw serverError(`failed to create typed patch object (${ns}/${name}; ${this.gvk()}): ${e.message}`);
+      throw newUnknownError(`failed to create typed patch object (${ns}/${name}; ${this.gvk()}): ${e.message}`);
     }
     const id = managerId({ manager, operation: 'Apply', subresource: this.subresource || undefined });
     const attempt = (forced: boolean) => this.applyOnce(liveObj, patch, configSet, cloneManaged(managed), id, forced);

@@ -15,11 +15,11 @@ import {
 } from '../schema/types.ts';
 import docsJson from './docs.json' with { type: 'json' };
 
-interface PropDoc {
+export interface PropDoc {
   description?: string;
   ref?: string;
 }
-interface TypeDoc {
+export interface TypeDoc {
   description: string;
   required?: string[];
   properties: Record<string, PropDoc>;
