@@ -6,6 +6,7 @@ import { defaultEndpointSlice, defaultEndpoints } from './defaults/endpoints.ts'
 import { defaultBGPAdvertisement, defaultBGPPeer, defaultIPAddressPool } from './defaults/metallb.ts';
 import { defaultNamespace } from './defaults/namespace.ts';
 import { defaultPod } from './defaults/pod.ts';
+import { defaultReplicaSet } from './defaults/replicaset.ts';
 import type { ErrorList } from './field.ts';
 import type {
   BGPAdvertisement,
@@ -21,6 +22,7 @@ import type {
   Namespace,
   Node,
   Pod,
+  ReplicaSet,
 } from './types.ts';
 import { validateDeployment, validateDeploymentUpdate } from './validation/deployment.ts';
 import { validateEndpoints, validateEndpointsUpdate } from './validation/endpoints.ts';
@@ -37,12 +39,19 @@ import {
 import { validateNamespace, validateNamespaceUpdate } from './validation/namespace.ts';
 import { validateNode, validateNodeUpdate } from './validation/node.ts';
 import { validatePod, validatePodUpdate } from './validation/pod.ts';
+import {
+  validateReplicaSet,
+  validateReplicaSetStatusUpdate,
+  validateReplicaSetUpdate,
+} from './validation/replicaset.ts';
 
 export interface KindStrategy {
   /** SetDefaults_<Kind>: fills unset fields in place; applied to every decoded body. */
   default(obj: KubeObject): void;
   validateCreate(obj: KubeObject): ErrorList;
   validateUpdate(obj: KubeObject, old: KubeObject): ErrorList;
+  /** A /status write, when it has rules of its own (default: validateUpdate). */
+  validateStatusUpdate?(obj: KubeObject, old: KubeObject): ErrorList;
 }
 
 /**
@@ -53,12 +62,14 @@ function strategy<T>(
   def: ((o: T) => void) | undefined,
   create: (o: T) => ErrorList,
   update: (o: T, old: T) => ErrorList,
+  statusUpdate?: (o: T, old: T) => ErrorList,
 ): KindStrategy {
   const as = (o: KubeObject): T => o as unknown as T;
   return {
     default: (o) => def?.(as(o)),
     validateCreate: (o) => create(as(o)),
     validateUpdate: (o, old) => update(as(o), as(old)),
+    ...(statusUpdate ? { validateStatusUpdate: (o: KubeObject, old: KubeObject) => statusUpdate(as(o), as(old)) } : {}),
   };
 }
 
@@ -74,6 +85,12 @@ export const kindStrategies = {
     validateEndpointSliceUpdate,
   ),
   deployments: strategy<Deployment>(defaultDeployment, validateDeployment, validateDeploymentUpdate),
+  replicasets: strategy<ReplicaSet>(
+    defaultReplicaSet,
+    validateReplicaSet,
+    validateReplicaSetUpdate,
+    validateReplicaSetStatusUpdate,
+  ),
   leases: strategy<Lease>(undefined, validateLease, validateLeaseUpdate),
   ipaddresspools: strategy<IPAddressPool>(
     defaultIPAddressPool,

@@ -51,6 +51,7 @@ export const resources = [
   r('events', 'Event', '', 'v1', true, ['ev']),
   r('endpointslices', 'EndpointSlice', 'discovery.k8s.io', 'v1', true),
   r('deployments', 'Deployment', 'apps', 'v1', true, ['deploy'], ['all'], ['status', 'scale']),
+  r('replicasets', 'ReplicaSet', 'apps', 'v1', true, ['rs'], ['all'], ['status', 'scale']),
   r('leases', 'Lease', 'coordination.k8s.io', 'v1', true),
   r('ipaddresspools', 'IPAddressPool', 'metallb.io', 'v1beta1', true, ['ipaddresspool'], [], ['status']),
   r('l2advertisements', 'L2Advertisement', 'metallb.io', 'v1beta1', true, ['l2advertisement']),

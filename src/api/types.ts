@@ -1,9 +1,10 @@
 // Object types. Kubernetes kinds come from kubernetes-types (types only, no runtime); MetalLB's
 // kinds are written here from metallb.io's CRDs so existing MetalLB manifests apply unchanged.
 
-import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
+  Container,
   Endpoints,
   Event,
   Namespace,
@@ -17,6 +18,7 @@ import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/dis
 import type { LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 
 export type {
+  Container,
   Deployment,
   Endpoint,
   EndpointPort,
@@ -30,6 +32,7 @@ export type {
   ObjectMeta,
   OwnerReference,
   Pod,
+  ReplicaSet,
   Service,
   ServicePort,
   ServiceSpec,

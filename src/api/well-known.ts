@@ -16,6 +16,8 @@ export const labelKeys = {
   os: 'kubernetes.io/os',
   /** Namespace: its own name, immutable. */
   metadataName: 'kubernetes.io/metadata.name',
+  /** Pods and ReplicaSets of a Deployment: which pod template they run (apps/v1 DefaultDeploymentUniqueLabelKey). */
+  podTemplateHash: 'pod-template-hash',
 } as const;
 
 export const annotationKeys = {
@@ -36,6 +38,22 @@ export const annotationKeys = {
   lbAlgorithm: 'svcnet.io/lb-algorithm',
   /** Other endpoints the userspace plane tries within one connection after a failed connect. */
   connectRetries: 'svcnet.io/connect-retries',
+  /** Deployment and its ReplicaSets: the rollout sequence number (deployment util RevisionAnnotation). */
+  deploymentRevision: 'deployment.kubernetes.io/revision',
+  /** ReplicaSet rolled back to: the revisions it served before. */
+  deploymentRevisionHistory: 'deployment.kubernetes.io/revision-history',
+  /** ReplicaSet: the Deployment's replicas when it was last scaled, to tell scaling from rolling out. */
+  deploymentDesiredReplicas: 'deployment.kubernetes.io/desired-replicas',
+  /** ReplicaSet: replicas + maxSurge at that time, for proportional scaling. */
+  deploymentMaxReplicas: 'deployment.kubernetes.io/max-replicas',
+  /** Why a revision was made, shown by `kubectl rollout history`. */
+  changeCause: 'kubernetes.io/change-cause',
+  /** Pod: lower cost goes first when a ReplicaSet scales down. */
+  podDeletionCost: 'controller.kubernetes.io/pod-deletion-cost',
+  /** What `kubectl apply` last applied (client-side apply). */
+  lastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
+  /** apps/v1beta1 rollbacks, never copied between a Deployment and its ReplicaSets. */
+  deprecatedRollbackTo: 'deprecated.deployment.rollback.to',
 } as const;
 
 /** MetalLB still honours its old annotation prefix; the metallb.io spellings win. */

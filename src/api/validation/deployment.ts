@@ -1,13 +1,11 @@
 // apps/v1 Deployment validation (ValidateDeployment / ValidateDeploymentUpdate and the
-// strategy's selector immutability). The template must carry labels the selector matches,
-// otherwise the Deployment could never own the pods it creates.
+// strategy's selector immutability). Selector and template follow the ReplicaSet's rules
+// (replicaset.ts), as the ReplicaSets the Deployment creates must pass them.
 import { type ErrorList, forbidden, invalid, notSupported, Path, required } from '../field.ts';
-import { labelSelectorAsSelector, type Selector } from '../labels/selector.ts';
-import { validateLabelSelector } from '../labels/validate.ts';
 import type { Deployment } from '../types.ts';
 import { validateImmutable, validateNonnegative } from './common.ts';
 import { nameIsDNSSubdomain, regexError, validateObjectMeta, validateObjectMetaUpdate } from './names.ts';
-import { validatePodTemplateSpec } from './pod.ts';
+import { validateSelectorAndTemplate } from './replicaset.ts';
 
 type Spec = Deployment['spec'];
 type IntOrString = number | string;
@@ -32,21 +30,7 @@ export function validateDeploymentSpec(spec: Spec, path: Path): ErrorList {
   const errs: ErrorList = [];
   const replicas = spec?.replicas ?? 0;
   errs.push(...validateNonnegative(replicas, path.child('replicas')));
-  const sel = spec?.selector;
-  if (!sel) {
-    errs.push(required(path.child('selector'), ''));
-  } else {
-    errs.push(...validateLabelSelector(sel, path.child('selector')));
-    if (Object.keys(sel.matchLabels ?? {}).length + (sel.matchExpressions ?? []).length === 0)
-      errs.push(invalid(path.child('selector'), sel, 'empty selector is invalid for deployment'));
-  }
-  let selector: Selector | undefined;
-  try {
-    selector = labelSelectorAsSelector(sel);
-  } catch {
-    errs.push(invalid(path.child('selector'), sel ?? null, 'invalid label selector'));
-  }
-  if (selector) errs.push(...validateTemplate(spec, selector, path.child('template')));
+  errs.push(...validateSelectorAndTemplate(spec?.selector, spec?.template, path));
   errs.push(...validateStrategy(spec?.strategy, path.child('strategy')));
   const minReady = spec?.minReadySeconds ?? 0;
   errs.push(...validateNonnegative(minReady, path.child('minReadySeconds')));
@@ -58,24 +42,6 @@ export function validateDeploymentSpec(spec: Spec, path: Path): ErrorList {
     if (pds <= minReady)
       errs.push(invalid(path.child('progressDeadlineSeconds'), pds, 'must be greater than minReadySeconds'));
   }
-  return errs;
-}
-
-/** ValidatePodTemplateSpecForReplicaSet. A nil selector is Nothing(), which is not empty and matches nothing. */
-function validateTemplate(spec: Spec, selector: Selector, path: Path): ErrorList {
-  const t = spec?.template;
-  if (!t) return [required(path, '')];
-  const errs: ErrorList = [];
-  const labels = t.metadata?.labels;
-  if (!selector.empty() && !selector.matches(labels))
-    errs.push(invalid(path.child('metadata', 'labels'), labels ?? null, '`selector` does not match template `labels`'));
-  errs.push(...validatePodTemplateSpec(t, path));
-  const rp = t.spec?.restartPolicy;
-  if (rp !== 'Always') errs.push(notSupported(path.child('spec', 'restartPolicy'), rp ?? '', ['Always']));
-  if (t.spec?.activeDeadlineSeconds !== undefined)
-    errs.push(
-      forbidden(path.child('spec', 'activeDeadlineSeconds'), 'activeDeadlineSeconds in ReplicaSet is not Supported'),
-    );
   return errs;
 }
 

@@ -54,3 +54,34 @@ export const Deployment = {
   spec: { n: 2, t: 'object', of: DeploymentSpec },
   status: { n: 3, t: 'object', of: DeploymentStatus },
 } as const satisfies MessageSchema;
+
+export const ReplicaSetSpec = {
+  replicas: { n: 1, t: 'int32', ptr: true },
+  minReadySeconds: { n: 4, t: 'int32' },
+  selector: { n: 2, t: 'object', of: LabelSelector, ptr: true },
+  template: { n: 3, t: 'object', of: PodTemplateSpec },
+} as const satisfies MessageSchema;
+
+export const ReplicaSetCondition = {
+  type: { n: 1, t: 'string' },
+  status: { n: 2, t: 'string' },
+  lastTransitionTime: { n: 3, t: 'time' },
+  reason: { n: 4, t: 'string' },
+  message: { n: 5, t: 'string' },
+} as const satisfies MessageSchema;
+
+export const ReplicaSetStatus = {
+  replicas: { n: 1, t: 'int32' },
+  fullyLabeledReplicas: { n: 2, t: 'int32' },
+  readyReplicas: { n: 4, t: 'int32' },
+  availableReplicas: { n: 5, t: 'int32' },
+  observedGeneration: { n: 3, t: 'int64' },
+  conditions: { n: 6, t: 'array', of: ReplicaSetCondition, patch: 'merge', key: 'type' },
+} as const satisfies MessageSchema;
+
+export const ReplicaSet = {
+  ...TypeMeta,
+  metadata: { n: 1, t: 'object', of: ObjectMeta },
+  spec: { n: 2, t: 'object', of: ReplicaSetSpec },
+  status: { n: 3, t: 'object', of: ReplicaSetStatus },
+} as const satisfies MessageSchema;

@@ -1,7 +1,7 @@
 // The schema registry: one table per served kind (src/api/resources.ts), looked up by resource
 // plural, Kind or group/Kind.
 import { type ResourceInfo, resources } from '../../api/resources.ts';
-import { Deployment } from './apps.ts';
+import { Deployment, ReplicaSet } from './apps.ts';
 import { Lease } from './coordination.ts';
 import { Endpoints, Event, Namespace, Node, Pod, Service } from './core.ts';
 import { EndpointSlice } from './discovery.ts';
@@ -24,6 +24,7 @@ const tables: Readonly<Record<string, MessageSchema>> = {
   Event,
   EndpointSlice,
   Deployment,
+  ReplicaSet,
   Lease,
   IPAddressPool,
   L2Advertisement,

@@ -1,15 +1,19 @@
 // Server-side printing (pkg/printers/internalversion/printers.go): the columns and cell text a
 // real cluster sends in meta.k8s.io/v1 Table responses, so `kubectl get` looks the same here.
 import { joinHostPort } from '../../api/ip.ts';
+import { labelSelectorAsSelector } from '../../api/labels/selector.ts';
 import type {
+  Container,
   Deployment,
   EndpointSlice,
   Endpoints,
   Event,
   KubeObject,
+  LabelSelector,
   Namespace,
   Node,
   Pod,
+  ReplicaSet,
   Service,
 } from '../../api/types.ts';
 import { age } from './duration.ts';
@@ -56,6 +60,23 @@ export function formatLabels(m: Record<string, string> | undefined): string {
   if (keys.length === 0) return '<none>';
   return keys.map((k) => `${k}=${m?.[k] ?? ''}`).join(',');
 }
+
+/** metav1.FormatLabelSelector: the selector as label-selector text, "<none>" when it selects everything. */
+export function formatLabelSelector(sel: LabelSelector | undefined): string {
+  try {
+    return labelSelectorAsSelector(sel).toString() || '<none>';
+  } catch {
+    return '<error>';
+  }
+}
+
+/** layoutContainerCells: container names and images, comma-separated. */
+function containerCells(containers: readonly Container[]): [string, string] {
+  return [containers.map((c) => c.name).join(','), containers.map((c) => c.image ?? '').join(',')];
+}
+
+const containersCol = col('Containers', 'Names of each container in the template.', 1);
+const imagesCol = col('Images', 'Images referenced by each container in the template.', 1);
 
 function listWithMore(list: string[], more: boolean, count: number, max: number, empty: string): string {
   const ret = list.join(',');
@@ -303,22 +324,63 @@ const printers: Record<string, Printer> = {
         'integer',
       ),
       ageCol,
-      col('Containers', 'Names of each container in the template.', 1),
-      col('Images', 'Images referenced by each container in the template.', 1),
+      containersCol,
+      imagesCol,
       col('Selector', 'Label selector for pods.', 1),
     ],
     cells: (o, now) => {
       const d = o as unknown as Deployment;
-      const containers = d.spec?.template?.spec?.containers ?? [];
       return [
         o.metadata.name ?? '',
         `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`,
         d.status?.updatedReplicas ?? 0,
         d.status?.availableReplicas ?? 0,
         age(created(o), now),
-        containers.map((c) => c.name).join(','),
-        containers.map((c) => c.image ?? '').join(','),
-        formatLabels(d.spec?.selector?.matchLabels),
+        ...containerCells(d.spec?.template?.spec?.containers ?? []),
+        formatLabelSelector(d.spec?.selector),
+      ];
+    },
+  },
+  replicasets: {
+    columns: [
+      nameCol,
+      col(
+        'Desired',
+        'Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller',
+        0,
+        'integer',
+      ),
+      col(
+        'Current',
+        'Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller',
+        0,
+        'integer',
+      ),
+      col(
+        'Ready',
+        'readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition.',
+        0,
+        'integer',
+      ),
+      ageCol,
+      containersCol,
+      imagesCol,
+      col(
+        'Selector',
+        "Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+        1,
+      ),
+    ],
+    cells: (o, now) => {
+      const rs = o as unknown as ReplicaSet;
+      return [
+        o.metadata.name ?? '',
+        rs.spec?.replicas ?? 0,
+        rs.status?.replicas ?? 0,
+        rs.status?.readyReplicas ?? 0,
+        age(created(o), now),
+        ...containerCells(rs.spec?.template?.spec?.containers ?? []),
+        formatLabelSelector(rs.spec?.selector),
       ];
     },
   },

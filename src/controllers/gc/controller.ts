@@ -1,7 +1,8 @@
-// The garbage collector: watches the kinds that own or are owned (Deployments own Pods, Services
-// own EndpointSlices, ...) and carries out plan.ts's decisions through the API. One pass over the
-// informer caches per burst of changes; an owner the cache does not show is confirmed gone with a
-// live read before its dependents are deleted, as the real collector does, because caches lag.
+// The garbage collector: watches the kinds that own or are owned (Deployments own ReplicaSets,
+// ReplicaSets own Pods, Services own EndpointSlices, ...) and carries out plan.ts's decisions
+// through the API. One pass over the informer caches per burst of changes; an owner the cache
+// does not show is confirmed gone with a live read before its dependents are deleted, as the
+// real collector does, because caches lag.
 import { mustResource, parseApiVersion, resourceForKind } from '../../api/resources.ts';
 import { isConflict, isNotFound } from '../../api/status.ts';
 import type { KubeObject } from '../../api/types.ts';
@@ -10,7 +11,14 @@ import { Informer } from '../../client/informer.ts';
 import { type GcAction, type GcObject, type OwnerRef, planCollection, type Target } from './plan.ts';
 
 /** Kinds that carry or receive ownerReferences in svcnet. */
-export const collectedResources = ['deployments', 'pods', 'services', 'endpointslices', 'endpoints'] as const;
+export const collectedResources = [
+  'deployments',
+  'replicasets',
+  'pods',
+  'services',
+  'endpointslices',
+  'endpoints',
+] as const;
 
 export interface GarbageCollector {
   synced(): Promise<void>;

@@ -30,11 +30,21 @@ export function resolveFenceposts(
   return { maxSurge: surge, maxUnavailable: unavailable };
 }
 
+const isRollingUpdate = (d: Deployment): boolean => d.spec?.strategy?.type === 'RollingUpdate';
+
+function fenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
+  const ru = d.spec?.strategy?.rollingUpdate;
+  return resolveFenceposts(ru?.maxSurge, ru?.maxUnavailable, d.spec?.replicas ?? 1);
+}
+
 /** deploymentutil.MaxUnavailable: what the Available condition tolerates. */
 export function deploymentMaxUnavailable(d: Deployment): number {
   const replicas = d.spec?.replicas ?? 1;
-  const ru = d.spec?.strategy?.rollingUpdate;
-  if (d.spec?.strategy?.type === 'Recreate' || replicas === 0) return 0;
-  const { maxUnavailable } = resolveFenceposts(ru?.maxSurge ?? '25%', ru?.maxUnavailable ?? '25%', replicas);
-  return Math.min(maxUnavailable, replicas);
+  if (!isRollingUpdate(d) || replicas === 0) return 0;
+  return Math.min(fenceposts(d).maxUnavailable, replicas);
+}
+
+/** deploymentutil.MaxSurge: how many pods above replicas a rollout may run; 0 for Recreate. */
+export function deploymentMaxSurge(d: Deployment): number {
+  return isRollingUpdate(d) ? fenceposts(d).maxSurge : 0;
 }

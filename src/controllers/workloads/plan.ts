@@ -1,107 +1,67 @@
-// The Deployment reconcile core, pure: given a Deployment and the pods it owns, decide how many
-// pods of the current template to create and which pods to delete, and compute the status.
-// Kubernetes does this with ReplicaSets (one per template hash); svcnet's lab serves no
-// ReplicaSet resource, so the same arithmetic runs over pods grouped by pod-template-hash:
-//
-//   rolling update (deployment/rolling.go):
-//     new pods up to   min(replicas + maxSurge − all pods, replicas − new pods)
-//     old pods down by first the unavailable ones, then as many available ones as keep
-//                      available ≥ replicas − maxUnavailable, never more than
-//                      all − minAvailable − unavailable new pods
-//   recreate: delete every old pod, create new ones once none is left.
-import type { Deployment, Pod } from '../../api/types.ts';
-import { computeTemplateHash } from './hash.ts';
-import { resolveFenceposts } from './intstr.ts';
-import { isActive, isAvailable, msUntilAvailable, podTemplateHashLabel, rankForDeletion } from './pods.ts';
-import { type DeploymentStatus, nextStatus } from './status.ts';
+// The Deployment reconcile core, pure (pkg/controller/deployment syncDeployment): given a
+// Deployment, the ReplicaSets it controls and their pods, the ReplicaSet writes to make and the
+// annotations and status to leave, in upstream's order of precedence:
+//   being deleted → status only; paused → scale only (and prune history);
+//   a scaling event (desired-replicas ≠ replicas) → proportional scale;
+//   otherwise roll out by strategy (rolling.ts, recreate.ts).
+// The ReplicaSet controller (replicaset-plan.ts) turns ReplicaSet sizes into pods; this side
+// only reads their status.
+import type { Pod } from '../../api/types.ts';
+import { sameStatus } from './conditions.ts';
+import { canonicalJSON } from './hash.ts';
+import { rolloutRecreate } from './recreate.ts';
+import type { RS } from './replicasets.ts';
+import { rolloutRolling } from './rolling.ts';
+import type { D, DeploymentAction, SyncState } from './state.ts';
+import { allReplicaSets, checkPausedConditions, isScalingEvent, syncDeploymentStatus, syncScaling } from './sync.ts';
 
-export interface Plan {
-  hash: string;
-  /** "<deployment>-<hash>": the ReplicaSet name Kubernetes would use; pods are named after it. */
-  replicaSetName: string;
-  create: number;
-  delete: Pod[];
-  status: DeploymentStatus;
-  /** Sync again after this long (a pod turning available after minReadySeconds, the progress deadline). */
-  requeueAfterMs?: number;
+export interface DeploymentInput {
+  readonly deployment: D;
+  /** ReplicaSets whose controller reference is this Deployment (after adoption). */
+  readonly replicaSets: readonly RS[];
+  /** Their pods by ReplicaSet uid, terminating ones included (Recreate waits for them). */
+  readonly podMap: ReadonlyMap<string, readonly Pod[]>;
+  readonly now: number;
 }
 
-export function templateHash(d: Deployment): string {
-  return computeTemplateHash(d.spec?.template ?? {}, d.status?.collisionCount);
+export interface DeploymentPlan {
+  readonly actions: readonly DeploymentAction[];
+  /** The Deployment with the annotations and status this sync leaves. */
+  readonly deployment: D;
+  /** Those differ from the input's: write them (UpdateStatus carries both). */
+  readonly changed: boolean;
+  /** Sync again after this long if nothing else wakes the Deployment (progress deadline). */
+  readonly requeueAfterMs?: number;
 }
 
-export function planDeployment(d: Deployment, owned: readonly Pod[], now: number): Plan {
-  const hash = templateHash(d);
-  const replicaSetName = `${d.metadata?.name ?? ''}-${hash}`;
-  const replicas = d.spec?.replicas ?? 1;
-  const minReady = d.spec?.minReadySeconds ?? 0;
-  const avail = (p: Pod) => isAvailable(p, minReady, now);
-  const active = owned.filter(isActive);
-  const isNew = (p: Pod) => p.metadata?.labels?.[podTemplateHashLabel] === hash;
-  const newPods = active.filter(isNew);
-  const oldPods = active.filter((p) => !isNew(p));
-  const toDelete: Pod[] = [];
-  let create = 0;
-
-  if (d.spec?.paused) {
-    // A paused rollout changes nothing; status still reports what is running.
-  } else if (d.spec?.strategy?.type === 'Recreate') {
-    if (oldPods.length > 0) toDelete.push(...oldPods);
-    else if (owned.some((p) => !isNew(p) && p.metadata?.deletionTimestamp)) {
-      // Old pods still terminating: Recreate guarantees they are gone before new ones start.
-    } else if (newPods.length < replicas) create = replicas - newPods.length;
-    else toDelete.push(...rankForDeletion(newPods).slice(0, newPods.length - replicas));
-  } else if (oldPods.length === 0) {
-    if (newPods.length < replicas) create = replicas - newPods.length;
-    else toDelete.push(...rankForDeletion(newPods).slice(0, newPods.length - replicas));
+export function planDeployment(input: DeploymentInput): DeploymentPlan {
+  const st: SyncState = {
+    d: structuredClone(input.deployment),
+    rsList: input.replicaSets.map((rs) => structuredClone(rs)),
+    podMap: input.podMap,
+    now: input.now,
+    actions: [],
+  };
+  const d = st.d;
+  if (d.metadata.deletionTimestamp) {
+    const { newRS, oldRSs } = allReplicaSets(st, false);
+    syncDeploymentStatus(st, [...oldRSs, newRS], newRS);
   } else {
-    const ru = d.spec?.strategy?.rollingUpdate;
-    const { maxSurge, maxUnavailable } = resolveFenceposts(
-      ru?.maxSurge ?? '25%',
-      ru?.maxUnavailable ?? '25%',
-      replicas,
-    );
-    let keptNew = newPods;
-    if (newPods.length > replicas) {
-      const excess = rankForDeletion(newPods).slice(0, newPods.length - replicas);
-      toDelete.push(...excess);
-      keptNew = newPods.filter((p) => !excess.includes(p));
-    } else if (newPods.length < replicas) {
-      const room = replicas + maxSurge - active.length;
-      if (room > 0) create = Math.min(room, replicas - newPods.length);
-    }
-    const newCount = keptNew.length + create;
-    const newUnavailable = newCount - keptNew.filter(avail).length;
-    const minAvailable = replicas - maxUnavailable;
-    const maxScaledDown = oldPods.length + newCount - minAvailable - newUnavailable;
-    if (maxScaledDown > 0) {
-      const unhealthy = rankForDeletion(oldPods.filter((p) => !avail(p))).slice(0, maxScaledDown);
-      toDelete.push(...unhealthy);
-      const remaining = rankForDeletion(oldPods.filter((p) => !unhealthy.includes(p)));
-      const availableNow = keptNew.filter(avail).length + remaining.filter(avail).length;
-      const scaleDown = Math.min(availableNow - minAvailable, remaining.length, maxScaledDown - unhealthy.length);
-      if (scaleDown > 0) toDelete.push(...remaining.slice(0, scaleDown));
-    }
+    checkPausedConditions(st);
+    // A rollback annotation (extensions/v1beta1's rollbackTo) is not served: apps/v1 has none,
+    // and kubectl rolls back by writing the old template itself.
+    if (d.spec?.paused || isScalingEvent(st)) syncScaling(st);
+    else if (d.spec?.strategy?.type === 'Recreate') rolloutRecreate(st);
+    else if (d.spec?.strategy?.type === 'RollingUpdate') rolloutRolling(st);
   }
-
-  const status = nextStatus(
-    d,
-    { active, newPods, available: active.filter(avail), replicaSetName, acted: create > 0 || toDelete.length > 0 },
-    now,
-  );
-  let requeueAfterMs: number | undefined;
-  for (const p of active) {
-    const ms = msUntilAvailable(p, minReady, now);
-    if (ms !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? ms, ms);
-  }
-  if (status.deadlineInMs !== undefined)
-    requeueAfterMs = Math.min(requeueAfterMs ?? status.deadlineInMs, status.deadlineInMs);
+  const before = input.deployment;
+  const changed =
+    !sameStatus(before.status, d.status) ||
+    canonicalJSON(before.metadata.annotations ?? {}) !== canonicalJSON(d.metadata.annotations ?? {});
   return {
-    hash,
-    replicaSetName,
-    create,
-    delete: toDelete,
-    status: status.status,
-    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+    actions: st.actions,
+    deployment: d,
+    changed,
+    ...(st.requeueAfterMs !== undefined ? { requeueAfterMs: st.requeueAfterMs } : {}),
   };
 }
