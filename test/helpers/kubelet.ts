@@ -1,6 +1,7 @@
 // Plays the kubelet for controller tests that run no lab (the lab's pod runner is the real one,
 // driven by the up and lab tests): pods bound to a node turn Running and Ready a little after
-// they appear, unless `neverReady` says they crash; gracefully deleted pods are finished.
+// they appear, unless `neverReady` says they crash; gracefully deleted pods are finished
+// (removed for good) after `terminateAfterMs`.
 import { isConflict, isNotFound } from '../../src/api/status.ts';
 import type { KubeObject, Pod } from '../../src/api/types.ts';
 import type { Client } from '../../src/client/client.ts';
@@ -16,7 +17,7 @@ const nowISO = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export function startTestKubelet(
   client: Client,
-  opts: { readyAfterMs?: number; neverReady?: (p: Pod) => boolean } = {},
+  opts: { readyAfterMs?: number; terminateAfterMs?: number; neverReady?: (p: Pod) => boolean } = {},
 ): TestKubelet {
   const pods = new Informer<PodObj>(client, 'pods');
   const timers = new Set<NodeJS.Timeout>();
