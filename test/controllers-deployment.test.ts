@@ -321,6 +321,79 @@ describe('Deployment → ReplicaSet → Pod with kubectl', () => {
     await waitPods('legacy', 0);
   });
 
+  it('a ReplicaSet of another owner under the computed name is a hash collision: collisionCount goes up', async () => {
+    await client.create<Obj<Deployment>>('deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'clash', namespace: 'default' },
+      spec: {
+        replicas: 1,
+        paused: true,
+        selector: { matchLabels: { app: 'clash' } },
+        template: {
+          metadata: { labels: { app: 'clash' } },
+          spec: { containers: [{ name: 'echo', image: 'svcnet/echo' }] },
+        },
+      },
+    });
+    const hash = templateHash(await deployment('clash'));
+    // Same name, a selector the Deployment's does not match: not adoptable, not the new ReplicaSet.
+    await client.create<Obj<ReplicaSet>>('replicasets', {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: `clash-${hash}`, namespace: 'default', labels: { app: 'squatter' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'squatter' } },
+        template: {
+          metadata: { labels: { app: 'squatter' } },
+          spec: { containers: [{ name: 'c', image: 'svcnet/echo' }] },
+        },
+      },
+    });
+    await s.kc(['rollout', 'resume', 'deployment/clash']);
+    const d = await rolledOut('clash');
+    assert.equal(d.status?.collisionCount, 1);
+    const [rs] = await replicaSetsOf('clash');
+    assert.equal(rs?.metadata.name, `clash-${templateHash(d)}`);
+    assert.notEqual(templateHash(d), hash);
+    await s.kc(['delete', 'deployment', 'clash']);
+    await s.kc(['delete', 'rs', `clash-${hash}`]);
+  });
+
+  it('with no schedulable node the ReplicaSet reports FailedCreate and ReplicaFailure until one is back', async () => {
+    await s.kc(['cordon', 'node-a', 'node-b']);
+    try {
+      await s.kc(['scale', 'deployment', 'web', '--replicas=4']);
+      const d = await eventually('ReplicaFailure', async () => {
+        const x = await deployment();
+        return x.status?.conditions?.some((c) => c.type === 'ReplicaFailure') ? x : undefined;
+      });
+      const failure = d.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
+      assert.deepEqual(
+        [failure?.status, failure?.reason, failure?.message],
+        ['True', 'FailedCreate', 'no schedulable Ready node to run pods on'],
+      );
+      const [rs] = (await replicaSetsOf('web')).filter((r) => (r.spec?.replicas ?? 0) > 0);
+      const events = await s.kc(['get', 'events', '--field-selector', `involvedObject.name=${rs?.metadata.name}`]);
+      assert.match(
+        events,
+        /Warning\s+FailedCreate\s+replicaset\/web-\w+\s+Error creating: no schedulable Ready node to run pods on/,
+      );
+    } finally {
+      await s.kc(['uncordon', 'node-a', 'node-b']);
+    }
+    await waitPods('web', 4);
+    const d = await rolledOut();
+    await eventually('ReplicaFailure cleared', async () => {
+      const x = await deployment();
+      return x.status?.conditions?.some((c) => c.type === 'ReplicaFailure') ? undefined : x;
+    });
+    assert.ok(d);
+    await s.kc(['scale', 'deployment', 'web', '--replicas=3']);
+    await waitPods('web', 3);
+  });
+
   it('kubectl delete --cascade=orphan keeps ReplicaSets and pods; a new Deployment adopts them', async () => {
     const before = await podsOf('web');
     const [rsBefore] = (await replicaSetsOf('web')).filter((r) => (r.spec?.replicas ?? 0) > 0);

@@ -244,8 +244,11 @@ describe('kubectl rollout, set image, scale and wait against svcnet controller -
   it('a rollout that makes no progress ends kubectl rollout status with "exceeded its progress deadline"', async () => {
     await s.kc(['create', 'deployment', 'stuck', '--image=svcnet/echo', '--replicas=2']);
     await s.kc(['rollout', 'status', 'deployment/stuck', '--timeout=30s']);
-    await s.kc(['patch', 'deployment', 'stuck', '-p', '{"spec":{"progressDeadlineSeconds":1}}']);
     await s.kc(['set', 'image', 'deployment/stuck', 'echo=crash:1']);
+    // Once the new pod exists nothing more can happen (it never turns Ready); a deadline shorter
+    // than the time since that last progress has then passed for good.
+    await s.kc(['wait', '--for=jsonpath={.status.updatedReplicas}=1', 'deployment/stuck', '--timeout=30s']);
+    await s.kc(['patch', 'deployment', 'stuck', '-p', '{"spec":{"progressDeadlineSeconds":1}}']);
     const r = await s.kubectl(['rollout', 'status', 'deployment/stuck', '--timeout=30s']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'error: deployment "stuck" exceeded its progress deadline\n');

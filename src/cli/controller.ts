@@ -43,7 +43,10 @@ export function registerControllerCommand(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
     .option('--max-endpoints-per-slice <n>', 'endpoints per EndpointSlice (1-1000)', '100')
-    .option('--workloads', 'also run the Deployment controller (svcnet apiserver has no other)')
+    .option(
+      '--workloads',
+      'also run the Deployment, ReplicaSet and garbage collector controllers (svcnet apiserver has none)',
+    )
     .action(
       async (flags: { kubeconfig?: string; context?: string; maxEndpointsPerSlice: string; workloads?: boolean }) => {
         const max = Number(flags.maxEndpointsPerSlice);
