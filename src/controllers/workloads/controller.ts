@@ -5,8 +5,10 @@
 // the garbage collector's (controllers/gc). Run them only where no kube-controller-manager
 // does: against a real cluster they would fight it.
 import type { Client } from '../../client/client.ts';
+import { Informer } from '../../client/informer.ts';
 import { startDeploymentSyncController } from './deployment-controller.ts';
-import { type Controller, startReplicaSetController } from './replicaset-controller.ts';
+import { type Controller, type PodObj, startReplicaSetController } from './replicaset-controller.ts';
+import type { RS } from './replicasets.ts';
 
 export interface DeploymentControllerOptions {
   /**
@@ -26,13 +28,22 @@ export function startDeploymentController(
   opts: DeploymentControllerOptions = {},
 ): DeploymentController {
   const { bindNodes, ...common } = opts;
+  // One watch per resource both read, as a controller manager shares its informers.
+  const informers = {
+    replicaSets: new Informer<RS>(client, 'replicasets'),
+    pods: new Informer<PodObj>(client, 'pods'),
+  };
   const controllers = [
-    startDeploymentSyncController(client, common),
-    startReplicaSetController(client, { ...common, ...(bindNodes !== undefined ? { bindNodes } : {}) }),
+    startDeploymentSyncController(client, { ...common, informers }),
+    startReplicaSetController(client, { ...common, informers, ...(bindNodes !== undefined ? { bindNodes } : {}) }),
   ];
+  informers.replicaSets.start();
+  informers.pods.start();
   return {
     async stop() {
       await Promise.all(controllers.map((c) => c.stop()));
+      informers.replicaSets.stop();
+      informers.pods.stop();
     },
     async synced() {
       await Promise.all(controllers.map((c) => c.synced()));

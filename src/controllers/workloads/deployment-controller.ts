@@ -5,28 +5,28 @@
 // were served) are released too, so the ReplicaSet of their pod-template-hash adopts them.
 import { labelSelectorAsSelector } from '../../api/labels/selector.ts';
 import { isAlreadyExists } from '../../api/status.ts';
-import type { KubeObject, Pod } from '../../api/types.ts';
+import type { KubeObject } from '../../api/types.ts';
 import type { Client } from '../../client/client.ts';
-import { Informer } from '../../client/informer.ts';
 import { EventRecorder } from '../loadbalancer/recorder.ts';
+import { ownInformers } from '../runtime/informers.ts';
 import { ok, retry, type SyncResult } from '../runtime/result.ts';
-import { runWorkers, type Workers } from '../runtime/runner.ts';
+import { startController } from '../runtime/runner.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { adoptPatch, planClaims, releasePatch } from './claim.ts';
 import { newDeploymentCondition, reasons, setCondition } from './conditions.ts';
 import { type DeploymentPlan, planDeployment } from './plan.ts';
-import { type Controller, isStale, splitKey } from './replicaset-controller.ts';
+import { type Controller, isStale, type PodObj, type SharedInformers, splitKey } from './replicaset-controller.ts';
 import type { RS } from './replicasets.ts';
 import { type D, plannedPrefix } from './state.ts';
 import { hasProgressDeadline } from './sync.ts';
 import { controllerOf, controllerRef, deploymentKind, equalIgnoreHash, replicaSetKind } from './templates.ts';
 
-type PodObj = Pod & KubeObject;
-
 export interface DeploymentControllerOptions {
   workers?: number;
   onError?: (err: unknown) => void;
   now?: () => number;
+  /** Informers shared with other controllers (their owner starts and stops them). */
+  informers?: Partial<SharedInformers>;
 }
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
@@ -40,13 +40,14 @@ const isKind = (ref: { apiVersion: string; kind: string } | undefined, k: { kind
 export function startDeploymentSyncController(client: Client, opts: DeploymentControllerOptions = {}): Controller {
   const report = (err: unknown) => opts.onError?.(err);
   const now = opts.now ?? (() => Date.now());
-  const deployments = new Informer<D>(client, 'deployments', { onError: report });
-  const replicaSets = new Informer<RS>(client, 'replicasets', { onError: report });
-  const pods = new Informer<PodObj>(client, 'pods', { onError: report });
+  const bundle = ownInformers<{ deployments: D; replicaSets: RS; pods: PodObj }>(
+    client,
+    { deployments: 'deployments', replicaSets: 'replicasets', pods: 'pods' },
+    opts.informers,
+  );
+  const { deployments, replicaSets, pods } = bundle.informers;
   const recorder = new EventRecorder(client, { component: 'deployment-controller', onError: report });
   const queue = new WorkQueue<string>();
-  let workers: Workers | undefined;
-  let stopped = false;
 
   const selects = (d: D, labels: Record<string, string> | undefined): boolean => {
     try {
@@ -212,30 +213,11 @@ export function startDeploymentSyncController(client: Client, opts: DeploymentCo
     return apply(d, planDeployment({ deployment: d, replicaSets: owned, podMap, now: now() }));
   };
 
-  const ready = (async () => {
-    deployments.start();
-    replicaSets.start();
-    pods.start();
-    await Promise.all([deployments.waitForSync(), replicaSets.waitForSync(), pods.waitForSync()]);
-    if (stopped) return;
-    workers = runWorkers(queue, sync, {
-      workers: opts.workers ?? 2,
-      onError: (k, r) => {
-        if (!isStale(r.cause) && !isAlreadyExists(r.cause)) report(new Error(`sync deployment ${k}: ${r.reason}`));
-      },
-    });
-    await queue.idle();
-  })();
-
-  return {
-    async stop() {
-      stopped = true;
-      deployments.stop();
-      replicaSets.stop();
-      pods.stop();
-      queue.shutDown();
-      await workers?.stopped;
+  const handle = startController(bundle, queue, sync, {
+    workers: opts.workers ?? 2,
+    onError: (k, r) => {
+      if (!isStale(r.cause) && !isAlreadyExists(r.cause)) report(new Error(`sync deployment ${k}: ${r.reason}`));
     },
-    synced: () => ready,
-  };
+  });
+  return { stop: () => handle.stop(), synced: () => handle.idle() };
 }

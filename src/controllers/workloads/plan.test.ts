@@ -308,14 +308,20 @@ describe('planDeployment: rolling update', () => {
     return w;
   };
 
-  it('maxSurge=1 maxUnavailable=0: never above 4 pods, never below 3 available', () => {
-    const w = rollout({ replicas: 3, surge: 1, unavailable: 0 });
+  /** Settles the rollout, returning the most pods and the fewest available ones seen. */
+  const extremes = (w: World) => {
     let maxPods = 0;
     let minAvailable = Number.POSITIVE_INFINITY;
     w.settle((x) => {
       maxPods = Math.max(maxPods, x.pods.length);
       minAvailable = Math.min(minAvailable, x.pods.filter(readyOf).length);
     });
+    return { maxPods, minAvailable };
+  };
+
+  it('maxSurge=1 maxUnavailable=0: never above 4 pods, never below 3 available', () => {
+    const w = rollout({ replicas: 3, surge: 1, unavailable: 0 });
+    const { maxPods, minAvailable } = extremes(w);
     assert.equal(maxPods, 4);
     assert.equal(minAvailable, 3);
     const newName = `web-${templateHash(w.d)}`;
@@ -344,24 +350,14 @@ describe('planDeployment: rolling update', () => {
       ['createReplicaSet', 'updateReplicaSet'],
     );
     assert.equal(first[0]?.kind === 'createReplicaSet' && first[0].rs.spec?.replicas, 0);
-    let maxPods = 0;
-    let minAvailable = Number.POSITIVE_INFINITY;
-    w.settle((x) => {
-      maxPods = Math.max(maxPods, x.pods.length);
-      minAvailable = Math.min(minAvailable, x.pods.filter(readyOf).length);
-    });
+    const { maxPods, minAvailable } = extremes(w);
     assert.ok(maxPods <= 3, String(maxPods));
     assert.ok(minAvailable >= 2, String(minAvailable));
   });
 
   it('25%/25% of 10: at most 13 pods, at least 8 available', () => {
     const w = rollout({ replicas: 10 });
-    let maxPods = 0;
-    let minAvailable = Number.POSITIVE_INFINITY;
-    w.settle((x) => {
-      maxPods = Math.max(maxPods, x.pods.length);
-      minAvailable = Math.min(minAvailable, x.pods.filter(readyOf).length);
-    });
+    const { maxPods, minAvailable } = extremes(w);
     assert.equal(maxPods, 13);
     assert.ok(minAvailable >= 8, String(minAvailable));
   });

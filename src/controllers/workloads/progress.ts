@@ -123,7 +123,9 @@ export function syncRolloutStatus(st: SyncState, all: readonly (RS | undefined)[
 
 /**
  * requeueStuckDeployment: with nothing new to write, look again when the deadline would pass
- * (lastUpdateTime + progressDeadlineSeconds, plus a second for clock skew).
+ * (lastUpdateTime + progressDeadlineSeconds, plus a second for clock skew). Upstream retries a
+ * deadline less than a second away rate-limited; a timer just past it does the same without
+ * spinning, since the next sync only resets the back-off.
  */
 function requeueStuck(st: SyncState, s: DeploymentStatus): void {
   const d = st.d;
@@ -131,5 +133,5 @@ function requeueStuck(st: SyncState, s: DeploymentStatus): void {
   if (!hasProgressDeadline(d) || !current) return;
   if (deploymentComplete(d, s) || current.reason === reasons.timedOut) return;
   const after = timeOf(current.lastUpdateTime) + (d.spec?.progressDeadlineSeconds ?? 0) * 1000 - st.now;
-  st.requeueAfterMs = after < 1000 ? 0 : after + 1000;
+  st.requeueAfterMs = after < 1000 ? Math.max(after, 0) + 1 : after + 1000;
 }

@@ -7,10 +7,11 @@ import { labelSelectorAsSelector } from '../../api/labels/selector.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/status.ts';
 import type { KubeObject, Node, Pod } from '../../api/types.ts';
 import type { Client } from '../../client/client.ts';
-import { Informer } from '../../client/informer.ts';
+import type { InformerLike } from '../../client/informer-api.ts';
 import { EventRecorder } from '../loadbalancer/recorder.ts';
+import { ownInformers } from '../runtime/informers.ts';
 import { ok, retry, type SyncResult } from '../runtime/result.ts';
-import { runWorkers, type Workers } from '../runtime/runner.ts';
+import { startController } from '../runtime/runner.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { adoptPatch, planClaims, releasePatch } from './claim.ts';
 import { Expectations } from './expectations.ts';
@@ -27,7 +28,7 @@ import {
 import type { RS } from './replicasets.ts';
 import { controllerOf, controllerRef, podFromTemplate, replicaSetKind } from './templates.ts';
 
-type PodObj = Pod & KubeObject;
+export type PodObj = Pod & KubeObject;
 type NodeObj = Node & KubeObject;
 
 export interface ReplicaSetControllerOptions {
@@ -39,6 +40,13 @@ export interface ReplicaSetControllerOptions {
   workers?: number;
   onError?: (err: unknown) => void;
   now?: () => number;
+  /** Informers shared with other controllers (their owner starts and stops them). */
+  informers?: Partial<SharedInformers>;
+}
+
+export interface SharedInformers {
+  replicaSets: InformerLike<RS>;
+  pods: InformerLike<PodObj>;
 }
 
 export interface Controller {
@@ -71,15 +79,16 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
   const report = (err: unknown) => opts.onError?.(err);
   const now = opts.now ?? (() => Date.now());
   const bindNodes = opts.bindNodes ?? true;
-  const replicaSets = new Informer<RS>(client, 'replicasets', { onError: report });
-  const pods = new Informer<PodObj>(client, 'pods', { onError: report });
-  const nodes = new Informer<NodeObj>(client, 'nodes', { onError: report });
+  const bundle = ownInformers<{ replicaSets: RS; pods: PodObj; nodes: NodeObj }>(
+    client,
+    { replicaSets: 'replicasets', pods: 'pods', nodes: 'nodes' },
+    opts.informers,
+  );
+  const { replicaSets, pods, nodes } = bundle.informers;
   const recorder = new EventRecorder(client, { component: 'replicaset-controller', onError: report });
   const queue = new WorkQueue<string>();
   const expectations = new Expectations(now);
   const rr = new RoundRobin();
-  let workers: Workers | undefined;
-  let stopped = false;
 
   /** resolveControllerRef: the cached ReplicaSet a pod's controller reference names, if it is that one. */
   const ownerKey = (p: PodObj): string | undefined => {
@@ -285,30 +294,11 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
     return ok;
   };
 
-  const ready = (async () => {
-    replicaSets.start();
-    pods.start();
-    nodes.start();
-    await Promise.all([replicaSets.waitForSync(), pods.waitForSync(), nodes.waitForSync()]);
-    if (stopped) return;
-    workers = runWorkers(queue, sync, {
-      workers: opts.workers ?? 2,
-      onError: (k, r) => {
-        if (!isStale(r.cause)) report(new Error(`sync replicaset ${k}: ${r.reason}`));
-      },
-    });
-    await queue.idle();
-  })();
-
-  return {
-    async stop() {
-      stopped = true;
-      replicaSets.stop();
-      pods.stop();
-      nodes.stop();
-      queue.shutDown();
-      await workers?.stopped;
+  const handle = startController(bundle, queue, sync, {
+    workers: opts.workers ?? 2,
+    onError: (k, r) => {
+      if (!isStale(r.cause)) report(new Error(`sync replicaset ${k}: ${r.reason}`));
     },
-    synced: () => ready,
-  };
+  });
+  return { stop: () => handle.stop(), synced: () => handle.idle() };
 }
