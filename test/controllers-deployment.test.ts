@@ -52,6 +52,22 @@ describe('Deployment → ReplicaSet → Pod with kubectl', () => {
         ? d
         : undefined;
     });
+  /** A Deployment created paused makes no ReplicaSet: the test lays down what it needs first. */
+  const createPaused = (name: string, replicas: number) =>
+    client.create<Obj<Deployment>>('deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        replicas,
+        paused: true,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'echo', image: 'svcnet/echo' }] },
+        },
+      },
+    });
   /** Watches pods of `app` and reports the extremes of (active pods, ready pods) seen. */
   const observe = async (app: string) => {
     const live = new Map<string, Pod>();
@@ -266,21 +282,8 @@ describe('Deployment → ReplicaSet → Pod with kubectl', () => {
   });
 
   it('pods a Deployment owned directly (before ReplicaSets) are released and adopted, not replaced', async () => {
-    // A Deployment created paused makes no ReplicaSet, so the old shape can be laid down by hand.
-    await client.create<Obj<Deployment>>('deployments', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'legacy', namespace: 'default' },
-      spec: {
-        replicas: 2,
-        paused: true,
-        selector: { matchLabels: { app: 'legacy' } },
-        template: {
-          metadata: { labels: { app: 'legacy' } },
-          spec: { containers: [{ name: 'echo', image: 'svcnet/echo' }] },
-        },
-      },
-    });
+    // The old shape, laid down by hand before any ReplicaSet exists.
+    await createPaused('legacy', 2);
     const d = await deployment('legacy');
     const hash = templateHash(d);
     const uids: string[] = [];
@@ -322,20 +325,7 @@ describe('Deployment → ReplicaSet → Pod with kubectl', () => {
   });
 
   it('a ReplicaSet of another owner under the computed name is a hash collision: collisionCount goes up', async () => {
-    await client.create<Obj<Deployment>>('deployments', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'clash', namespace: 'default' },
-      spec: {
-        replicas: 1,
-        paused: true,
-        selector: { matchLabels: { app: 'clash' } },
-        template: {
-          metadata: { labels: { app: 'clash' } },
-          spec: { containers: [{ name: 'echo', image: 'svcnet/echo' }] },
-        },
-      },
-    });
+    await createPaused('clash', 1);
     const hash = templateHash(await deployment('clash'));
     // Same name, a selector the Deployment's does not match: not adoptable, not the new ReplicaSet.
     await client.create<Obj<ReplicaSet>>('replicasets', {
