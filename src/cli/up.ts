@@ -15,6 +15,7 @@ import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
+import { inNetns } from '../kernel/netns.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
@@ -91,7 +92,8 @@ async function ensureKubeDns(client: Client, clusterIP: string, dnsAddress: stri
 }
 
 function spawnNodeAgent(args: string[], netns: string): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', netns, bin, 'agent', ...args], {
+  const [cmd = 'ip', ...argv] = inNetns(netns, [bin, 'agent', ...args]);
+  const child = spawn(cmd, argv, {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return child;

@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/ip.ts';
 import { categorizeEndpoints } from '../eligibility.ts';
 import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
+import { type Vip, vipsOf } from '../vips.ts';
 import type { Item } from './store.ts';
 import {
   affinityEndpointPrefix,
   affinityPrefix,
   type ClassChain,
   familyWords,
+  ipFamilyOfNft,
   type NftFamily,
   nftFamilyOf,
   pickChain,
@@ -23,17 +25,9 @@ export interface ContributionContext {
   readonly node: NodeInfo;
   /** Resolved NodePort addresses (loopback excluded). */
   readonly nodePortIPs: readonly string[];
-  /** Also answer NodePorts on 127.0.0.1 (IPv4; see README for ::1). */
+  /** Also answer NodePorts on 127.0.0.1 (see README for ::1). */
   readonly localhostNodePorts: boolean;
   readonly families: readonly NftFamily[];
-}
-
-export type VipKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort' | 'localhostNodePort';
-
-export interface Vip {
-  readonly addr: string;
-  readonly port: number;
-  readonly kind: VipKind;
 }
 
 const protoWord = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
@@ -46,22 +40,6 @@ function familyOfIP(ip: string): NftFamily | undefined {
 /** nft prints addresses canonically; keys must match that text. */
 function canon(ip: string): string {
   return canonicalIP(ip) ?? ip;
-}
-
-/** Every VIP of `svc` in `family`, with the port a packet carries to reach it. */
-export function vipsOf(svc: ServicePortInfo, family: NftFamily, ctx: ContributionContext): Vip[] {
-  const out: Vip[] = [];
-  const mine = (ip: string) => familyOfIP(ip) === family;
-  for (const ip of svc.clusterIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'clusterIP' });
-  for (const ip of svc.externalIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'externalIP' });
-  for (const ip of svc.loadBalancerIPs)
-    if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'loadBalancer' });
-  if (svc.nodePort > 0) {
-    for (const ip of ctx.nodePortIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.nodePort, kind: 'nodePort' });
-    if (ctx.localhostNodePorts && family === 'ip')
-      out.push({ addr: '127.0.0.1', port: svc.nodePort, kind: 'localhostNodePort' });
-  }
-  return out;
 }
 
 function shortHash(s: string): string {
@@ -117,7 +95,11 @@ export function contributionOf(
   const proto = protoWord[svc.protocol];
   for (const family of ctx.families) {
     const w = familyWords[family];
-    const vips = vipsOf(svc, family, ctx);
+    // ::1 is never a VIP here: the kernel will not route a DNATed ::1 flow off the host, so the
+    // localhost relay serves it (README).
+    const vips = vipsOf(svc, ctx, ipFamilyOfNft(family)).filter(
+      (v) => v.kind !== 'localhostNodePort' || v.family === 'IPv4',
+    );
     if (vips.length === 0) continue;
     const el = (container: string, name: string, value = ''): void => {
       items.push({ family, kind: 'element', container, name, value });

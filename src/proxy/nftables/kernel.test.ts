@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin, run } from '../../kernel/exec.ts';
+import { inNetns } from '../../kernel/netns.ts';
 import { syncChanges } from '../snapshot.ts';
+import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
+import { createLab, type Lab, probe, sendRawSyn6 } from '../testing/lab.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
-import { createLab, type Lab, probe, sendRawSyn6 } from './lab.ts';
 import { createNftablesPlane, type NftablesPlane } from './plane.ts';
 
 const skip = hasNetAdmin() ? false : 'needs root (CAP_NET_ADMIN) to create network namespaces';
@@ -269,6 +270,6 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
 
   it('cleanup removes the tables', async () => {
     await plane.cleanup();
-    assert.doesNotMatch((await run(['ip', 'netns', 'exec', lab.node, 'nft', 'list', 'tables'])).stdout, /svcnet/);
+    assert.doesNotMatch((await run(inNetns(lab.node, ['nft', 'list', 'tables']))).stdout, /svcnet/);
   });
 });

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { ConntrackCleaner, ConntrackFilter } from '../conntrack.ts';
+import { FakeRelay } from '../localhost-relay.ts';
 import { type ProxySnapshot, syncChanges } from '../snapshot.ts';
+import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
 import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { FakeNftApplier } from './applier.ts';
-import type { ConntrackCleaner, ConntrackFilter } from './conntrack.ts';
 import { FakeNft } from './fake.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
 import { NftablesPlane } from './plane.ts';
-import { FakeRelay } from './relay.ts';
 import { NftablesRenderer } from './render.ts';
 import { NftTracer } from './trace.ts';
 

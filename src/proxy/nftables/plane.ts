@@ -3,16 +3,18 @@
 // the table first); partial syncs are element adds/deletes for the ports that changed. A failed
 // partial sync falls back to a full one at once; a failed full sync rebuilds the table in one
 // transaction. Both are counted.
+import { ExecConntrack } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
+import { inNetns } from '../../kernel/netns.ts';
+import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
+import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
 import type { DataPlane } from '../plane.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
-import { ExecNftApplier, inNetns, type NftApplier } from './applier.ts';
-import { type ConntrackCleaner, cleanupFilters, ExecConntrack } from './conntrack.ts';
+import { ExecNftApplier, type NftApplier } from './applier.ts';
 import { FakeNft } from './fake.ts';
-import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from './relay.ts';
 import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
-import { families as allFamilies, type NftFamily, tableName } from './structure.ts';
+import { families as allFamilies, ipFamilyOfNft, type NftFamily, tableName } from './structure.ts';
 import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
 
 export interface NftablesPlaneOptions {
@@ -30,7 +32,7 @@ export interface NftablesPlaneOptions {
   readonly applier?: NftApplier;
   readonly conntrack?: ConntrackCleaner;
   readonly runner?: Runner;
-  /** The [::1] NodePort relay (relay.ts); default: in this process, or a child in `netns`. */
+  /** The [::1] NodePort relay (../localhost-relay.ts); default: in this process, or a child in `netns`. */
   readonly relay?: LocalhostRelay;
   readonly log?: (msg: string) => void;
 }
@@ -80,7 +82,7 @@ export class NftablesPlane implements DataPlane {
     });
     this.runner = opts.runner ?? run;
     this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
-    this.conntrack = opts.conntrack ?? new ExecConntrack(opts.netns, this.runner);
+    this.conntrack = opts.conntrack ?? new TableConntrackCleaner(new ExecConntrack(opts.netns, this.runner));
   }
 
   async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
@@ -106,15 +108,13 @@ export class NftablesPlane implements DataPlane {
     }
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
     await this.syncRelay(snapshot);
-    const filters = cleanupFilters(snapshot, changes, this.families);
-    if (filters.length > 0) {
-      try {
-        this.stats.conntrackDeleted += await this.conntrack.clean(filters);
-      } catch (e) {
-        // Stale entries only delay recovery until they time out; the rules are already right.
-        this.opts.log?.(`nftables: conntrack cleanup failed: ${(e as Error).message}`);
-      }
-    }
+    this.stats.conntrackDeleted += await cleanConntrackAfterSync(
+      this.conntrack,
+      snapshot,
+      changes,
+      this.families.map(ipFamilyOfNft),
+      (m) => this.opts.log?.(`nftables: ${m}`),
+    );
     this.stats.objects = this.renderer.store.size();
     this.stats.lastSyncMs = performance.now() - t0;
   }
@@ -154,7 +154,7 @@ export class NftablesPlane implements DataPlane {
    * is logged and retried at the next sync, never failing the sync: the rules are already right.
    */
   private async syncRelay(snapshot: ProxySnapshot): Promise<void> {
-    const specs = relayTargets(snapshot, this.families);
+    const specs = relayTargets(snapshot, this.families.map(ipFamilyOfNft));
     if (specs.length === 0 && !this.relay) return;
     this.relay ??=
       this.opts.relay ?? (this.opts.netns !== undefined ? new NetnsRelay(this.opts.netns) : new InProcessRelay());

@@ -32,6 +32,10 @@ export function nftFamilyOf(f: IPFamily): NftFamily {
   return f === 'IPv4' ? 'ip' : 'ip6';
 }
 
+export function ipFamilyOfNft(f: NftFamily): IPFamily {
+  return f === 'ip' ? 'IPv4' : 'IPv6';
+}
+
 /** Per-family vocabulary used when rendering rules. */
 export const familyWords = {
   ip: { sel: 'ip', addr: 'ipv4_addr', loopback: '127.0.0.0/8', localhost: '127.0.0.1' },
