@@ -181,8 +181,8 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
     await probe(lab.outside.ns, { proto: 'tcp', host: '127.0.0.1', port: 30080, timeout: 800 });
     const ct2 = await lab.sh(lab.node, `conntrack -L -d 127.0.0.1 -s ${lab.outside.ip} 2>/dev/null || true`);
     assert.match(ct2, /dport=30080.*src=10\.244\.0\.1[12] /);
-    // The periodic (no-change) sync repairs the edited table.
-    await plane.sync(snap(), changes());
+    // The periodic full sync repairs the edited table.
+    await plane.sync(snap(), changes({ full: true }));
     assert.match(await lab.sh(lab.node, 'nft list chain ip svcnet raw-prerouting'), /127\.0\.0\.0\/8 counter/);
   });
 

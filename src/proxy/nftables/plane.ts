@@ -9,6 +9,7 @@ import { inNetns } from '../../kernel/netns.ts';
 import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
 import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
 import type { DataPlane } from '../plane.ts';
+import { NeedsFullSyncError } from '../plane.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
 import { ExecNftApplier, type NftApplier } from './applier.ts';
@@ -87,25 +88,10 @@ export class NftablesPlane implements DataPlane {
 
   async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
     const t0 = performance.now();
-    const nothingChanged = changes.services.size === 0 && changes.endpoints.size === 0;
-    // A sync with no changes is the periodic resync: rewrite everything, which repairs a table
-    // someone deleted or edited (the max sync interval bounds how long that lasts).
-    if (!this.synced || changes.full || nothingChanged || this.renderer.environmentChanged(snapshot)) {
-      await this.fullSync(snapshot);
-    } else {
-      this.renderer.update(snapshot, new Set<ServicePortKey>([...changes.services, ...changes.endpoints]));
-      const text = this.renderer.renderPartial();
-      if (text !== '') {
-        try {
-          await this.applier.apply(text);
-          this.stats.partialSyncs++;
-        } catch (e) {
-          this.stats.partialFailures++;
-          this.opts.log?.(`nftables: partial sync failed, doing a full sync: ${(e as Error).message}`);
-          await this.fullSync(snapshot);
-        }
-      }
-    }
+    // Full or partial is the sync runner's decision (first sync, periodic resync, after a
+    // failure, environment changed); a full sync is also what repairs a table someone edited.
+    if (changes.full) await this.fullSync(snapshot);
+    else await this.partialSync(snapshot, changes);
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
     await this.syncRelay(snapshot);
     this.stats.conntrackDeleted += await cleanConntrackAfterSync(
@@ -117,6 +103,24 @@ export class NftablesPlane implements DataPlane {
     );
     this.stats.objects = this.renderer.store.size();
     this.stats.lastSyncMs = performance.now() - t0;
+  }
+
+  private async partialSync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
+    if (!this.synced || this.renderer.environmentChanged(snapshot)) {
+      throw new NeedsFullSyncError(this.synced ? 'the node environment changed' : 'no full sync yet');
+    }
+    this.renderer.update(snapshot, new Set<ServicePortKey>([...changes.services, ...changes.endpoints]));
+    const text = this.renderer.renderPartial();
+    if (text === '') return;
+    try {
+      await this.applier.apply(text);
+      this.stats.partialSyncs++;
+    } catch (e) {
+      // The runner retries at once with a full sync; the renderer's state is rebuilt then.
+      this.stats.partialFailures++;
+      this.synced = false;
+      throw e;
+    }
   }
 
   private async fullSync(snapshot: ProxySnapshot): Promise<void> {
