@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDnsCommand } from '../dns/command.ts';
 import { registerEchoCommand } from '../lab/echo/command.ts';
 import { registerExecCommand } from '../lab/exec.ts';
+import { planeModes } from '../proxy/planes.ts';
 import { registerAgentCommand } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { registerCleanupCommand } from './cleanup.ts';
@@ -28,7 +29,7 @@ addApiServerFlags(
     .command('up')
     .description('bring up the whole cluster network on this machine: API server, controllers, lab node, agent, DNS'),
 )
-  .option('--mode <mode>', 'data plane: auto (nftables as root, userspace otherwise), nftables, userspace', 'auto')
+  .option('--mode <mode>', `data plane: auto (nftables as root, userspace otherwise), ${planeModes.join(', ')}`, 'auto')
   .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
   .action(runUp);
 

@@ -19,7 +19,8 @@ import { inNetns } from '../kernel/netns.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
-import { type AgentMode, agentModes, startNodeAgent } from './agent.ts';
+import { isPlaneMode, planeModes, planes } from '../proxy/planes.ts';
+import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, runApiServer } from './apiserver.ts';
 import { startControllers } from './controller.ts';
 import { CliError, untilSignal } from './util.ts';
@@ -102,10 +103,10 @@ function spawnNodeAgent(args: string[], netns: string): ChildProcess {
 export async function runUp(flags: UpFlags): Promise<void> {
   const root = hasNetAdmin();
   const mode = flags.mode === 'auto' ? (root ? 'nftables' : 'userspace') : flags.mode;
-  if (!agentModes.includes(mode as AgentMode)) {
-    throw new CliError(`--mode must be auto or one of ${agentModes.join(', ')}, not ${flags.mode}`);
+  if (!isPlaneMode(mode)) {
+    throw new CliError(`--mode must be auto or one of ${planeModes.join(', ')}, not ${flags.mode}`);
   }
-  if (!root && mode !== 'userspace')
+  if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());

@@ -8,12 +8,14 @@ import { type Runner, run } from '../../kernel/exec.ts';
 import { inNetns } from '../../kernel/netns.ts';
 import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
 import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
+import { type KernelPlaneMetrics, kernelPlaneMetrics, Registry } from '../metrics.ts';
 import type { DataPlane } from '../plane.ts';
 import { NeedsFullSyncError } from '../plane.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
 import { ExecNftApplier, type NftApplier } from './applier.ts';
 import { FakeNft } from './fake.ts';
+import { type NftablesMetrics, nftablesMetrics } from './metrics.ts';
 import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
 import { families as allFamilies, ipFamilyOfNft, type NftFamily, tableName } from './structure.ts';
 import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
@@ -36,6 +38,8 @@ export interface NftablesPlaneOptions {
   /** The [::1] NodePort relay (../localhost-relay.ts); default: in this process, or a child in `netns`. */
   readonly relay?: LocalhostRelay;
   readonly log?: (msg: string) => void;
+  /** Where the plane's counters go (the agent's /metrics); default: a registry of its own. */
+  readonly metrics?: Registry;
 }
 
 export interface NftablesPlaneStats {
@@ -73,6 +77,8 @@ export class NftablesPlane implements DataPlane {
   private synced = false;
   private routeLocalnetSet = false;
   private relay: LocalhostRelay | undefined;
+  private readonly metrics: NftablesMetrics;
+  private readonly kernelMetrics: KernelPlaneMetrics;
 
   constructor(private readonly opts: NftablesPlaneOptions) {
     this.families = opts.families ?? allFamilies;
@@ -81,6 +87,9 @@ export class NftablesPlane implements DataPlane {
       serviceCIDRs: opts.serviceCIDRs,
       masqueradeAll: opts.masqueradeAll ?? false,
     });
+    const reg = opts.metrics ?? new Registry();
+    this.metrics = nftablesMetrics(reg);
+    this.kernelMetrics = kernelPlaneMetrics(reg);
     this.runner = opts.runner ?? run;
     this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
     this.conntrack = opts.conntrack ?? new TableConntrackCleaner(new ExecConntrack(opts.netns, this.runner));
@@ -94,14 +103,17 @@ export class NftablesPlane implements DataPlane {
     else await this.partialSync(snapshot, changes);
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
     await this.syncRelay(snapshot);
-    this.stats.conntrackDeleted += await cleanConntrackAfterSync(
+    const deleted = await cleanConntrackAfterSync(
       this.conntrack,
       snapshot,
       changes,
       this.families.map(ipFamilyOfNft),
       (m) => this.opts.log?.(`nftables: ${m}`),
     );
+    this.stats.conntrackDeleted += deleted;
+    this.kernelMetrics.conntrackDeleted.inc(undefined, deleted);
     this.stats.objects = this.renderer.store.size();
+    this.metrics.objects.set(this.stats.objects);
     this.stats.lastSyncMs = performance.now() - t0;
   }
 
@@ -118,6 +130,8 @@ export class NftablesPlane implements DataPlane {
     } catch (e) {
       // The runner retries at once with a full sync; the renderer's state is rebuilt then.
       this.stats.partialFailures++;
+      this.metrics.partialFailures.inc();
+      this.metrics.syncFailures.inc();
       this.synced = false;
       throw e;
     }
@@ -134,6 +148,8 @@ export class NftablesPlane implements DataPlane {
     } catch (e) {
       // E.g. a set left by another version with another type: replace the table atomically.
       this.stats.rebuilds++;
+      this.metrics.rebuilds.inc();
+      this.metrics.syncFailures.inc();
       this.opts.log?.(`nftables: full sync failed, rebuilding the table: ${(e as Error).message}`);
       const [tx = ''] = this.renderer.renderFull({}, 0);
       await this.applier.apply(renderCleanup(this.families) + tx);
@@ -165,6 +181,7 @@ export class NftablesPlane implements DataPlane {
     try {
       const status = await this.relay.set(specs);
       this.stats.relayListeners = status.bound.length;
+      this.kernelMetrics.relayListeners.set(status.bound.length);
       for (const e of status.errors) this.opts.log?.(`nftables: localhost relay [::1] ${e}`);
     } catch (e) {
       this.opts.log?.(`nftables: localhost relay failed: ${(e as Error).message}`);
@@ -176,6 +193,7 @@ export class NftablesPlane implements DataPlane {
     // The ::1 relay is this process's sockets: it cannot outlive it.
     await this.relay?.close();
     this.stats.relayListeners = 0;
+    this.kernelMetrics.relayListeners.set(0);
   }
 
   /**
@@ -193,6 +211,7 @@ export class NftablesPlane implements DataPlane {
   async cleanup(): Promise<void> {
     await this.relay?.close();
     this.stats.relayListeners = 0;
+    this.kernelMetrics.relayListeners.set(0);
     await this.applier.apply(renderCleanup(this.families));
     this.synced = false;
   }
