@@ -3,15 +3,15 @@
 // port answers on (ClusterIP, external IPs, LB IPs, each NodePort address) is a key
 // `addr . proto . port` in the same maps, so a packet costs the same lookups whatever the kind.
 import { createHash } from 'node:crypto';
-import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/ip.ts';
-import { categorizeEndpoints } from '../eligibility.ts';
+import { canonicalIP, cidrContains, ipFamilyOf } from '../../api/ip.ts';
+import { categorizeEndpoints, sourceRangesOf } from '../eligibility.ts';
+import { endpointSetsOf, trafficClassOf } from '../traffic-class.ts';
 import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
 import { type Vip, vipsOf } from '../vips.ts';
 import type { Item } from './store.ts';
 import {
   affinityEndpointPrefix,
   affinityPrefix,
-  type ClassChain,
   familyWords,
   ipFamilyOfNft,
   type NftFamily,
@@ -78,11 +78,6 @@ export function slotText(v: string): string {
 function dnatTarget(family: NftFamily, ep: EndpointInfo): string {
   const ip = canon(ep.ip);
   return family === 'ip6' ? `[${ip}]:${ep.port}` : `${ip}:${ep.port}`;
-}
-
-export function classOf(svc: ServicePortInfo, vip: Vip): ClassChain {
-  if (vip.kind === 'clusterIP') return svc.internalPolicyLocal ? 'internal-local' : 'internal-cluster';
-  return svc.externalPolicyLocal ? 'external-local' : 'external-cluster';
 }
 
 /** The items `svc` with `endpoints` owns. Pure. */
@@ -178,7 +173,7 @@ export function contributionOf(
       // One flat string: the store keeps it once per element of this VIP, and a template literal
       // this long is a rope of its parts (~130 bytes for "10.96.0.1 . tcp . 80" against ~40).
       const key = [v.addr, ' . ', proto, ' . ', v.port].join('');
-      const cls = classOf(svc, v);
+      const cls = trafficClassOf(svc, v.kind);
       // 5.10: nothing usable anywhere → REJECT (filter chains, via no-endpoint-services).
       // External Cluster-policy VIPs whose cluster set is empty also refuse (decide() agrees).
       const refuse = !cat.hasAny || (cls === 'external-cluster' && cat.cluster.length === 0);
@@ -187,8 +182,9 @@ export function contributionOf(
         continue;
       }
       el('service-ips', key, `goto ${cls}`);
-      const usesCluster = cls !== 'internal-local';
-      const usesLocal = cls === 'internal-local' || cls === 'external-local';
+      const sets = endpointSetsOf(cls);
+      const usesCluster = sets.has('cluster');
+      const usesLocal = sets.has('local');
       if (usesCluster && cat.cluster.length > 0) {
         clusterTarget ??= pickTarget('cluster', cat.cluster);
         el('cluster-pick', key, `goto ${clusterTarget}`);
@@ -204,12 +200,10 @@ export function contributionOf(
         }
       }
       // 5.12: source ranges filter LB IPs only, never NodePorts.
-      if (v.kind === 'loadBalancer' && svc.loadBalancerSourceRanges.length > 0) {
+      const ranges = v.kind === 'loadBalancer' ? sourceRangesOf(svc, ipFamilyOfNft(family)) : [];
+      if (ranges.length > 0) {
         el('firewall-ips', key);
-        const ranges = svc.loadBalancerSourceRanges.filter(
-          (r) => cidrFamilyOf(r) === (family === 'ip' ? 'IPv4' : 'IPv6'),
-        );
-        for (const r of ranges) el('firewall-allow', `${key} . ${canonicalCIDR(r) ?? r}`);
+        for (const r of ranges) el('firewall-allow', `${key} . ${r}`);
         const nodeInside = ctx.node.ips.some((ip) => ranges.some((r) => cidrContains(r, ip)));
         if (nodeInside)
           for (const lb of svc.loadBalancerIPs)

@@ -90,8 +90,6 @@ export const sharedChains = [
 ] as const;
 export type SharedChain = (typeof sharedChains)[number];
 
-export type ClassChain = 'internal-cluster' | 'internal-local' | 'external-cluster' | 'external-local';
-
 export interface SetSpec {
   readonly name: string;
   readonly kind: 'set' | 'map';
