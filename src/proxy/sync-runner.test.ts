@@ -69,17 +69,6 @@ describe('SyncRunner', () => {
     assert.equal(runs[2]?.full, false);
   });
 
-  it('retryAfter schedules a sync without a request', async () => {
-    const { clock, runs, runner } = setup();
-    runner.run();
-    await clock.advance(0);
-    runner.retryAfter(5000);
-    await clock.advance(4999);
-    assert.equal(runs.length, 1);
-    await clock.advance(1);
-    assert.equal(runs[1]?.reason, 'retry');
-  });
-
   it('never syncs while the gate is closed, and keeps the request for when it opens', async () => {
     let open = false;
     const { clock, runs, runner } = setup({ gate: () => open });

@@ -8,7 +8,7 @@
 // - full syncs: the first, the periodic one, the one after a failure, and one requested with
 //   requestFull() (a plane or the agent reporting that the environment changed);
 // - a failed partial sync is retried at once as a full one; a failed full sync after
-//   retryIntervalMs (or retryAfter());
+//   retryIntervalMs;
 // - syncs never overlap, and none starts while canSync() is false (the agent gates on the
 //   Services *and* EndpointSlices informers having synced: a sync from a half-filled cache
 //   would tear down paths to endpoints it has not seen yet).
@@ -90,23 +90,11 @@ export class SyncRunner {
     this.run();
   }
 
-  /** Schedules a retry no later than `ms` from now (e.g. a data plane that knows it must wait). */
-  retryAfter(ms: number): void {
-    const at = this.clock.now() + ms;
-    this.retryAt = this.retryAt === undefined ? at : Math.min(this.retryAt, at);
-    this.schedule();
-  }
-
   /** Stops scheduling and waits for an in-flight sync. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimer();
     await this.running;
-  }
-
-  /** Whether a sync is requested or due to be retried but has not run yet. */
-  isPending(): boolean {
-    return this.requested || this.retryAt !== undefined;
   }
 
   private clearTimer(): void {

@@ -95,13 +95,14 @@ export interface SetSpec {
   readonly kind: 'set' | 'map';
   /** The body between braces, with `{ip}` / `{addr}` placeholders filled per family. */
   readonly body: string;
-  /** Elements fully owned by render (flushed and re-added on full sync). Affinity sets are not. */
-  readonly rendered: true;
 }
 
 const vipKey = '{addr} . inet_proto . inet_service';
 
-/** Sets and maps per family. Order matters only for readability of dumps. */
+/**
+ * Sets and maps per family, their elements fully owned by render (flushed and re-added on a full
+ * sync; affinity sets are dynamic and are not). Order matters only for readability of dumps.
+ */
 export const setSpecs = [
   { name: 'cluster-ips', kind: 'set', body: 'type {addr};' },
   { name: 'service-cidrs', kind: 'set', body: 'type {addr}; flags interval;' },
@@ -113,7 +114,7 @@ export const setSpecs = [
   { name: 'cluster-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
   { name: 'local-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
   { name: 'hairpin', kind: 'set', body: 'type {addr} . {addr};' },
-] as const;
+] as const satisfies readonly SetSpec[];
 export type SetName = (typeof setSpecs)[number]['name'];
 
 export function setBody(body: string, family: NftFamily): string {

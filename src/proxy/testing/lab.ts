@@ -5,7 +5,7 @@
 // by close(), also after a failure; stale namespaces with the prefix are removed first.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { run } from '../../kernel/exec.ts';
-import { inNetns } from '../../kernel/netns.ts';
+import { inNetns, maxNameLength } from '../../kernel/netns.ts';
 
 export interface LabPod {
   readonly ns: string;
@@ -45,6 +45,8 @@ export async function removeLab(prefix: string): Promise<void> {
 
 /** `prefix` must be short (namespace names ≤ 15 chars): e.g. `nt1234`. */
 export async function createLab(prefix: string, podCount = 3): Promise<Lab> {
+  if (prefix.length + 2 > maxNameLength)
+    throw new Error(`lab prefix ${JSON.stringify(prefix)} too long for namespace names`);
   await removeLab(prefix);
   const servers: ChildProcess[] = [];
   const node = `${prefix}n`;
