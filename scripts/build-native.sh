@@ -35,7 +35,16 @@ for gypfile in native/*/binding.gyp; do
   if [ -f "$out" ] && [ -z "$(find "$addon" -path "$addon/build" -prune -o -type f -newer "$out" -print -quit)" ]; then
     continue
   fi
-  echo "build-native: building $addon" >&2
-  node "$gyp" rebuild --nodedir="$nodedir" -C "$addon" >&2
-  [ -f "$out" ] || { echo "build-native: $out was not produced" >&2; exit 1; }
+  # node-gyp's log is shown only when the build fails; a terminal sees one line per addon.
+  if [ -t 2 ]; then printf 'build-native: building %s… ' "$addon" >&2; fi
+  log="$(mktemp)"
+  if ! node "$gyp" rebuild --nodedir="$nodedir" -C "$addon" >"$log" 2>&1 || [ ! -f "$out" ]; then
+    if [ -t 2 ]; then echo >&2; fi
+    cat "$log" >&2
+    rm -f "$log"
+    echo "build-native: building $addon failed ($out was not produced)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  if [ -t 2 ]; then echo "done" >&2; fi
 done

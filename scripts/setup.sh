@@ -1,31 +1,51 @@
 #!/usr/bin/env bash
-# Installs what svcnet and its tests need, idempotently: npm packages from the lockfile and, when
-# running as root, the Debian tools the kernel data planes and tests drive.
+# Installs what svcnet needs, idempotently: npm packages from the lockfile, the native addons, the
+# compiled build (dist/) and, when running as root, the Debian tools it drives.
+#   scripts/setup.sh          what running needs (`npm start`)
+#   scripts/setup.sh --test   also what the tests and benchmarks drive (`npm test`, `npm run bench`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_tests=0
+[ "${1:-}" = --test ] && with_tests=1
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Running needs the dependencies only; tests add the devDependencies (type checker, linter, clients).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  { [ "$with_tests" = 1 ] && [ ! -d node_modules/typescript ]; }; then
   echo "setup: installing npm packages" >&2
-  npm ci --no-audit --no-fund >&2
+  if [ "$with_tests" = 1 ]; then npm ci --no-audit --no-fund >&2; else npm ci --omit=dev --no-audit --no-fund >&2; fi
 fi
 
+# Debian packages, as "command package" pairs: the package is installed when the command is missing.
+runtime=(
+  "nft nftables"
+  "iptables-restore iptables"
+  "ipset ipset"
+  "conntrack conntrack"
+  "ip iproute2"
+  "openssl openssl"
+  "sysctl procps"
+  "nsenter util-linux"
+  # The README's first steps try Services with these from inside pods.
+  "curl curl"
+  "dig dnsutils"
+  # The native addons (scripts/build-native.sh; node-gyp runs python3).
+  "python3 python3"
+  "cc gcc"
+  "make make"
+)
+tests=(
+  # Peers the benchmarks compare against.
+  "haproxy haproxy"
+  "dnsperf dnsperf"
+  "dnsmasq dnsmasq-base"
+  "iperf3 iperf3"
+)
 need=()
-command -v nft >/dev/null 2>&1 || need+=(nftables)
-command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
-command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
-command -v dig >/dev/null 2>&1 || need+=(dnsutils)
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-command -v sysctl >/dev/null 2>&1 || need+=(procps)
-command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
-command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
-command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
-command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
-# For the native addons (scripts/build-native.sh).
-command -v cc >/dev/null 2>&1 || need+=(gcc)
-command -v make >/dev/null 2>&1 || need+=(make)
+wanted=("${runtime[@]}")
+[ "$with_tests" = 1 ] && wanted+=("${tests[@]}")
+for pair in "${wanted[@]}"; do
+  command -v "${pair%% *}" >/dev/null 2>&1 || need+=("${pair#* }")
+done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need[*]}" >&2
@@ -40,3 +60,5 @@ fi
 # Native addons (Linux only): batched UDP for DNS, the splice relay for bulk TCP. Without them
 # the DNS server uses dgram and the userspace proxy relays every byte in JS.
 bash scripts/build-native.sh
+# The compiled build bin/svcnet runs (it falls back to the TypeScript sources without one).
+node --import tsx scripts/build.ts --quiet

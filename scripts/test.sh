@@ -2,7 +2,7 @@
 # Every test: type check, lint, unit + integration + lab tests, and a smoke run of each benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 
 echo "== type check" && npx tsc --noEmit -p .
 echo "== lint" && npx biome check .

@@ -9,7 +9,7 @@ import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
 import { ensureServingCert, type TlsMaterial } from '../apiserver/tls.ts';
 import { ipAddressPoolAdmission } from '../controllers/loadbalancer/admission.ts';
 import { openStore } from '../store/open.ts';
-import { CliError, parseHostPort } from './util.ts';
+import { CliError, parseHostPort, untilSignal } from './util.ts';
 
 export interface ApiServerFlags {
   dataDir: string;
@@ -104,4 +104,17 @@ export async function runApiServer(
       await store.close();
     },
   };
+}
+
+export function registerApiServerCommand(program: Command): Command {
+  return addApiServerFlags(
+    program
+      .command('apiserver')
+      .description('serve the Kubernetes API for Services and friends over the embedded store'),
+  ).action(async (flags: ApiServerFlags) => {
+    const { close } = await runApiServer(flags);
+    const sig = await untilSignal();
+    console.log(`svcnet: ${sig}, shutting down`);
+    await close();
+  });
 }

@@ -1,51 +1,47 @@
-// The `svcnet` command. Subcommands are added as their subsystems land.
+// The `svcnet` command. Each subcommand's module is loaded only when that subcommand runs: a
+// user typing `svcnet exec …` or `svcnet --version` must not pay for the API server, the data
+// planes and DNS being loaded (bench/cli.ts measures it). Help lists every command, so it loads
+// them all.
 import { Command } from 'commander';
-import { registerDnsCommand } from '../dns/command.ts';
-import { registerEchoCommand } from '../lab/echo/command.ts';
-import { registerExecCommand } from '../lab/exec.ts';
-import { planeModes } from '../proxy/planes.ts';
-import { registerAgentCommand } from './agent.ts';
-import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { registerCleanupCommand } from './cleanup.ts';
-import { registerControllerCommand } from './controller.ts';
-import { runUp } from './up.ts';
-import { CliError, untilSignal } from './util.ts';
+import { CliError } from './util.ts';
+import { version } from './version.ts';
 
-async function serve(flags: ApiServerFlags): Promise<void> {
-  const { close } = await runApiServer(flags);
-  const sig = await untilSignal();
-  console.log(`svcnet: ${sig}, shutting down`);
-  await close();
+type Register = (program: Command) => unknown;
+
+/** Subcommand → loader of its registration function, in the order help lists them. */
+const commands: Record<string, () => Promise<Register>> = {
+  up: async () => (await import('./up.ts')).registerUpCommand,
+  apiserver: async () => (await import('./apiserver.ts')).registerApiServerCommand,
+  controller: async () => (await import('./controller.ts')).registerControllerCommand,
+  agent: async () => (await import('./agent.ts')).registerAgentCommand,
+  cleanup: async () => (await import('./cleanup.ts')).registerCleanupCommand,
+  dns: async () => (await import('../dns/command.ts')).registerDnsCommand,
+  exec: async () => (await import('../lab/exec.ts')).registerExecCommand,
+  echo: async () => (await import('../lab/echo/command.ts')).registerEchoCommand,
+};
+
+/** The subcommand named on the command line (the first argument that is not an option). */
+function subcommandOf(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith('-'));
 }
 
-const program = new Command();
-program
-  .name('svcnet')
-  .description('Kubernetes Service networking: API server, allocators, endpoints, data planes, DNS')
-  .version('0.1.0');
-
-addApiServerFlags(
+async function main(argv: string[]): Promise<void> {
+  const program = new Command();
   program
-    .command('up')
-    .description('bring up the whole cluster network on this machine: API server, controllers, lab node, agent, DNS'),
-)
-  .option('--mode <mode>', `data plane: auto (nftables as root, userspace otherwise), ${planeModes.join(', ')}`, 'auto')
-  .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
-  .action(runUp);
-
-addApiServerFlags(
-  program.command('apiserver').description('serve the Kubernetes API for Services and friends over the embedded store'),
-).action(serve);
-
-registerControllerCommand(program);
-registerAgentCommand(program);
-registerCleanupCommand(program);
-registerDnsCommand(program);
-registerExecCommand(program);
-registerEchoCommand(program);
+    .name('svcnet')
+    .description('Kubernetes Service networking: API server, allocators, endpoints, data planes, DNS')
+    .version(version);
+  const sub = subcommandOf(argv);
+  const wanted = sub !== undefined && sub in commands ? [sub] : Object.keys(commands);
+  // `--version` alone needs no command at all.
+  if (!(sub === undefined && (argv.includes('--version') || argv.includes('-V')))) {
+    for (const name of wanted) (await commands[name]?.())?.(program);
+  }
+  await program.parseAsync(argv);
+}
 
 try {
-  await program.parseAsync(process.argv);
+  await main(process.argv);
 } catch (e) {
   const msg = e instanceof Error ? e.message : String(e);
   console.error(`svcnet: ${msg}`);

@@ -8,6 +8,7 @@
 // Everything kernel-side lives in the lab node namespace and is removed on exit (DESIGN.md).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { bigIntToBytes, bytesToBigInt, formatIP, parseCIDRSloppy } from '../api/ip.ts';
 import { isAlreadyExists, isNotFound } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
@@ -21,8 +22,9 @@ import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { startNodeAgent } from './agent.ts';
-import { type ApiServerFlags, runApiServer } from './apiserver.ts';
+import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { startControllers } from './controller.ts';
+import { progress } from './progress.ts';
 import { CliError, untilSignal } from './util.ts';
 
 export interface UpFlags extends ApiServerFlags {
@@ -111,19 +113,25 @@ export async function runUp(flags: UpFlags): Promise<void> {
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
+  const steps = progress();
   const topology = new LabTopology({ dataDir, mode: root ? 'netns' : 'rootless' });
+  steps.step(root ? 'svcnet: building the lab node namespace' : 'svcnet: preparing the rootless lab');
   await topology.start();
+  steps.done();
   const stack: (() => Promise<void>)[] = [() => topology.stop()];
   const shutdown = async () => {
     for (const f of stack.reverse())
       await f().catch((e: unknown) => console.error(`svcnet: during shutdown: ${String(e)}`));
   };
   try {
+    steps.step('svcnet: starting the API server');
     const api = await runApiServer(
       flags,
       root ? { extraHosts: [topology.parentIP ?? ''] } : { allowLoopbackEndpoints: true },
     );
     stack.push(() => api.close());
+    steps.done(api.url);
+    steps.step('svcnet: starting the controllers, pod runner and scheduler');
     const client = new InProcessClient(api.server.registry);
     const controllers = startControllers(client, { workloads: true });
     stack.push(() => controllers.stop());
@@ -135,6 +143,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());
+    steps.done();
 
     if (root) {
       const netns = topology.nodeNetns ?? '';
@@ -205,4 +214,19 @@ export async function runUp(flags: UpFlags): Promise<void> {
   const sig = await untilSignal();
   console.log(`svcnet: ${sig}, shutting down`);
   await shutdown();
+}
+
+export function registerUpCommand(program: Command): Command {
+  return addApiServerFlags(
+    program
+      .command('up')
+      .description('bring up the whole cluster network on this machine: API server, controllers, lab node, agent, DNS'),
+  )
+    .option(
+      '--mode <mode>',
+      `data plane: auto (nftables as root, userspace otherwise), ${planeModes.join(', ')}`,
+      'auto',
+    )
+    .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
+    .action(runUp);
 }

@@ -3,7 +3,7 @@
 // scripts/build-native.sh (setup.sh runs it). When it is missing the DNS server keeps dgram.
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { nativeAddonPath } from '../kernel/entry.ts';
 
 /** What the C side exports; offsets are into the socket's shared `memory`. */
 export interface UdpBatchLayout {
@@ -58,9 +58,7 @@ export const Stat = {
 } as const;
 
 const LAYOUT_VERSION = 1;
-export const ADDON_PATH = fileURLToPath(
-  new URL('../../native/udp-batch/build/Release/udp_batch.node', import.meta.url),
-);
+export const ADDON_PATH = nativeAddonPath('udp-batch', 'udp_batch');
 export const BUILD_HINT = 'run scripts/build-native.sh (scripts/setup.sh builds it)';
 
 export type NativeAvailability = { ok: true; addon: UdpBatchAddon } | { ok: false; reason: string };

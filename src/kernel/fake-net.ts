@@ -95,6 +95,10 @@ export class FakeNet implements Netns, Links {
     files.set(file, content);
   }
 
+  async readEtc(name: string, file: string): Promise<string | undefined> {
+    return this.etc.get(name)?.get(file);
+  }
+
   async removeEtc(name: string): Promise<void> {
     this.etc.delete(name);
   }

@@ -1,6 +1,6 @@
 // Network namespaces (`ip netns`). Named namespaces live as /run/netns/<name>; `ip netns exec`
 // also bind-mounts /etc/netns/<name>/* over /etc (how pods get their own resolv.conf).
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromExec, isKernelError, KernelError } from './errors.ts';
 import { type ExecOptions, type ExecResult, type Runner, run } from './exec.ts';
@@ -22,6 +22,8 @@ export interface Netns {
   killAll(name: string): Promise<number>;
   /** Writes /etc/netns/<name>/<file>, which `ip netns exec` mounts over /etc/<file>. */
   writeEtc(name: string, file: string, content: string): Promise<void>;
+  /** Reads /etc/netns/<name>/<file>; undefined when absent. */
+  readEtc(name: string, file: string): Promise<string | undefined>;
   /** Removes /etc/netns/<name> (`ip netns delete` leaves it behind). */
   removeEtc(name: string): Promise<void>;
   /** Names that have an /etc/netns directory (to clean leftovers by prefix). */
@@ -43,6 +45,7 @@ export class IpNetns implements Netns {
   constructor(
     private readonly runner: Runner = run,
     private readonly etcDir = '/etc/netns',
+    private readonly runDir = '/run/netns',
   ) {}
 
   async add(name: string): Promise<void> {
@@ -54,10 +57,14 @@ export class IpNetns implements Netns {
   }
 
   async list(): Promise<string[]> {
-    const { stdout } = await this.ip(['-j', 'netns', 'list']);
-    // iproute2 prints nothing at all (not "[]") when there is no namespace.
-    if (!stdout.trim()) return [];
-    return (JSON.parse(stdout) as { name: string }[]).map((n) => n.name);
+    // What `ip netns list` prints, read directly: `svcnet exec` looks up namespaces at every
+    // start, and spawning ip costs more than the rest of the lookup.
+    try {
+      return (await readdir(this.runDir)).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
   }
 
   async exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
@@ -86,6 +93,15 @@ export class IpNetns implements Netns {
     const dir = join(this.etcDir, safeName(name));
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, safeName(file)), content);
+  }
+
+  async readEtc(name: string, file: string): Promise<string | undefined> {
+    try {
+      return await readFile(join(this.etcDir, safeName(name), safeName(file)), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
   }
 
   async removeEtc(name: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { Client } from '../client/client.ts';
 import { type AttachedResult, runAttached } from '../kernel/exec.ts';
 import { IpLinks, type Links } from '../kernel/links.ts';
 import { IpNetns, type Netns } from '../kernel/netns.ts';
+import { hostsFileHasPodIP } from './hosts.ts';
 import { namePrefix } from './topology.ts';
 
 export type PodExecErrorCode = 'POD_NO_IP' | 'POD_NETNS_NOT_FOUND';
@@ -26,14 +27,24 @@ const podNetnsName = new RegExp(`^${namePrefix}[0-9a-f]{6}-[0-9a-z]+$`);
 
 /** The lab namespace holding `ip`, or undefined when none does. */
 export async function findPodNetns(ip: string, netns: Netns, links: Links): Promise<string | undefined> {
-  for (const name of (await netns.list()).filter((n) => podNetnsName.test(n))) {
+  const names = (await netns.list()).filter((n) => podNetnsName.test(n));
+  const holds = async (name: string) => {
     try {
       const ls = await links.links(name);
-      if (ls.some((l) => l.addresses.some((a) => a.split('/')[0] === ip))) return name;
+      return ls.some((l) => l.addresses.some((a) => a.split('/')[0] === ip));
     } catch {
-      // Deleted while we looked: not this one.
+      return false; // deleted while we looked: not this one
     }
+  };
+  // The pod runner writes each pod's hosts file (kubelet's, naming the pod IP): reading files
+  // finds the namespace without a process per namespace; the interface check confirms it.
+  const hinted: string[] = [];
+  for (const name of names) {
+    const hosts = await netns.readEtc(name, 'hosts').catch(() => undefined);
+    if (hosts !== undefined && hostsFileHasPodIP(hosts, ip)) hinted.push(name);
   }
+  for (const name of hinted) if (await holds(name)) return name;
+  for (const name of names) if (!hinted.includes(name) && (await holds(name))) return name;
   return undefined;
 }
 

@@ -6,12 +6,12 @@
 // for good, as the kubelet does after a graceful delete. A pod that vanishes from the API at
 // once (an immediate delete) is stopped the same way; only its status can no longer be written.
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
+import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
 import { type LabClock, realLabClock } from './clock.ts';
@@ -23,6 +23,7 @@ import {
   type StartRefusal,
 } from './container.ts';
 import { containerInvocation } from './env.ts';
+import { managedHostsFile } from './hosts.ts';
 import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
 import { podStatus } from './pod-status.ts';
 import { buildCheck, ProbeWorker } from './probes.ts';
@@ -52,12 +53,7 @@ export interface PodRunnerOptions {
 }
 
 export function defaultEchoArgv(): string[] {
-  return [
-    process.execPath,
-    '--import',
-    import.meta.resolve('tsx'),
-    fileURLToPath(new URL('./echo/main.ts', import.meta.url)),
-  ];
+  return nodeEntryArgv('echo');
 }
 
 /** `svcnet/echo[:tag]`, optionally from docker.io. */
@@ -235,6 +231,10 @@ export class PodWorker {
     if (net.netns && o.dnsIP && (dnsPolicy === 'ClusterFirst' || dnsPolicy === 'ClusterFirstWithHostNet')) {
       const conf = resolvConf(this.pod.metadata.namespace ?? 'default', o.dnsIP, o.clusterDomain ?? 'cluster.local');
       await topo.netnsOps.writeEtc(net.netns, 'resolv.conf', conf);
+    }
+    if (net.netns) {
+      const hosts = managedHostsFile(this.pod, [net.ip], o.clusterDomain ?? 'cluster.local');
+      await topo.netnsOps.writeEtc(net.netns, 'hosts', hosts);
     }
     if (this.terminating) return;
     const pod = this.podWithIPs();

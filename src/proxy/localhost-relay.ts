@@ -10,8 +10,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { type IPFamily, ipFamilyOf } from '../api/ip.ts';
+import { nodeEntryArgv } from '../kernel/entry.ts';
 import { inNetns } from '../kernel/netns.ts';
 import type { ProxySnapshot } from './snapshot.ts';
 
@@ -190,9 +190,7 @@ export class NetnsRelay implements LocalhostRelay {
 
   private async start(): Promise<AsyncIterator<string>> {
     if (this.lines && this.child?.exitCode === null) return this.lines;
-    const tsx = import.meta.resolve('tsx');
-    const script = fileURLToPath(new URL('./localhost-relay-child.ts', import.meta.url));
-    const [cmd = 'ip', ...args] = inNetns(this.netns, [process.execPath, '--import', tsx, script]);
+    const [cmd = 'ip', ...args] = inNetns(this.netns, nodeEntryArgv('relayChild'));
     const child = spawn(cmd, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     });

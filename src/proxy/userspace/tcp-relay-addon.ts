@@ -3,7 +3,7 @@
 // `scripts/build-native.sh` not run) the plane uses the JS relay (tcp.ts), complete on its own.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeAddonPath } from '../../kernel/entry.ts';
 
 /** Opaque handle of a listening socket. */
 export type NativeListener = { readonly __listener: unique symbol };
@@ -32,9 +32,7 @@ export interface TcpRelayAddon {
   abort(id: number): void;
 }
 
-export const tcpRelayPath = fileURLToPath(
-  new URL('../../../native/tcp-relay/build/Release/tcp_relay.node', import.meta.url),
-);
+export const tcpRelayPath = nativeAddonPath('tcp-relay', 'tcp_relay');
 
 let loaded: TcpRelayAddon | null | undefined;
 
