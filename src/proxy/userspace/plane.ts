@@ -62,7 +62,7 @@ function userspaceStats(reg: Registry): UserspaceStats {
 }
 
 const refuseInsteadOfDrop =
-  'a userspace proxy cannot silently discard a SYN; it refuses at once (no listener, or accept + RST) so the client never hangs (issue 5)';
+  'a userspace proxy cannot silently discard a SYN; it refuses at once (no listener, or accept + RST) so the client never hangs';
 
 const emptyRender: RenderedListeners = { listeners: new Map(), categorized: new Map(), skipped: [] };
 
