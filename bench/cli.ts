@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { KubeObject } from '../src/api/types.ts';
 import { createClient } from '../src/client/kubeconfig.ts';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
+import { inNetns } from '../src/kernel/netns.ts';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -228,7 +229,8 @@ if (inside) {
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', ...process.argv.slice(1)], {
+    const [cmd = 'ip', ...args] = inNetns(ns, [process.execPath, '--import', 'tsx', ...process.argv.slice(1)]);
+    const r = spawnSync(cmd, args, {
       stdio: 'inherit',
       env: { ...process.env, SVCNET_BENCH_NETNS: ns },
     });

@@ -19,11 +19,12 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { hasNetAdmin, run } from '../src/kernel/exec.ts';
-import { ep, snapshotOf, svcPort } from '../src/proxy/nftables/fixtures.ts';
-import { createLab, type Lab, removeLab } from '../src/proxy/nftables/lab.ts';
+import { inNetns } from '../src/kernel/netns.ts';
 import { createNftablesPlane, type NftablesPlane } from '../src/proxy/nftables/plane.ts';
 import { NftablesRenderer } from '../src/proxy/nftables/render.ts';
 import { syncChanges } from '../src/proxy/snapshot.ts';
+import { ep, snapshotOf, svcPort } from '../src/proxy/testing/fixtures.ts';
+import { createLab, type Lab, removeLab } from '../src/proxy/testing/lab.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo } from '../src/proxy/types.ts';
 
 const args = process.argv.slice(2);
@@ -111,7 +112,8 @@ const loop=()=>{const c=net.connect({host,port:80});let d='';c.setTimeout(200);
  c.on('data',x=>d+=x);c.on('timeout',()=>c.destroy());c.on('error',()=>{});
  c.on('close',()=>{if(first){first=false;console.log('ready')}
   if(d.startsWith(want)){console.log('seen '+(performance.timeOrigin+performance.now()));process.exit(0)}setImmediate(loop)})};loop();`;
-  const child = spawn('ip', ['netns', 'exec', lab.client.ns, process.execPath, '-e', script, host, want], {
+  const [cmd = 'ip', ...args] = inNetns(lab.client.ns, [process.execPath, '-e', script, host, want]);
+  const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let onReady: () => void = () => {};
@@ -174,7 +176,8 @@ function p1Pin(): string[] {
 }
 
 function spawnIn(ns: string, script: string, pin: string[] = []): ReturnType<typeof spawn> {
-  return spawn('ip', ['netns', 'exec', ns, ...pin, process.execPath, '-e', script], {
+  const [cmd = 'ip', ...args] = inNetns(ns, [...pin, process.execPath, '-e', script]);
+  return spawn(cmd, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
 }
@@ -419,7 +422,7 @@ async function main(): Promise<void> {
     const ref = kubeProxyShaped(N);
     await run(['ip', 'netns', 'add', kp]);
     const k0 = performance.now();
-    await run(['ip', 'netns', 'exec', kp, 'nft', '-f', '-'], { input: ref, timeoutMs: 600_000 });
+    await run(inNetns(kp, ['nft', '-f', '-']), { input: ref, timeoutMs: 600_000 });
     const kubeMs = performance.now() - k0;
 
     const list = services(N, real1);

@@ -9,7 +9,7 @@
 // core HAProxy is denied. `--shared` runs unpinned (every process on every core). Rounds
 // alternate which proxy goes first and figures are medians; the proxies' CPU time per
 // connection is printed beside them, so headroom is visible even where the load side caps the
-// rate. Targets (issue 5): throughput ≥ 1.0×, conn/s ≥ 0.9×, p99 ≤ 1.5× HAProxy. Prints
+// rate. Targets: throughput ≥ 1.0×, conn/s ≥ 0.9×, p99 ≤ 1.5× HAProxy. Prints
 // PASS/FAIL per target, a skip line when haproxy is missing; exits 0.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

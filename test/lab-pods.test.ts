@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { cidrContains } from '../src/api/ip.ts';
 import type { Pod } from '../src/api/types.ts';
 import { createInProcessCluster, type InProcessCluster } from '../src/client/cluster.ts';
+import { inNetns } from '../src/kernel/netns.ts';
 import { execInPod, registerExecCommand } from '../src/lab/exec.ts';
 import { type PodObj, PodRunner } from '../src/lab/pod-runner.ts';
 import { LabScheduler } from '../src/lab/scheduler.ts';
@@ -92,7 +93,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     assert.fail(`pod ${name} did not get there in ${timeoutMs} ms: ${JSON.stringify(last?.status)}`);
   }
   const isReady = (p: PodObj) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const inNode = (...argv: string[]) => sh('ip', 'netns', 'exec', topology.names.nodeNetns, ...argv);
+  const inNode = (...argv: string[]) => sh(...inNetns(topology.names.nodeNetns, argv));
 
   before(async () => {
     execFileSync('ip', ['netns', 'add', hostNs]);
@@ -148,7 +149,8 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     assert.ok(!routes.includes('"default"'), routes);
     // The parent side reaches the node over the link: a closed port answers with a RST
     // (curl exit 7, "Couldn't connect"), not a timeout (28).
-    const r = spawnSync('ip', ['netns', 'exec', hostNs, 'curl', '-sS', '-m', '3', `http://${topology.nodeIP}:1/`]);
+    const [cmd = 'ip', ...args] = inNetns(hostNs, ['curl', '-sS', '-m', '3', `http://${topology.nodeIP}:1/`]);
+    const r = spawnSync(cmd, args);
     assert.equal(r.status, 7, r.stderr.toString());
   });
 

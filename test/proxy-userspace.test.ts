@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EndpointSlice, KubeObject, Service } from '../src/api/types.ts';
 import { createInProcessCluster, type InProcessCluster } from '../src/client/cluster.ts';
+import { inNetns } from '../src/kernel/netns.ts';
 import { type EchoServer, startEcho } from '../src/lab/echo/server.ts';
 import { type Agent, startAgent } from '../src/proxy/agent.ts';
 import { serviceHealthBody } from '../src/proxy/healthcheck.ts';
@@ -60,7 +61,8 @@ if (!netns) {
         ip(['-n', ns, 'route', 'add', 'local', '10.244.0.0/16', 'dev', 'lo']);
         ip(['-n', ns, 'addr', 'add', '10.0.0.10/32', 'dev', 'lo']);
         const file = fileURLToPath(import.meta.url);
-        const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', file], {
+        const [cmd = 'ip', ...args] = inNetns(ns, [process.execPath, '--import', 'tsx', '--test', file]);
+        const child = spawn(cmd, args, {
           // NODE_TEST_CONTEXT would make the child report to us in the runner's private protocol.
           env: { ...process.env, SVU_NETNS: ns, NODE_TEST_CONTEXT: undefined },
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
+import { inNetns } from '../src/kernel/netns.ts';
 import { eventually } from './helpers/eventually.ts';
 
 const repo = join(import.meta.dirname, '..');
@@ -217,7 +218,8 @@ describe('npm start (svcnet up) end to end', {
     // What a laptop user without root gets. Port 80 on loopback aliases needs
     // ip_unprivileged_port_start lowered, as rootless container runtimes document; this is the
     // test's own namespace, so the sysctl changes nothing else.
-    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_unprivileged_port_start=0']);
+    const [cmd = 'ip', ...args] = inNetns(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_unprivileged_port_start=0']);
+    execFileSync(cmd, args);
     const data = join(dir, 'rootless');
     execFileSync('chmod', ['0777', dir]);
     const rl = spawn(

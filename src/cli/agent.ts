@@ -7,31 +7,28 @@ import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
 import { type Agent, startAgent } from '../proxy/agent.ts';
-import { createNftablesPlane } from '../proxy/nftables/plane.ts';
+import { Registry } from '../proxy/metrics.ts';
 import type { DataPlane } from '../proxy/plane.ts';
-import { NetnsVipBinder } from '../proxy/userspace/netns-vip-binder.ts';
-import { UserspacePlane } from '../proxy/userspace/plane.ts';
-import { BoundVips } from '../proxy/userspace/vips.ts';
+import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { CliError, parseHostPort, untilSignal } from './util.ts';
-
-export type AgentMode = 'userspace' | 'nftables';
-export const agentModes: readonly AgentMode[] = ['nftables', 'userspace'];
 
 export interface NodeAgentOptions {
   client: Client;
   nodeName: string;
   nodeIPs: string[];
-  mode: AgentMode;
+  mode: PlaneMode;
   /**
-   * Root: the named namespace to program (nftables: its ruleset; userspace: VIPs on its lo).
-   * Undefined: nftables programs the current namespace; userspace uses rootless loopback aliases.
+   * Root: the named namespace to program (kernel planes: their rules; userspace: VIPs on its lo).
+   * Undefined: kernel planes program the current namespace; userspace uses rootless loopback aliases.
    */
   netns?: string;
-  /** Service CIDRs (nftables drops unallocated addresses inside them). */
+  /** Service CIDRs (kernel planes drop unallocated addresses inside them). */
   serviceCIDRs?: string[];
   healthz?: { host: string; port: number } | null;
   nodePortAddresses?: string[];
   externalIPAllowCIDRs?: string[];
+  /** kube-proxy --masquerade-all. */
+  masqueradeAll?: boolean;
   /** Also serve cluster DNS here (node-local DNS). */
   dnsListen?: { host: string; port: number }[];
 }
@@ -43,22 +40,22 @@ export interface NodeAgent {
   stop(): Promise<void>;
 }
 
-export function createPlane(mode: AgentMode, netns: string | undefined, serviceCIDRs: string[]): DataPlane {
-  switch (mode) {
-    case 'userspace':
-      return new UserspacePlane(netns ? { vips: new BoundVips(new NetnsVipBinder(netns)) } : {});
-    case 'nftables':
-      return createNftablesPlane({ ...(netns ? { netns } : {}), serviceCIDRs });
-  }
-}
-
 export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
-  const plane = createPlane(o.mode, o.netns, o.serviceCIDRs ?? ['10.96.0.0/12']);
+  // One registry: the plane's counters and the agent's kube-proxy metrics share /metrics.
+  const metrics = new Registry();
+  const plane = planes[o.mode].create({
+    ...(o.netns !== undefined ? { netns: o.netns } : {}),
+    serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
+    masqueradeAll: o.masqueradeAll ?? false,
+    metrics,
+    log: (m) => console.error(`svcnet agent: ${m}`),
+  });
   const agent = await startAgent({
     client: o.client,
     nodeName: o.nodeName,
     nodeIPs: o.nodeIPs,
     plane,
+    metrics,
     ...(o.healthz !== undefined ? { healthz: o.healthz } : {}),
     ...(o.nodePortAddresses ? { nodePortAddresses: o.nodePortAddresses } : {}),
     ...(o.externalIPAllowCIDRs ? { externalIPAllowCIDRs: o.externalIPAllowCIDRs } : {}),
@@ -103,7 +100,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--context <name>', 'kubeconfig context')
     .option('--node-name <name>', 'this node', hostname())
     .option('--node-ip <ips>', "node addresses, primary first (default: the Node's InternalIPs)")
-    .option('--mode <mode>', `data plane: ${agentModes.join(', ')}`, 'nftables')
+    .option('--mode <mode>', `data plane: ${planeModes.join(', ')}`, 'nftables')
     .option('--netns <name>', 'named network namespace to bind VIPs in (root); omit for rootless loopback VIPs')
     .option('--healthz <host:port>', 'kube-proxy healthz, livez and metrics', '0.0.0.0:10256')
     .option('--nodeport-addresses <cidrs>', 'CIDRs or "primary" for NodePorts (default: all node addresses)')
@@ -111,9 +108,10 @@ export function registerAgentCommand(program: Command): void {
     .option('--service-cidrs <cidrs>', 'service CIDRs, comma-separated', '10.96.0.0/12')
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .action(async (flags: AgentFlags) => {
-      if (!agentModes.includes(flags.mode as AgentMode)) {
-        throw new CliError(`--mode must be one of ${agentModes.join(', ')}, not ${flags.mode}`);
+      if (!isPlaneMode(flags.mode)) {
+        throw new CliError(`--mode must be one of ${planeModes.join(', ')}, not ${flags.mode}`);
       }
+      const mode = flags.mode;
       const client = createClient({
         ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
         ...(flags.context ? { context: flags.context } : {}),
@@ -131,7 +129,7 @@ export function registerAgentCommand(program: Command): void {
         client,
         nodeName: flags.nodeName,
         nodeIPs,
-        mode: flags.mode as AgentMode,
+        mode,
         serviceCIDRs: list(flags.serviceCidrs),
         ...(flags.netns ? { netns: flags.netns } : {}),
         healthz: parseHostPort(flags.healthz),

@@ -16,10 +16,12 @@ import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
+import { inNetns } from '../kernel/netns.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
-import { type AgentMode, agentModes, startNodeAgent } from './agent.ts';
+import { isPlaneMode, planeModes, planes } from '../proxy/planes.ts';
+import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { startControllers } from './controller.ts';
 import { progress } from './progress.ts';
@@ -93,7 +95,8 @@ async function ensureKubeDns(client: Client, clusterIP: string, dnsAddress: stri
 }
 
 function spawnNodeAgent(args: string[], netns: string): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', netns, bin, 'agent', ...args], {
+  const [cmd = 'ip', ...argv] = inNetns(netns, [bin, 'agent', ...args]);
+  const child = spawn(cmd, argv, {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return child;
@@ -102,10 +105,10 @@ function spawnNodeAgent(args: string[], netns: string): ChildProcess {
 export async function runUp(flags: UpFlags): Promise<void> {
   const root = hasNetAdmin();
   const mode = flags.mode === 'auto' ? (root ? 'nftables' : 'userspace') : flags.mode;
-  if (!agentModes.includes(mode as AgentMode)) {
-    throw new CliError(`--mode must be auto or one of ${agentModes.join(', ')}, not ${flags.mode}`);
+  if (!isPlaneMode(mode)) {
+    throw new CliError(`--mode must be auto or one of ${planeModes.join(', ')}, not ${flags.mode}`);
   }
-  if (!root && mode !== 'userspace')
+  if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
@@ -219,7 +222,11 @@ export function registerUpCommand(program: Command): Command {
       .command('up')
       .description('bring up the whole cluster network on this machine: API server, controllers, lab node, agent, DNS'),
   )
-    .option('--mode <mode>', 'data plane: auto (nftables as root, userspace otherwise), nftables, userspace', 'auto')
+    .option(
+      '--mode <mode>',
+      `data plane: auto (nftables as root, userspace otherwise), ${planeModes.join(', ')}`,
+      'auto',
+    )
     .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
     .action(runUp);
 }

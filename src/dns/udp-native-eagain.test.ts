@@ -8,6 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { inNetns } from '../kernel/netns.ts';
 
 const exec = promisify(execFile);
 const child = fileURLToPath(new URL('./udp-native-eagain.child.ts', import.meta.url));
@@ -30,22 +31,16 @@ interface Outcome {
 }
 
 async function runChild(count: number): Promise<Outcome> {
-  const { stdout } = await exec(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, '--import', 'tsx', child, String(count)],
-    { timeout: 60_000, cwd: fileURLToPath(new URL('../..', import.meta.url)) },
-  );
+  const [cmd = 'ip', ...args] = inNetns(ns, [process.execPath, '--import', 'tsx', child, String(count)]);
+  const { stdout } = await exec(cmd, args, { timeout: 60_000, cwd: fileURLToPath(new URL('../..', import.meta.url)) });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Outcome;
 }
 
 describe('native UDP: send EAGAIN (shaped loopback in a namespace)', { skip: skipReason() }, () => {
   before(async () => {
     await exec('ip', ['netns', 'add', ns]);
-    await exec('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    await exec('ip', [
-      'netns',
-      'exec',
-      ns,
+    await exec('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const [cmd = 'ip', ...args] = inNetns(ns, [
       'tc',
       'qdisc',
       'add',
@@ -60,6 +55,7 @@ describe('native UDP: send EAGAIN (shaped loopback in a namespace)', { skip: ski
       'limit',
       '10mb',
     ]);
+    await exec(cmd, args);
   });
   after(async () => {
     await exec('ip', ['netns', 'delete', ns]).catch(() => {});

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const entryPoints = {
   cli: 'cli/main',
   echo: 'lab/echo/main',
-  relayChild: 'proxy/nftables/relay-child',
+  relayChild: 'proxy/localhost-relay-child',
 } as const;
 export type EntryPoint = keyof typeof entryPoints;
 

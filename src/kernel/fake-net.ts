@@ -8,7 +8,7 @@ import { cidrContains, formatCIDR, parseCIDRSloppy } from '../api/ip.ts';
 import { KernelError } from './errors.ts';
 import type { ExecOptions, ExecResult } from './exec.ts';
 import type { LinkInfo, Links, NsRef, RouteInfo, RouteSpec } from './links.ts';
-import type { Netns } from './netns.ts';
+import { inNetns, type Netns } from './netns.ts';
 
 interface FakeLink {
   name: string;
@@ -73,7 +73,7 @@ export class FakeNet implements Netns, Links {
   }
 
   execArgv(name: string, argv: readonly string[]): string[] {
-    return ['ip', 'netns', 'exec', name, ...argv];
+    return inNetns(name, argv);
   }
 
   /** Processes per namespace, as the test sets them up; killAll empties the list. */

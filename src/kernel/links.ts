@@ -4,6 +4,7 @@
 // and routes refuse it, so a bug cannot rewrite the host's forwarding or routing.
 import { fromExec, KernelError } from './errors.ts';
 import { type ExecResult, type Runner, run } from './exec.ts';
+import { inNetns } from './netns.ts';
 
 /** A namespace name, or undefined for the caller's own namespace. */
 export type NsRef = string | undefined;
@@ -128,7 +129,7 @@ export class IpLinks implements Links {
   async setSysctl(ns: string, key: string, value: string): Promise<void> {
     const named = requireNamed(ns, 'sysctls');
     try {
-      await this.runner(['ip', 'netns', 'exec', named, 'sysctl', '-q', '-w', `${key}=${value}`]);
+      await this.runner(inNetns(named, ['sysctl', '-q', '-w', `${key}=${value}`]));
     } catch (e) {
       throw fromExec(e);
     }

@@ -32,6 +32,15 @@ export interface Netns {
 
 export const maxNameLength = 15;
 
+/**
+ * The argv that runs `argv` inside the named network namespace (`ip netns exec`, which also
+ * mounts /etc/netns/<name>/* over /etc), or here when `netns` is undefined: the one way every
+ * caller enters a namespace.
+ */
+export function inNetns(netns: string | undefined, argv: readonly string[]): string[] {
+  return netns ? ['ip', 'netns', 'exec', netns, ...argv] : [...argv];
+}
+
 export class IpNetns implements Netns {
   constructor(
     private readonly runner: Runner = run,
@@ -63,7 +72,7 @@ export class IpNetns implements Netns {
   }
 
   execArgv(name: string, argv: readonly string[]): string[] {
-    return ['ip', 'netns', 'exec', name, ...argv];
+    return inNetns(name, argv);
   }
 
   async killAll(name: string): Promise<number> {

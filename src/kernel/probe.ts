@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { joinHostPort } from '../api/ip.ts';
 import { isExecError, type Runner, run } from './exec.ts';
+import { inNetns } from './netns.ts';
 
 export interface ProbeOutcome {
   ok: boolean;
@@ -49,7 +50,7 @@ export class SystemProber implements Prober {
     for (const [k, v] of c.headers) argv.push('-H', `${k}: ${v}`);
     argv.push(url);
     try {
-      const { stdout } = await this.runner(['ip', 'netns', 'exec', netns, ...argv], { timeoutMs: timeoutMs + 2000 });
+      const { stdout } = await this.runner(inNetns(netns, argv), { timeoutMs: timeoutMs + 2000 });
       return statusOutcome(Number(stdout.trim()));
     } catch (e) {
       return { ok: false, message: isExecError(e) ? e.stderr.trim() || e.message : String(e) };
@@ -59,7 +60,7 @@ export class SystemProber implements Prober {
   async tcp(netns: string | undefined, host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
     if (!netns) return directTcp(host, port, timeoutMs);
     // $0/$1 keep host and port out of the script text.
-    const argv = ['ip', 'netns', 'exec', netns, 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)];
+    const argv = inNetns(netns, ['bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)]);
     try {
       await this.runner(argv, { timeoutMs });
       return ok;
@@ -77,7 +78,7 @@ export class SystemProber implements Prober {
     env: Record<string, string>,
     timeoutMs: number,
   ): Promise<ProbeOutcome> {
-    const full = netns ? ['ip', 'netns', 'exec', netns, ...argv] : [...argv];
+    const full = inNetns(netns, argv);
     try {
       await this.runner(full, { timeoutMs, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
       return ok;

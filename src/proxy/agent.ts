@@ -92,11 +92,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     (e, k) => onError(e, `healthCheckNodePort ${k}`),
   );
 
-  const request = () => {
+  const request = (full = false) => {
     requests++;
     health.queued();
     pm.lastQueuedTimestamp.set(Date.now() / 1000);
-    runner.run();
+    if (full) runner.requestFull();
+    else runner.run();
   };
 
   const sync = async (ctx: SyncContext) => {
@@ -163,23 +164,27 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     health.nodeEligible = cur !== undefined && !cur.metadata.deletionTimestamp;
     if (next.zone !== node.zone || next.podCIDRs.join() !== node.podCIDRs.join()) {
       node = next;
-      request();
+      // Every plane renders node facts into shared rules: a partial sync cannot carry them.
+      request(true);
     }
   });
 
-  if (opts.recordEvents ?? true) {
-    const recent = new Map<string, number>();
-    opts.plane.attach?.({
-      event: (e: PlaneEvent) => {
-        if (!e.service) return;
-        const key = `${e.service.namespace}/${e.service.name}/${e.reason}/${e.message}`;
-        const now = Date.now();
-        if ((recent.get(key) ?? 0) > now - 60_000) return;
-        recent.set(key, now);
-        void recordEvent(opts.client, opts.nodeName, e).catch((err) => onError(err, 'event'));
-      },
-    });
-  }
+  const recordEvents = opts.recordEvents ?? true;
+  const recent = new Map<string, number>();
+  opts.plane.attach?.({
+    event: (e: PlaneEvent) => {
+      if (!recordEvents || !e.service) return;
+      const key = `${e.service.namespace}/${e.service.name}/${e.reason}/${e.message}`;
+      const now = Date.now();
+      if ((recent.get(key) ?? 0) > now - 60_000) return;
+      recent.set(key, now);
+      void recordEvent(opts.client, opts.nodeName, e).catch((err) => onError(err, 'event'));
+    },
+    environmentChanged: (why) => {
+      onError(new Error(`${opts.plane.name}: environment changed (${why}): next sync is full`), 'plane');
+      request(true);
+    },
+  });
 
   let healthServer: ProxyHealthServer | undefined;
   let healthzAddress: AddressInfo | undefined;

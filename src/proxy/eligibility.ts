@@ -3,8 +3,11 @@
 // (service-semantics.md 5.2, 5.6, 5.7, 5.10–5.12, 5.21). Kernel planes render these decisions
 // into rules; the userspace plane calls them per connection; the conformance suite checks both
 // against the same cases.
-import { cidrContains, ipFamilyOf, isLoopbackIP } from '../api/ip.ts';
+import { cidrContains, cidrFamilyOf, type IPFamily, ipFamilyOf, isLoopbackIP } from '../api/ip.ts';
+import { evaluateClass, type SourceKind, trafficClassOf } from './traffic-class.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo } from './types.ts';
+
+export type { SourceKind };
 
 export type TopologyMode = '' | 'PreferSameZone' | 'PreferSameNode';
 
@@ -64,9 +67,6 @@ export function categorizeEndpoints(endpoints: readonly EndpointInfo[], node: No
 /** How the packet reached the service. */
 export type DestinationKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort';
 
-/** Where a packet comes from, as kube-proxy's local detector and `fib saddr type local` see it. */
-export type SourceKind = 'pod' | 'node' | 'external';
-
 export function classifySource(src: string, node: NodeInfo): SourceKind {
   if (node.podCIDRs.some((c) => cidrContains(c, src))) return 'pod';
   if (isLoopbackIP(src) || node.ips.includes(src)) return 'node';
@@ -91,9 +91,22 @@ export interface VerdictOptions {
   masqueradeAll?: boolean;
 }
 
+/**
+ * 5.12: the source ranges that filter this Service's LB IPs of `family`. As in kube-proxy the
+ * ranges are taken per family (a Service with only IPv6 ranges does not filter its IPv4 LB IP)
+ * and a zero-length prefix allows everyone, like no range at all. Entries were trimmed and made
+ * canonical when the Service was read (services.ts). Empty: no filtering.
+ */
+export function sourceRangesOf(svc: ServicePortInfo, family: IPFamily): readonly string[] {
+  const mine = svc.loadBalancerSourceRanges.filter((r) => cidrFamilyOf(r) === family);
+  return mine.some((r) => r.endsWith('/0')) ? [] : mine;
+}
+
 /** 5.12: whether loadBalancerSourceRanges let `src` reach this LB IP. NodePorts are never filtered. */
 export function sourceRangeAllows(svc: ServicePortInfo, src: string, node: NodeInfo): boolean {
-  const ranges = svc.loadBalancerSourceRanges;
+  const family = ipFamilyOf(src);
+  if (family === undefined) return false;
+  const ranges = sourceRangesOf(svc, family);
   if (ranges.length === 0) return true;
   if (ranges.some((r) => cidrContains(r, src))) return true;
   // With the node inside a range, traffic the node itself sends to its LB IP (hairpin through
@@ -129,29 +142,15 @@ export function decideCategorized(
 ): Verdict {
   // 5.10: nothing usable anywhere → reject (ICMP port unreachable / ECONNREFUSED).
   if (!cat.hasAny) return { kind: 'REJECT', reason: 'no-endpoints' };
-  const source = classifySource(src, node);
-  if (dest === 'clusterIP') {
-    const eps = svc.internalPolicyLocal ? cat.local : cat.cluster;
-    // 5.11: endpoints exist but none local → dropped (a timeout, not a refusal).
-    if (eps.length === 0) return { kind: 'DROP', reason: 'no-local-endpoints' };
-    // 5.6: without --masquerade-all only traffic from outside the pod CIDR is masqueraded; with
-    // no pod CIDR known there is no local detector and nothing is marked.
-    const masquerade = opts.masqueradeAll === true || (node.podCIDRs.length > 0 && source !== 'pod');
-    return { kind: 'endpoints', endpoints: eps, masquerade };
-  }
   if (dest === 'loadBalancer' && !sourceRangeAllows(svc, src, node)) return { kind: 'DROP', reason: 'source-range' };
-  if (!svc.externalPolicyLocal) {
-    if (cat.cluster.length === 0) return { kind: 'REJECT', reason: 'no-endpoints' };
-    return { kind: 'endpoints', endpoints: cat.cluster, masquerade: true };
-  }
-  // 5.7 ETP=Local: (a) pod traffic short-circuits to the cluster set, (b) node-local sources
-  // are masqueraded to the cluster set, (c) the rest keeps its source IP and needs a local one.
-  if (source === 'pod' || source === 'node') {
-    if (cat.cluster.length === 0) return { kind: 'REJECT', reason: 'no-endpoints' };
-    return { kind: 'endpoints', endpoints: cat.cluster, masquerade: source === 'node' || opts.masqueradeAll === true };
-  }
-  if (cat.local.length === 0) return { kind: 'DROP', reason: 'no-local-endpoints' };
-  return { kind: 'endpoints', endpoints: cat.local, masquerade: false };
+  const cls = trafficClassOf(svc, dest);
+  // No pod CIDR known: no local detector, so no source counts as pod traffic (kube-proxy's no-op detector).
+  const cfg = { masqueradeAll: opts.masqueradeAll === true, localDetector: node.podCIDRs.length > 0 };
+  const { set, masquerade } = evaluateClass(cls, cfg, classifySource(src, node));
+  const endpoints = set === 'local' ? cat.local : cat.cluster;
+  if (endpoints.length > 0) return { kind: 'endpoints', endpoints, masquerade };
+  // 5.11: endpoints exist but none local → dropped (a timeout, not a refusal).
+  return set === 'local' ? { kind: 'DROP', reason: 'no-local-endpoints' } : { kind: 'REJECT', reason: 'no-endpoints' };
 }
 
 /**

@@ -198,3 +198,16 @@ export function proxyMetrics(reg: Registry) {
 }
 
 export type ProxyMetrics = ReturnType<typeof proxyMetrics>;
+
+/** What every kernel plane shares: the UDP conntrack cleanup and the [::1] relay. */
+export function kernelPlaneMetrics(reg: Registry) {
+  return {
+    conntrackDeleted: reg.counter(
+      'kubeproxy_conntrack_reconciler_deleted_entries_total',
+      'Cumulative stale UDP conntrack entries deleted after syncs',
+    ),
+    relayListeners: reg.gauge('svcnet_localhost_relay_listeners', 'Listeners of the [::1] NodePort relay'),
+  };
+}
+
+export type KernelPlaneMetrics = ReturnType<typeof kernelPlaneMetrics>;

@@ -10,16 +10,38 @@ export interface PlaneEvent {
   service?: { namespace: string; name: string };
 }
 
+/**
+ * Thrown by a plane asked for a partial sync it cannot do (nothing applied yet, or the node
+ * environment it rendered against changed): the runner retries at once with a full sync.
+ */
+export class NeedsFullSyncError extends Error {
+  readonly code = 'NEEDS_FULL_SYNC';
+  constructor(why: string) {
+    super(`partial sync impossible: ${why}`);
+    this.name = 'NeedsFullSyncError';
+  }
+}
+
+/** Where a plane reports to the agent (attach()). */
+export interface PlaneSink {
+  event(e: PlaneEvent): void;
+  /**
+   * The plane found its environment changed (kernel state it owns altered or gone, a dependency
+   * restarted): the runner makes the next sync full. Planes never choose full vs partial.
+   */
+  environmentChanged(why: string): void;
+}
+
 export interface DataPlane {
   readonly name: string;
   /**
-   * Converge to `snapshot`. `changes` allows a partial update; with `changes.full` the plane
-   * must not trust what it believes it has already applied. A throw makes the sync runner retry
-   * with a full sync.
+   * Converge to `snapshot`. With `changes.full` the plane rewrites everything it owns and must
+   * not trust what it believes it has already applied; otherwise it applies only `changes`. The
+   * sync runner alone decides which; a throw makes it retry with a full sync.
    */
   sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void>;
-  /** Called once by the agent before the first sync: where to report Events. */
-  attach?(sink: { event(e: PlaneEvent): void }): void;
+  /** Called once by the agent before the first sync: where to report Events and changes. */
+  attach?(sink: PlaneSink): void;
   /** Stop serving; in-flight work may finish for at most `drainMs`. */
   stop(opts?: { drainMs?: number }): Promise<void>;
 }

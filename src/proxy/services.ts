@@ -3,7 +3,7 @@
 // one {previous, current} per Service and drops the pair when it ends where it began, so a
 // Service that flapped between two syncs costs the data plane nothing.
 import { isDeepStrictEqual } from 'node:util';
-import { cidrContains } from '../api/ip.ts';
+import { canonicalCIDR, cidrContains } from '../api/ip.ts';
 import type { Service } from '../api/types.ts';
 import { annotationKeys, labelKeys } from '../api/well-known.ts';
 import {
@@ -75,6 +75,10 @@ export function servicePortsOf(
           .map((i) => i.ip ?? '')
       : [];
   const externallyAccessible = type !== 'ClusterIP' || externalIPs.length > 0;
+  // The API accepts entries with surrounding spaces (validation trims before parsing, as
+  // Kubernetes' does); kube-proxy trims them too. Unparsable entries are left out, as
+  // kube-proxy's MapCIDRsByIPFamily does.
+  const sourceRanges = (spec.loadBalancerSourceRanges ?? []).flatMap((r) => canonicalCIDR(r.trim()) ?? []);
   const affinity =
     spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
   for (const p of spec.ports ?? []) {
@@ -97,9 +101,7 @@ export function servicePortsOf(
         externalIPs: Object.freeze(externalIPs),
         deniedExternalIPs: Object.freeze(deniedExternalIPs),
         loadBalancerIPs: Object.freeze(loadBalancerIPs),
-        loadBalancerSourceRanges: Object.freeze(
-          loadBalancerIPs.length > 0 ? [...(spec.loadBalancerSourceRanges ?? [])] : [],
-        ),
+        loadBalancerSourceRanges: Object.freeze(loadBalancerIPs.length > 0 ? sourceRanges : []),
         internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
         externalPolicyLocal: externallyAccessible && spec.externalTrafficPolicy === 'Local',
         healthCheckNodePort:

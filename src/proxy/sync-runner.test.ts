@@ -1,48 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type RunnerClock, type SyncContext, SyncRunner } from './sync-runner.ts';
-
-class FakeClock implements RunnerClock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  /** Advances time, firing due timers in order and letting async syncs settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await settle();
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { FakeLabClock } from '../lab/clock.ts';
+import { type SyncContext, SyncRunner } from './sync-runner.ts';
 
 function setup(opts: { fail?: () => boolean; gate?: () => boolean } = {}) {
-  const clock = new FakeClock();
+  const clock = new FakeLabClock();
   const runs: (SyncContext & { at: number })[] = [];
   const runner = new SyncRunner(
     async (ctx) => {
-      runs.push({ ...ctx, at: clock.t });
+      runs.push({ ...ctx, at: clock.now() });
       if (opts.fail?.()) throw new Error('boom');
     },
     { minIntervalMs: 1000, maxIntervalMs: 30_000, retryIntervalMs: 500, clock, canSync: opts.gate },
@@ -103,17 +69,6 @@ describe('SyncRunner', () => {
     assert.equal(runs[2]?.full, false);
   });
 
-  it('retryAfter schedules a sync without a request', async () => {
-    const { clock, runs, runner } = setup();
-    runner.run();
-    await clock.advance(0);
-    runner.retryAfter(5000);
-    await clock.advance(4999);
-    assert.equal(runs.length, 1);
-    await clock.advance(1);
-    assert.equal(runs[1]?.reason, 'retry');
-  });
-
   it('never syncs while the gate is closed, and keeps the request for when it opens', async () => {
     let open = false;
     const { clock, runs, runner } = setup({ gate: () => open });
@@ -128,7 +83,7 @@ describe('SyncRunner', () => {
   });
 
   it('never overlaps syncs; a request during a sync runs after it', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeLabClock();
     let release: () => void = () => {};
     let active = 0;
     let maxActive = 0;
@@ -154,5 +109,57 @@ describe('SyncRunner', () => {
     assert.equal(n, 2);
     assert.equal(maxActive, 1);
     await runner.stop();
+  });
+
+  it('keeps a full sync at most maxInterval apart under steady churn', async () => {
+    const { clock, runs, runner } = setup();
+    // A change every 400 ms for 100 s: every sync has something to do.
+    for (let t = 0; t < 100_000; t += 400) {
+      runner.run();
+      await clock.advance(400);
+    }
+    const fulls = runs.filter((r) => r.full).map((r) => r.at);
+    assert.ok(runs.length > 90, `${runs.length} syncs`);
+    assert.equal(fulls[0], 0);
+    for (let i = 1; i < fulls.length; i++) {
+      const gap = (fulls[i] ?? 0) - (fulls[i - 1] ?? 0);
+      assert.ok(gap <= 30_000, `full syncs ${gap} ms apart`);
+    }
+    assert.ok(fulls.length >= 4, fulls.join());
+    assert.ok(runs.filter((r) => !r.full).length > 80, 'the rest stay partial');
+  });
+
+  it('requestFull makes the next sync full, once', async () => {
+    const { clock, runs, runner } = setup();
+    runner.run();
+    await clock.advance(2000);
+    runner.requestFull();
+    await clock.advance(2000);
+    runner.run();
+    await clock.advance(2000);
+    assert.deepEqual(
+      runs.map((r) => r.full),
+      [true, true, false],
+    );
+  });
+
+  it('a failed partial sync is retried at once as a full one; a failed full one after retryInterval', async () => {
+    let fail = false;
+    const { clock, runs, runner } = setup({ fail: () => fail });
+    runner.run();
+    await clock.advance(5000);
+    fail = true;
+    runner.run();
+    await clock.advance(0);
+    fail = false;
+    await clock.advance(0);
+    assert.deepEqual(
+      runs.map((r) => [r.at, r.full, r.reason]),
+      [
+        [0, true, 'requested'],
+        [5000, false, 'requested'],
+        [5000, true, 'retry'],
+      ],
+    );
   });
 });

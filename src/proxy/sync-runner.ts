@@ -1,9 +1,14 @@
-// The one sync runner (DESIGN.md convention 5), after kube-proxy's BoundedFrequencyRunner:
+// The one sync runner (DESIGN.md convention 5), after kube-proxy's BoundedFrequencyRunner, and
+// the one place that decides whether a sync is full or partial:
 // - requests coalesce: any number of run() calls between two syncs cause one sync;
 // - two syncs start at least minIntervalMs apart (a burst of endpoint churn costs one render);
-// - a sync happens at least every maxIntervalMs even without requests (periodic resync repairs
-//   state someone else changed under us);
-// - a failed sync is retried after retryIntervalMs (or retryAfter()), and the next sync is full;
+// - a *full* sync happens at least every maxIntervalMs, requests or not: steady churn makes every
+//   sync partial, so the periodic resync that repairs state someone else changed under us (a
+//   deleted rule, a flushed table) is counted from the last full sync, not the last sync;
+// - full syncs: the first, the periodic one, the one after a failure, and one requested with
+//   requestFull() (a plane or the agent reporting that the environment changed);
+// - a failed partial sync is retried at once as a full one; a failed full sync after
+//   retryIntervalMs;
 // - syncs never overlap, and none starts while canSync() is false (the agent gates on the
 //   Services *and* EndpointSlices informers having synced: a sync from a half-filled cache
 //   would tear down paths to endpoints it has not seen yet).
@@ -46,6 +51,9 @@ export class SyncRunner {
   private requested = false;
   private retryAt: number | undefined;
   private needFull = true;
+  private lastFullAt = Number.NEGATIVE_INFINITY;
+  /** A failed partial sync: retry now, not after minIntervalMs. */
+  private retryNow = false;
   private timer: unknown;
   private timerDue = Number.POSITIVE_INFINITY;
   private stopped = true;
@@ -73,11 +81,13 @@ export class SyncRunner {
     this.schedule();
   }
 
-  /** Schedules a retry no later than `ms` from now (e.g. a data plane that knows it must wait). */
-  retryAfter(ms: number): void {
-    const at = this.clock.now() + ms;
-    this.retryAt = this.retryAt === undefined ? at : Math.min(this.retryAt, at);
-    this.schedule();
+  /**
+   * Requests a full sync: the environment changed (node addresses, pod CIDRs), or a plane found
+   * its kernel state altered under it. Coalesced like run().
+   */
+  requestFull(): void {
+    this.needFull = true;
+    this.run();
   }
 
   /** Stops scheduling and waits for an in-flight sync. */
@@ -85,11 +95,6 @@ export class SyncRunner {
     this.stopped = true;
     this.clearTimer();
     await this.running;
-  }
-
-  /** Whether a sync is requested or due to be retried but has not run yet. */
-  isPending(): boolean {
-    return this.requested || this.retryAt !== undefined;
   }
 
   private clearTimer(): void {
@@ -100,10 +105,14 @@ export class SyncRunner {
 
   private nextDue(): { at: number; reason: SyncReason } {
     const earliest = this.lastRunAt + this.opts.minIntervalMs;
-    const periodicBase = Number.isFinite(this.lastRunAt) ? this.lastRunAt : this.startedAt;
-    let best: { at: number; reason: SyncReason } = { at: periodicBase + this.opts.maxIntervalMs, reason: 'periodic' };
-    if (this.retryAt !== undefined && Math.max(this.retryAt, earliest) < best.at) {
-      best = { at: Math.max(this.retryAt, earliest), reason: 'retry' };
+    const periodicBase = Number.isFinite(this.lastFullAt) ? this.lastFullAt : this.startedAt;
+    let best: { at: number; reason: SyncReason } = {
+      at: Math.max(periodicBase + this.opts.maxIntervalMs, earliest),
+      reason: 'periodic',
+    };
+    if (this.retryAt !== undefined) {
+      const at = this.retryNow ? this.retryAt : Math.max(this.retryAt, earliest);
+      if (at < best.at) best = { at, reason: 'retry' };
     }
     if (this.requested && Math.max(this.clock.now(), earliest) <= best.at) {
       best = { at: Math.max(this.clock.now(), earliest), reason: 'requested' };
@@ -137,22 +146,27 @@ export class SyncRunner {
       this.requested = this.requested || reason !== 'periodic';
       this.startedAt = this.clock.now();
       this.lastRunAt = Number.NEGATIVE_INFINITY;
+      this.lastFullAt = Number.NEGATIVE_INFINITY;
       if (this.requested) return;
       this.schedule();
       return;
     }
-    const full = this.needFull || reason === 'periodic';
+    const now = this.clock.now();
+    const full = this.needFull || reason === 'periodic' || now >= this.lastFullAt + this.opts.maxIntervalMs;
     this.requested = false;
     this.retryAt = undefined;
-    this.lastRunAt = this.clock.now();
+    this.retryNow = false;
+    this.needFull = false;
+    this.lastRunAt = now;
+    if (full) this.lastFullAt = now;
     this.running = (async () => {
       try {
         await this.fn({ full, reason });
-        this.needFull = false;
       } catch (err) {
         this.failures++;
         this.needFull = true;
-        this.retryAt = this.clock.now() + this.retryIntervalMs;
+        this.retryNow = !full;
+        this.retryAt = this.clock.now() + (full ? this.retryIntervalMs : 0);
         this.opts.onError?.(err);
       } finally {
         this.runs++;

@@ -111,6 +111,16 @@ export const cases: readonly ConformanceCase[] = [
     expect: ['10.244.0.14:8080'],
   },
   {
+    name: 'internalTrafficPolicy Local: a source outside the pod CIDR is masqueraded',
+    spec: '5.6 5.11',
+    src: src.node,
+    proto: tcp,
+    dst: '10.96.0.14',
+    dport: 80,
+    expect: ['10.244.0.14:8080'],
+    masq: true,
+  },
+  {
     name: 'internalTrafficPolicy Local falls back to a local terminating endpoint',
     spec: '5.2',
     src: src.pod,

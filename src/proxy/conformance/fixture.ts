@@ -3,6 +3,7 @@
 // of service-semantics.md §5. The snapshot is built through the real trackers, so the suite
 // also covers the API → snapshot conversion.
 import type { EndpointSlice, Service } from '../../api/types.ts';
+import { labelKeys } from '../../api/well-known.ts';
 import { localhostNodePortsAllowed, resolveNodePortAddresses } from '../eligibility.ts';
 import { EndpointsChangeTracker } from '../endpoints.ts';
 import { ServiceChangeTracker } from '../services.ts';
@@ -30,9 +31,9 @@ export const src = {
   inRange: '198.51.100.9',
 } as const;
 
-interface EpSpec {
+export interface EpSpec {
   ip: string;
-  node: 'node-a' | 'node-b';
+  node: string;
   ready?: boolean;
   serving?: boolean;
   terminating?: boolean;
@@ -40,7 +41,7 @@ interface EpSpec {
   nodeHints?: string[];
 }
 
-interface SvcSpec {
+export interface SvcSpec {
   name: string;
   clusterIP: string;
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -151,7 +152,8 @@ export const services: readonly SvcSpec[] = [
     type: 'LoadBalancer',
     ports: http(30083),
     lbIngress: [{ ip: '192.0.2.12' }],
-    sourceRanges: ['198.51.100.0/24'],
+    // Written with surrounding spaces: the API accepts it (trimmed), so the agent must too.
+    sourceRanges: [' 198.51.100.0/24 '],
     eps: [{ ip: '10.244.1.19', node: 'node-b' }],
   },
   {
@@ -171,13 +173,13 @@ export const services: readonly SvcSpec[] = [
   {
     name: 'other-proxy',
     clusterIP: '10.96.0.22',
-    labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' },
+    labels: { [labelKeys.serviceProxyName]: 'someone-else' },
     eps: [{ ip: '10.244.1.22', node: 'node-b' }],
   },
   {
     name: 'headless-label',
     clusterIP: '10.96.0.23',
-    labels: { 'service.kubernetes.io/headless': '' },
+    labels: { [labelKeys.headless]: '' },
     eps: [{ ip: '10.244.1.23', node: 'node-b' }],
   },
   {
@@ -246,12 +248,12 @@ export function sliceObject(s: SvcSpec): EndpointSlice {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     addressType: 'IPv4',
-    metadata: { namespace: 'default', name: `${s.name}-abcde`, labels: { 'kubernetes.io/service-name': s.name } },
+    metadata: { namespace: 'default', name: `${s.name}-abcde`, labels: { [labelKeys.serviceName]: s.name } },
     ports: (s.ports ?? http()).map((p) => ({ name: p.name, port: p.targetPort, protocol: p.protocol })),
     endpoints: s.eps.map((e) => ({
       addresses: [e.ip],
       nodeName: e.node,
-      zone: e.node === 'node-a' ? 'zone-a' : 'zone-b',
+      zone: e.node === node.name ? node.zone : 'zone-b',
       conditions: {
         ready: e.ready ?? true,
         serving: e.serving ?? e.ready ?? true,
@@ -270,17 +272,25 @@ export function sliceObject(s: SvcSpec): EndpointSlice {
 
 /** The fixture's snapshot, built through the trackers the agent uses. */
 export function fixtureSnapshot(): ProxySnapshot {
-  const svcs = new ServiceChangeTracker({ externalIPAllowCIDRs, defaultConnectRetries: 2 });
-  const eps = new EndpointsChangeTracker(node.name, () => 0);
-  for (const s of services) {
+  return snapshotOfSpecs(services, { node, nodePortAddresses, externalIPAllowCIDRs });
+}
+
+/** Services and their endpoints as API objects, through the agent's trackers, into a snapshot. */
+export function snapshotOfSpecs(
+  specs: readonly SvcSpec[],
+  o: { node: NodeInfo; nodePortAddresses: readonly string[]; externalIPAllowCIDRs: readonly string[] },
+): ProxySnapshot {
+  const svcs = new ServiceChangeTracker({ externalIPAllowCIDRs: o.externalIPAllowCIDRs, defaultConnectRetries: 2 });
+  const eps = new EndpointsChangeTracker(o.node.name, () => 0);
+  for (const s of specs) {
     svcs.update(undefined, serviceObject(s));
     if (s.eps.length > 0) eps.update(undefined, sliceObject(s));
   }
   const state = new ProxyState();
   state.apply(svcs.take(), eps.take(), true);
   return state.snapshot(
-    node,
-    resolveNodePortAddresses(nodePortAddresses, node.ips),
-    localhostNodePortsAllowed(nodePortAddresses),
+    o.node,
+    resolveNodePortAddresses(o.nodePortAddresses, o.node.ips),
+    localhostNodePortsAllowed(o.nodePortAddresses),
   );
 }

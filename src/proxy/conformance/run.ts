@@ -42,22 +42,26 @@ export async function runConformance(
   const cases = opts.cases ?? allCases;
   const unknown = Object.keys(plane.skips ?? {}).filter((n) => !cases.some((c) => c.name === n));
   if (unknown.length > 0) throw new Error(`${plane.name}: skips name unknown cases: ${unknown.join('; ')}`);
-  await plane.load(fixtureSnapshot());
   const results: CaseResult[] = [];
-  for (const c of cases) {
-    const reason = plane.skips?.[c.name];
-    if (reason !== undefined) {
-      if (reason.trim() === '') throw new Error(`${plane.name}: skip of "${c.name}" needs a reason`);
-      results.push({ case: c, status: 'skip', reason });
-      continue;
+  try {
+    await plane.load(fixtureSnapshot());
+    for (const c of cases) {
+      const reason = plane.skips?.[c.name];
+      if (reason !== undefined) {
+        if (reason.trim() === '') throw new Error(`${plane.name}: skip of "${c.name}" needs a reason`);
+        results.push({ case: c, status: 'skip', reason });
+        continue;
+      }
+      const got = await plane.trace({ src: c.src, proto: c.proto, dst: c.dst, dport: c.dport });
+      const why = check(c, got, plane.ignoreMasq);
+      if (why) results.push({ case: c, status: 'fail', got, why });
+      else {
+        const note = c.masq !== undefined && plane.ignoreMasq ? `masq not compared: ${plane.ignoreMasq}` : undefined;
+        results.push(note ? { case: c, status: 'pass', got, note } : { case: c, status: 'pass', got });
+      }
     }
-    const got = await plane.trace({ src: c.src, proto: c.proto, dst: c.dst, dport: c.dport });
-    const why = check(c, got, plane.ignoreMasq);
-    if (why) results.push({ case: c, status: 'fail', got, why });
-    else {
-      const note = c.masq !== undefined && plane.ignoreMasq ? `masq not compared: ${plane.ignoreMasq}` : undefined;
-      results.push(note ? { case: c, status: 'pass', got, note } : { case: c, status: 'pass', got });
-    }
+  } finally {
+    await plane.close?.();
   }
   return {
     plane: plane.name,

@@ -38,4 +38,6 @@ export interface ConformancePlane {
   readonly skips?: Readonly<Record<string, string>>;
   /** Set when the plane cannot preserve source addresses at all: why masq is not compared. */
   readonly ignoreMasq?: string;
+  /** Releases what load() made (a kernel lab); called after the last case. */
+  close?(): Promise<void>;
 }

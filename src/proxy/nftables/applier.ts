@@ -2,6 +2,7 @@
 // reads back the names of what the table holds. A fake beside it applies the same text to
 // FakeNft, so the plane's logic is tested without a kernel.
 import { type Runner, run } from '../../kernel/exec.ts';
+import { inNetns } from '../../kernel/netns.ts';
 import type { FakeNft } from './fake.ts';
 import type { ExistingObjects } from './render.ts';
 import { type NftFamily, tableName } from './structure.ts';
@@ -19,11 +20,6 @@ export class NftApplierError extends Error {
     super(message, { cause });
     this.name = 'NftApplierError';
   }
-}
-
-/** argv prefix that runs a program inside `netns` (or here, when undefined: a real node). */
-export function inNetns(netns: string | undefined, argv: readonly string[]): string[] {
-  return netns ? ['ip', 'netns', 'exec', netns, ...argv] : [...argv];
 }
 
 interface NftJsonList {

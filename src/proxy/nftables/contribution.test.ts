@@ -1,10 +1,10 @@
 // Endpoint slot values: the store keeps endpoint keys, transactions carry `addr . port`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
 import type { EndpointInfo } from '../types.ts';
 import { endpointTarget, slotText, slotValue } from './contribution.ts';
 import { FakeNft } from './fake.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
 import { NftablesRenderer } from './render.ts';
 
 describe('nftables endpoint slot values', () => {

@@ -3,15 +3,17 @@
 // port answers on (ClusterIP, external IPs, LB IPs, each NodePort address) is a key
 // `addr . proto . port` in the same maps, so a packet costs the same lookups whatever the kind.
 import { createHash } from 'node:crypto';
-import { canonicalCIDR, canonicalIP, cidrContains, cidrFamilyOf, ipFamilyOf } from '../../api/ip.ts';
-import { categorizeEndpoints } from '../eligibility.ts';
+import { canonicalIP, cidrContains, ipFamilyOf } from '../../api/ip.ts';
+import { categorizeEndpoints, sourceRangesOf } from '../eligibility.ts';
+import { endpointSetsOf, trafficClassOf } from '../traffic-class.ts';
 import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
+import { type Vip, vipsOf } from '../vips.ts';
 import type { Item } from './store.ts';
 import {
   affinityEndpointPrefix,
   affinityPrefix,
-  type ClassChain,
   familyWords,
+  ipFamilyOfNft,
   type NftFamily,
   nftFamilyOf,
   pickChain,
@@ -23,17 +25,9 @@ export interface ContributionContext {
   readonly node: NodeInfo;
   /** Resolved NodePort addresses (loopback excluded). */
   readonly nodePortIPs: readonly string[];
-  /** Also answer NodePorts on 127.0.0.1 (IPv4; see README for ::1). */
+  /** Also answer NodePorts on 127.0.0.1 (see README for ::1). */
   readonly localhostNodePorts: boolean;
   readonly families: readonly NftFamily[];
-}
-
-export type VipKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort' | 'localhostNodePort';
-
-export interface Vip {
-  readonly addr: string;
-  readonly port: number;
-  readonly kind: VipKind;
 }
 
 const protoWord = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
@@ -46,22 +40,6 @@ function familyOfIP(ip: string): NftFamily | undefined {
 /** nft prints addresses canonically; keys must match that text. */
 function canon(ip: string): string {
   return canonicalIP(ip) ?? ip;
-}
-
-/** Every VIP of `svc` in `family`, with the port a packet carries to reach it. */
-export function vipsOf(svc: ServicePortInfo, family: NftFamily, ctx: ContributionContext): Vip[] {
-  const out: Vip[] = [];
-  const mine = (ip: string) => familyOfIP(ip) === family;
-  for (const ip of svc.clusterIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'clusterIP' });
-  for (const ip of svc.externalIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'externalIP' });
-  for (const ip of svc.loadBalancerIPs)
-    if (mine(ip)) out.push({ addr: canon(ip), port: svc.port, kind: 'loadBalancer' });
-  if (svc.nodePort > 0) {
-    for (const ip of ctx.nodePortIPs) if (mine(ip)) out.push({ addr: canon(ip), port: svc.nodePort, kind: 'nodePort' });
-    if (ctx.localhostNodePorts && family === 'ip')
-      out.push({ addr: '127.0.0.1', port: svc.nodePort, kind: 'localhostNodePort' });
-  }
-  return out;
 }
 
 function shortHash(s: string): string {
@@ -102,11 +80,6 @@ function dnatTarget(family: NftFamily, ep: EndpointInfo): string {
   return family === 'ip6' ? `[${ip}]:${ep.port}` : `${ip}:${ep.port}`;
 }
 
-export function classOf(svc: ServicePortInfo, vip: Vip): ClassChain {
-  if (vip.kind === 'clusterIP') return svc.internalPolicyLocal ? 'internal-local' : 'internal-cluster';
-  return svc.externalPolicyLocal ? 'external-local' : 'external-cluster';
-}
-
 /** The items `svc` with `endpoints` owns. Pure. */
 export function contributionOf(
   svc: ServicePortInfo,
@@ -117,7 +90,11 @@ export function contributionOf(
   const proto = protoWord[svc.protocol];
   for (const family of ctx.families) {
     const w = familyWords[family];
-    const vips = vipsOf(svc, family, ctx);
+    // ::1 is never a VIP here: the kernel will not route a DNATed ::1 flow off the host, so the
+    // localhost relay serves it (README).
+    const vips = vipsOf(svc, ctx, ipFamilyOfNft(family)).filter(
+      (v) => v.kind !== 'localhostNodePort' || v.family === 'IPv4',
+    );
     if (vips.length === 0) continue;
     const el = (container: string, name: string, value = ''): void => {
       items.push({ family, kind: 'element', container, name, value });
@@ -196,7 +173,7 @@ export function contributionOf(
       // One flat string: the store keeps it once per element of this VIP, and a template literal
       // this long is a rope of its parts (~130 bytes for "10.96.0.1 . tcp . 80" against ~40).
       const key = [v.addr, ' . ', proto, ' . ', v.port].join('');
-      const cls = classOf(svc, v);
+      const cls = trafficClassOf(svc, v.kind);
       // 5.10: nothing usable anywhere → REJECT (filter chains, via no-endpoint-services).
       // External Cluster-policy VIPs whose cluster set is empty also refuse (decide() agrees).
       const refuse = !cat.hasAny || (cls === 'external-cluster' && cat.cluster.length === 0);
@@ -205,8 +182,9 @@ export function contributionOf(
         continue;
       }
       el('service-ips', key, `goto ${cls}`);
-      const usesCluster = cls !== 'internal-local';
-      const usesLocal = cls === 'internal-local' || cls === 'external-local';
+      const sets = endpointSetsOf(cls);
+      const usesCluster = sets.has('cluster');
+      const usesLocal = sets.has('local');
       if (usesCluster && cat.cluster.length > 0) {
         clusterTarget ??= pickTarget('cluster', cat.cluster);
         el('cluster-pick', key, `goto ${clusterTarget}`);
@@ -222,12 +200,10 @@ export function contributionOf(
         }
       }
       // 5.12: source ranges filter LB IPs only, never NodePorts.
-      if (v.kind === 'loadBalancer' && svc.loadBalancerSourceRanges.length > 0) {
+      const ranges = v.kind === 'loadBalancer' ? sourceRangesOf(svc, ipFamilyOfNft(family)) : [];
+      if (ranges.length > 0) {
         el('firewall-ips', key);
-        const ranges = svc.loadBalancerSourceRanges.filter(
-          (r) => cidrFamilyOf(r) === (family === 'ip' ? 'IPv4' : 'IPv6'),
-        );
-        for (const r of ranges) el('firewall-allow', `${key} . ${canonicalCIDR(r) ?? r}`);
+        for (const r of ranges) el('firewall-allow', `${key} . ${r}`);
         const nodeInside = ctx.node.ips.some((ip) => ranges.some((r) => cidrContains(r, ip)));
         if (nodeInside)
           for (const lb of svc.loadBalancerIPs)

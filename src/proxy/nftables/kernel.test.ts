@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin, run } from '../../kernel/exec.ts';
+import { inNetns } from '../../kernel/netns.ts';
 import { syncChanges } from '../snapshot.ts';
+import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
+import { createLab, type Lab, probe, sendRawSyn6 } from '../testing/lab.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
-import { createLab, type Lab, probe, sendRawSyn6 } from './lab.ts';
 import { createNftablesPlane, type NftablesPlane } from './plane.ts';
 
 const skip = hasNetAdmin() ? false : 'needs root (CAP_NET_ADMIN) to create network namespaces';
@@ -180,8 +181,8 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
     await probe(lab.outside.ns, { proto: 'tcp', host: '127.0.0.1', port: 30080, timeout: 800 });
     const ct2 = await lab.sh(lab.node, `conntrack -L -d 127.0.0.1 -s ${lab.outside.ip} 2>/dev/null || true`);
     assert.match(ct2, /dport=30080.*src=10\.244\.0\.1[12] /);
-    // The periodic (no-change) sync repairs the edited table.
-    await plane.sync(snap(), changes());
+    // The periodic full sync repairs the edited table.
+    await plane.sync(snap(), changes({ full: true }));
     assert.match(await lab.sh(lab.node, 'nft list chain ip svcnet raw-prerouting'), /127\.0\.0\.0\/8 counter/);
   });
 
@@ -269,6 +270,6 @@ describe('nftables plane on a real kernel', { skip, concurrency: false }, () => 
 
   it('cleanup removes the tables', async () => {
     await plane.cleanup();
-    assert.doesNotMatch((await run(['ip', 'netns', 'exec', lab.node, 'nft', 'list', 'tables'])).stdout, /svcnet/);
+    assert.doesNotMatch((await run(inNetns(lab.node, ['nft', 'list', 'tables']))).stdout, /svcnet/);
   });
 });

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { ConntrackCleaner, ConntrackFilter } from '../conntrack.ts';
+import { FakeRelay } from '../localhost-relay.ts';
 import { type ProxySnapshot, syncChanges } from '../snapshot.ts';
+import { drive } from '../testing/driven.ts';
+import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
 import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { FakeNftApplier } from './applier.ts';
-import type { ConntrackCleaner, ConntrackFilter } from './conntrack.ts';
 import { FakeNft } from './fake.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
 import { NftablesPlane } from './plane.ts';
-import { FakeRelay } from './relay.ts';
 import { NftablesRenderer } from './render.ts';
 import { NftTracer } from './trace.ts';
 
@@ -199,30 +200,73 @@ describe('nftables plane on the fake kernel', () => {
     assert.equal(plane.stats.rebuilds, 0);
   });
 
-  it('a deleted or edited table is rebuilt by the periodic (no-change) sync', async () => {
+  it('a deleted or edited table is rebuilt by the periodic full sync', async () => {
     const { nft, plane } = setup();
     const s = representative();
     await plane.sync(s, changes({ full: true }));
     nft.apply('delete element ip svcnet service-ips { 10.96.0.10 . tcp . 80 }\nflush chain ip svcnet services');
-    await plane.sync(s, changes());
+    await plane.sync(s, changes({ full: true }));
     assert.equal(canonical(nft), canonical(fresh(s)));
     nft.apply('delete table ip svcnet');
-    await plane.sync(s, changes());
+    await plane.sync(s, changes({ full: true }));
     assert.equal(canonical(nft), canonical(fresh(s)));
   });
 
-  it('a failed partial sync falls back to a full sync and is counted', async () => {
+  it('a rule someone deleted is repaired within the max sync interval while churn goes on', async () => {
     const { nft, plane } = setup();
     const entries = many(20, 2);
-    await plane.sync(snapshotOf(entries), changes({ full: true }));
+    const d = drive(plane, { minIntervalMs: 1000, maxIntervalMs: 30_000 });
+    d.set(snapshotOf(entries));
+    await d.clock.advance(0);
+    await d.clock.advance(10_000);
+    nft.apply('flush chain ip svcnet services');
+    // Endpoint churn every 500 ms: every sync in between is partial and leaves the chain empty.
+    let s = snapshotOf(entries);
+    let repairedAt: number | undefined;
+    for (let i = 0; i < 80 && repairedAt === undefined; i++) {
+      const [svc] = entries[i % entries.length] ?? [];
+      assert.ok(svc);
+      entries[i % entries.length] = [svc, [ep(`10.244.50.${i}`, 8080), ep('10.244.51.1', 8080)]];
+      s = snapshotOf(entries);
+      d.set(s, [svc.key]);
+      await d.clock.advance(500);
+      if (nft.tables.get('ip svcnet')?.chains.get('services')?.rules.length) repairedAt = d.clock.now();
+    }
+    await d.stop();
+    assert.ok(repairedAt !== undefined && repairedAt - 10_000 <= 30_000, `repaired at ${repairedAt}`);
+    assert.ok(d.runs.filter((r) => !r.full).length > 10, 'churn kept syncs partial meanwhile');
+    assert.equal(canonical(nft), canonical(fresh(s)));
+  });
+
+  it('a failed partial sync is counted and the runner follows it at once with a full sync', async () => {
+    const { nft, plane } = setup();
+    const entries = many(20, 2);
+    const d = drive(plane);
+    d.set(snapshotOf(entries));
+    await d.clock.advance(5000);
     const first = entries[0];
     assert.ok(first);
     // Someone removed an element the next partial sync deletes: that transaction fails (ENOENT).
     nft.apply(`delete element ip svcnet cluster-slot-1 { ${first[0].clusterIPs[0]} . tcp . 80 }`);
     const s2 = snapshotOf([[first[0], [ep('10.244.99.1', 8080)]], ...entries.slice(1)]);
-    await plane.sync(s2, changes({ endpoints: new Set([first[0].key]) }));
+    d.set(s2, [first[0].key]);
+    await d.clock.advance(0);
+    await d.stop();
     assert.equal(plane.stats.partialFailures, 1);
+    assert.deepEqual(
+      d.runs.map((r) => [r.at, r.full, r.failed]),
+      [
+        [0, true, false],
+        [5000, false, true],
+        [5000, true, false],
+      ],
+    );
     assert.equal(canonical(nft), canonical(fresh(s2)));
+  });
+
+  it('refuses a partial sync before any full one (the runner decides, the plane never guesses)', async () => {
+    const { plane } = setup();
+    await assert.rejects(plane.sync(representative(), changes()), { code: 'NEEDS_FULL_SYNC' });
   });
 
   it('a failed full sync rebuilds the table atomically and is counted', async () => {

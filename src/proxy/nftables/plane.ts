@@ -3,16 +3,21 @@
 // the table first); partial syncs are element adds/deletes for the ports that changed. A failed
 // partial sync falls back to a full one at once; a failed full sync rebuilds the table in one
 // transaction. Both are counted.
+import { ExecConntrack } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
+import { inNetns } from '../../kernel/netns.ts';
+import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
+import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
+import { type KernelPlaneMetrics, kernelPlaneMetrics, Registry } from '../metrics.ts';
 import type { DataPlane } from '../plane.ts';
+import { NeedsFullSyncError } from '../plane.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
-import { ExecNftApplier, inNetns, type NftApplier } from './applier.ts';
-import { type ConntrackCleaner, cleanupFilters, ExecConntrack } from './conntrack.ts';
+import { ExecNftApplier, type NftApplier } from './applier.ts';
 import { FakeNft } from './fake.ts';
-import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from './relay.ts';
+import { type NftablesMetrics, nftablesMetrics } from './metrics.ts';
 import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
-import { families as allFamilies, type NftFamily, tableName } from './structure.ts';
+import { families as allFamilies, ipFamilyOfNft, type NftFamily, tableName } from './structure.ts';
 import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
 
 export interface NftablesPlaneOptions {
@@ -30,9 +35,11 @@ export interface NftablesPlaneOptions {
   readonly applier?: NftApplier;
   readonly conntrack?: ConntrackCleaner;
   readonly runner?: Runner;
-  /** The [::1] NodePort relay (relay.ts); default: in this process, or a child in `netns`. */
+  /** The [::1] NodePort relay (../localhost-relay.ts); default: in this process, or a child in `netns`. */
   readonly relay?: LocalhostRelay;
   readonly log?: (msg: string) => void;
+  /** Where the plane's counters go (the agent's /metrics); default: a registry of its own. */
+  readonly metrics?: Registry;
 }
 
 export interface NftablesPlaneStats {
@@ -70,6 +77,8 @@ export class NftablesPlane implements DataPlane {
   private synced = false;
   private routeLocalnetSet = false;
   private relay: LocalhostRelay | undefined;
+  private readonly metrics: NftablesMetrics;
+  private readonly kernelMetrics: KernelPlaneMetrics;
 
   constructor(private readonly opts: NftablesPlaneOptions) {
     this.families = opts.families ?? allFamilies;
@@ -78,45 +87,54 @@ export class NftablesPlane implements DataPlane {
       serviceCIDRs: opts.serviceCIDRs,
       masqueradeAll: opts.masqueradeAll ?? false,
     });
+    const reg = opts.metrics ?? new Registry();
+    this.metrics = nftablesMetrics(reg);
+    this.kernelMetrics = kernelPlaneMetrics(reg);
     this.runner = opts.runner ?? run;
     this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
-    this.conntrack = opts.conntrack ?? new ExecConntrack(opts.netns, this.runner);
+    this.conntrack = opts.conntrack ?? new TableConntrackCleaner(new ExecConntrack(opts.netns, this.runner));
   }
 
   async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
     const t0 = performance.now();
-    const nothingChanged = changes.services.size === 0 && changes.endpoints.size === 0;
-    // A sync with no changes is the periodic resync: rewrite everything, which repairs a table
-    // someone deleted or edited (the max sync interval bounds how long that lasts).
-    if (!this.synced || changes.full || nothingChanged || this.renderer.environmentChanged(snapshot)) {
-      await this.fullSync(snapshot);
-    } else {
-      this.renderer.update(snapshot, new Set<ServicePortKey>([...changes.services, ...changes.endpoints]));
-      const text = this.renderer.renderPartial();
-      if (text !== '') {
-        try {
-          await this.applier.apply(text);
-          this.stats.partialSyncs++;
-        } catch (e) {
-          this.stats.partialFailures++;
-          this.opts.log?.(`nftables: partial sync failed, doing a full sync: ${(e as Error).message}`);
-          await this.fullSync(snapshot);
-        }
-      }
-    }
+    // Full or partial is the sync runner's decision (first sync, periodic resync, after a
+    // failure, environment changed); a full sync is also what repairs a table someone edited.
+    if (changes.full) await this.fullSync(snapshot);
+    else await this.partialSync(snapshot, changes);
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
     await this.syncRelay(snapshot);
-    const filters = cleanupFilters(snapshot, changes, this.families);
-    if (filters.length > 0) {
-      try {
-        this.stats.conntrackDeleted += await this.conntrack.clean(filters);
-      } catch (e) {
-        // Stale entries only delay recovery until they time out; the rules are already right.
-        this.opts.log?.(`nftables: conntrack cleanup failed: ${(e as Error).message}`);
-      }
-    }
+    const deleted = await cleanConntrackAfterSync(
+      this.conntrack,
+      snapshot,
+      changes,
+      this.families.map(ipFamilyOfNft),
+      (m) => this.opts.log?.(`nftables: ${m}`),
+    );
+    this.stats.conntrackDeleted += deleted;
+    this.kernelMetrics.conntrackDeleted.inc(undefined, deleted);
     this.stats.objects = this.renderer.store.size();
+    this.metrics.objects.set(this.stats.objects);
     this.stats.lastSyncMs = performance.now() - t0;
+  }
+
+  private async partialSync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
+    if (!this.synced || this.renderer.environmentChanged(snapshot)) {
+      throw new NeedsFullSyncError(this.synced ? 'the node environment changed' : 'no full sync yet');
+    }
+    this.renderer.update(snapshot, new Set<ServicePortKey>([...changes.services, ...changes.endpoints]));
+    const text = this.renderer.renderPartial();
+    if (text === '') return;
+    try {
+      await this.applier.apply(text);
+      this.stats.partialSyncs++;
+    } catch (e) {
+      // The runner retries at once with a full sync; the renderer's state is rebuilt then.
+      this.stats.partialFailures++;
+      this.metrics.partialFailures.inc();
+      this.metrics.syncFailures.inc();
+      this.synced = false;
+      throw e;
+    }
   }
 
   private async fullSync(snapshot: ProxySnapshot): Promise<void> {
@@ -130,6 +148,8 @@ export class NftablesPlane implements DataPlane {
     } catch (e) {
       // E.g. a set left by another version with another type: replace the table atomically.
       this.stats.rebuilds++;
+      this.metrics.rebuilds.inc();
+      this.metrics.syncFailures.inc();
       this.opts.log?.(`nftables: full sync failed, rebuilding the table: ${(e as Error).message}`);
       const [tx = ''] = this.renderer.renderFull({}, 0);
       await this.applier.apply(renderCleanup(this.families) + tx);
@@ -154,13 +174,14 @@ export class NftablesPlane implements DataPlane {
    * is logged and retried at the next sync, never failing the sync: the rules are already right.
    */
   private async syncRelay(snapshot: ProxySnapshot): Promise<void> {
-    const specs = relayTargets(snapshot, this.families);
+    const specs = relayTargets(snapshot, this.families.map(ipFamilyOfNft));
     if (specs.length === 0 && !this.relay) return;
     this.relay ??=
       this.opts.relay ?? (this.opts.netns !== undefined ? new NetnsRelay(this.opts.netns) : new InProcessRelay());
     try {
       const status = await this.relay.set(specs);
       this.stats.relayListeners = status.bound.length;
+      this.kernelMetrics.relayListeners.set(status.bound.length);
       for (const e of status.errors) this.opts.log?.(`nftables: localhost relay [::1] ${e}`);
     } catch (e) {
       this.opts.log?.(`nftables: localhost relay failed: ${(e as Error).message}`);
@@ -172,6 +193,7 @@ export class NftablesPlane implements DataPlane {
     // The ::1 relay is this process's sockets: it cannot outlive it.
     await this.relay?.close();
     this.stats.relayListeners = 0;
+    this.kernelMetrics.relayListeners.set(0);
   }
 
   /**
@@ -189,6 +211,7 @@ export class NftablesPlane implements DataPlane {
   async cleanup(): Promise<void> {
     await this.relay?.close();
     this.stats.relayListeners = 0;
+    this.kernelMetrics.relayListeners.set(0);
     await this.applier.apply(renderCleanup(this.families));
     this.synced = false;
   }

@@ -5,6 +5,7 @@
 // an empty ruleset).
 import { canonicalCIDR, cidrFamilyOf } from '../../api/ip.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
+import { classSteps, type SourceMatch, type TrafficClass } from '../traffic-class.ts';
 import type { EndpointInfo, NodeInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { type ContributionContext, contributionOf, slotText } from './contribution.ts';
 import { type Item, type ItemChange, ItemStore } from './store.ts';
@@ -209,31 +210,31 @@ export class NftablesRenderer {
         ];
       case 'reject-chain':
         return ['reject'];
-      case 'internal-cluster': {
-        const r: string[] = [];
-        if (this.config.masqueradeAll) r.push(mark);
-        else if (podsKnown) r.push(`${w.sel} saddr != @pod-cidrs ${mark}`);
-        return [...r, `${vip} vmap @cluster-pick`, 'drop'];
-      }
+      case 'internal-cluster':
       case 'internal-local':
-        return [`${vip} vmap @local-pick`, 'drop'];
       case 'external-cluster':
-        return [mark, `${vip} vmap @cluster-pick`, 'drop'];
-      case 'external-local': {
-        const r: string[] = [];
-        if (podsKnown) {
-          if (this.config.masqueradeAll) r.push(`${w.sel} saddr @pod-cidrs ${mark}`);
-          r.push(`${w.sel} saddr @pod-cidrs ${vip} vmap @cluster-pick`);
-        }
-        return [
-          ...r,
-          `fib saddr type local ${mark}`,
-          `fib saddr type local ${vip} vmap @cluster-pick`,
-          `${vip} vmap @local-pick`,
-          'drop',
-        ];
-      }
+      case 'external-local':
+        return this.classRules(family, chain);
     }
+  }
+
+  /** A class chain: the shared steps (../traffic-class.ts) as nft rules, then drop. */
+  private classRules(family: NftFamily, cls: TrafficClass): string[] {
+    const w = familyWords[family];
+    const vip = `${w.sel} daddr . meta l4proto . th dport`;
+    const podsKnown = cidrsOf(this.env?.node.podCIDRs ?? [], family).length > 0;
+    const when: Record<SourceMatch, string> = {
+      any: '',
+      'local-traffic': `${w.sel} saddr @pod-cidrs `,
+      'not-local-traffic': `${w.sel} saddr != @pod-cidrs `,
+      node: 'fib saddr type local ',
+    };
+    const rules = classSteps(cls, { masqueradeAll: this.config.masqueradeAll, localDetector: podsKnown }).map((s) =>
+      s.do === 'masquerade'
+        ? `${when[s.from]}jump mark-for-masquerade`
+        : `${when[s.from]}${vip} vmap @${s.set === 'cluster' ? 'cluster-pick' : 'local-pick'}`,
+    );
+    return [...rules, 'drop'];
   }
 
   /**

@@ -32,6 +32,10 @@ export function nftFamilyOf(f: IPFamily): NftFamily {
   return f === 'IPv4' ? 'ip' : 'ip6';
 }
 
+export function ipFamilyOfNft(f: NftFamily): IPFamily {
+  return f === 'ip' ? 'IPv4' : 'IPv6';
+}
+
 /** Per-family vocabulary used when rendering rules. */
 export const familyWords = {
   ip: { sel: 'ip', addr: 'ipv4_addr', loopback: '127.0.0.0/8', localhost: '127.0.0.1' },
@@ -86,20 +90,19 @@ export const sharedChains = [
 ] as const;
 export type SharedChain = (typeof sharedChains)[number];
 
-export type ClassChain = 'internal-cluster' | 'internal-local' | 'external-cluster' | 'external-local';
-
 export interface SetSpec {
   readonly name: string;
   readonly kind: 'set' | 'map';
   /** The body between braces, with `{ip}` / `{addr}` placeholders filled per family. */
   readonly body: string;
-  /** Elements fully owned by render (flushed and re-added on full sync). Affinity sets are not. */
-  readonly rendered: true;
 }
 
 const vipKey = '{addr} . inet_proto . inet_service';
 
-/** Sets and maps per family. Order matters only for readability of dumps. */
+/**
+ * Sets and maps per family, their elements fully owned by render (flushed and re-added on a full
+ * sync; affinity sets are dynamic and are not). Order matters only for readability of dumps.
+ */
 export const setSpecs = [
   { name: 'cluster-ips', kind: 'set', body: 'type {addr};' },
   { name: 'service-cidrs', kind: 'set', body: 'type {addr}; flags interval;' },
@@ -111,7 +114,7 @@ export const setSpecs = [
   { name: 'cluster-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
   { name: 'local-pick', kind: 'map', body: `type ${vipKey} : verdict;` },
   { name: 'hairpin', kind: 'set', body: 'type {addr} . {addr};' },
-] as const;
+] as const satisfies readonly SetSpec[];
 export type SetName = (typeof setSpecs)[number]['name'];
 
 export function setBody(body: string, family: NftFamily): string {

@@ -14,7 +14,7 @@ import type { EndpointInfo, EndpointKey, ServicePortInfo, ServicePortKey } from 
 import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, Route, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
-import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipsOf } from './render.ts';
+import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipAddresses } from './render.ts';
 import { expireConnect, TcpListener } from './tcp.ts';
 import { NativeTcpListener } from './tcp-native.ts';
 import { tcpRelayAddon } from './tcp-relay-addon.ts';
@@ -62,7 +62,7 @@ function userspaceStats(reg: Registry): UserspaceStats {
 }
 
 const refuseInsteadOfDrop =
-  'a userspace proxy cannot silently discard a SYN; it refuses at once (no listener, or accept + RST) so the client never hangs (issue 5)';
+  'a userspace proxy cannot silently discard a SYN; it refuses at once (no listener, or accept + RST) so the client never hangs';
 
 const emptyRender: RenderedListeners = { listeners: new Map(), categorized: new Map(), skipped: [] };
 
@@ -119,7 +119,7 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
    * here, sync() goes on to converge the sockets.
    */
   async load(snapshot: ProxySnapshot): Promise<void> {
-    await this.vips.sync(vipsOf(snapshot));
+    await this.vips.sync(vipAddresses(snapshot));
     this.compute(snapshot);
   }
 

@@ -5,6 +5,7 @@ import { joinHostPort } from '../../api/ip.ts';
 import { type CategorizedEndpoints, categorizeEndpoints, type DestinationKind } from '../eligibility.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import type { ServicePortInfo, ServicePortKey } from '../types.ts';
+import { vipsOf } from '../vips.ts';
 
 export interface ListenerSpec {
   /** "TCP 127.10.0.10:80" — identity for diffing. */
@@ -33,12 +34,14 @@ function listenerId(proto: string, host: string, port: number): string {
   return `${proto} ${joinHostPort(host, port)}`;
 }
 
-/** All VIPs (cluster, external, LB) the plane needs local addresses for. */
-export function vipsOf(snapshot: ProxySnapshot): Set<string> {
+const noNodePorts = { nodePortIPs: [], localhostNodePorts: false } as const;
+
+/** The service addresses (cluster, external, LB) the plane needs local addresses for. */
+export function vipAddresses(snapshot: ProxySnapshot): Set<string> {
   const out = new Set<string>();
   for (const svc of snapshot.services.values()) {
     if (svc.protocol === 'SCTP') continue;
-    for (const ip of [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs]) out.add(ip);
+    for (const v of vipsOf(svc, noNodePorts)) out.add(v.addr);
   }
   return out;
 }
@@ -105,15 +108,9 @@ export function renderListeners(
       }
       add(host, svc.port, dest, vip);
     };
-    for (const ip of svc.clusterIPs) addVip(ip, 'clusterIP');
-    for (const ip of svc.externalIPs) addVip(ip, 'externalIP');
-    for (const ip of svc.loadBalancerIPs) addVip(ip, 'loadBalancer');
-    if (svc.nodePort > 0) {
-      for (const ip of snapshot.nodePortIPs) add(ip, svc.nodePort, 'nodePort', ip);
-      if (snapshot.localhostNodePorts) {
-        add('127.0.0.1', svc.nodePort, 'nodePort', '127.0.0.1');
-        add('::1', svc.nodePort, 'nodePort', '::1');
-      }
+    for (const v of vipsOf(svc, snapshot)) {
+      if (v.kind === 'nodePort' || v.kind === 'localhostNodePort') add(v.addr, v.port, 'nodePort', v.addr);
+      else addVip(v.addr, v.kind);
     }
   }
   return { listeners, categorized, skipped };

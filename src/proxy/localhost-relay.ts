@@ -1,5 +1,5 @@
-// Localhost NodePorts on ::1 (TCP and UDP). The kernel will not route a DNATed ::1 flow off the
-// host (IPv6 has no route_localnet), so the nftables plane cannot make ::1 a VIP. Instead a small
+// Localhost NodePorts on ::1 (TCP and UDP), for every kernel data plane. The kernel will not route
+// a DNATed ::1 flow off the host (IPv6 has no route_localnet), so no kernel plane can make ::1 a VIP. Instead a small
 // userspace relay listens on [::1]:<nodePort> and forwards each connection (or UDP 5-tuple) to
 // the same Service through a kernel VIP (relayTargets below), so balancing, policies and
 // conntrack stay the kernel data plane's. ::1 is unreachable from the wire: Linux drops packets
@@ -10,10 +10,10 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { ipFamilyOf } from '../../api/ip.ts';
-import { nodeEntryArgv } from '../../kernel/entry.ts';
-import type { ProxySnapshot } from '../snapshot.ts';
-import type { NftFamily } from './structure.ts';
+import { type IPFamily, ipFamilyOf } from '../api/ip.ts';
+import { nodeEntryArgv } from '../kernel/entry.ts';
+import { inNetns } from '../kernel/netns.ts';
+import type { ProxySnapshot } from './snapshot.ts';
 
 export interface RelaySpec {
   readonly protocol: 'TCP' | 'UDP';
@@ -46,11 +46,11 @@ export const relayKey = (s: Pick<RelaySpec, 'protocol' | 'port'>): string => `${
  * semantics. The relay's source is a local address, so both take the node-originated path
  * (5.7: ETP Local Services use all endpoints for node-local clients, masqueraded). SCTP: none.
  */
-export function relayTargets(snapshot: ProxySnapshot, families: readonly NftFamily[]): RelaySpec[] {
+export function relayTargets(snapshot: ProxySnapshot, families: readonly IPFamily[]): RelaySpec[] {
   if (!snapshot.localhostNodePorts) return [];
   const out: RelaySpec[] = [];
-  const node6 = families.includes('ip6') ? snapshot.nodePortIPs.find((ip) => ipFamilyOf(ip) === 'IPv6') : undefined;
-  const has4 = families.includes('ip');
+  const node6 = families.includes('IPv6') ? snapshot.nodePortIPs.find((ip) => ipFamilyOf(ip) === 'IPv6') : undefined;
+  const has4 = families.includes('IPv4');
   for (const svc of snapshot.services.values()) {
     if (svc.nodePort <= 0 || svc.protocol === 'SCTP') continue;
     const v6 = svc.clusterIPs.some((ip) => ipFamilyOf(ip) === 'IPv6');
@@ -180,7 +180,7 @@ export class InProcessRelay implements LocalhostRelay {
   }
 }
 
-/** The relay inside `netns`, as a child process (relay-child.ts) driven over stdin. */
+/** The relay inside `netns`, as a child process (localhost-relay-child.ts) driven over stdin. */
 export class NetnsRelay implements LocalhostRelay {
   private child: ChildProcess | undefined;
   private lines: AsyncIterator<string> | undefined;
@@ -190,7 +190,8 @@ export class NetnsRelay implements LocalhostRelay {
 
   private async start(): Promise<AsyncIterator<string>> {
     if (this.lines && this.child?.exitCode === null) return this.lines;
-    const child = spawn('ip', ['netns', 'exec', this.netns, ...nodeEntryArgv('relayChild')], {
+    const [cmd = 'ip', ...args] = inNetns(this.netns, nodeEntryArgv('relayChild'));
+    const child = spawn(cmd, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;

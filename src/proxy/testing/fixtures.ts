@@ -1,4 +1,4 @@
-// Builders for snapshots in tests and benchmarks of this plane (not used at runtime).
+// Builders for snapshots in the data planes' tests and benchmarks (not used at runtime).
 import { endpointInfo } from '../endpoints.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
 import {

@@ -1,10 +1,11 @@
-// A throwaway kernel lab for this plane's kernel tests and benchmark (not used at runtime):
+// A throwaway kernel lab for the kernel planes' tests and benchmarks (not used at runtime):
 // a node namespace, pod namespaces on point-to-point veths (routed through the node, like
 // Calico, so replies always cross the node's conntrack), a client pod, and an "outside"
 // namespace on the node's LAN side. Everything is named with the caller's prefix and removed
 // by close(), also after a failure; stale namespaces with the prefix are removed first.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { run } from '../../kernel/exec.ts';
+import { inNetns, maxNameLength } from '../../kernel/netns.ts';
 
 export interface LabPod {
   readonly ns: string;
@@ -31,8 +32,7 @@ const u=dgram.createSocket('udp4');u.on('message',(m,r)=>u.send(name+' '+peer(r.
 u.bind(8081,'0.0.0.0',()=>console.log('ready'));`;
 
 async function sh(ns: string | undefined, cmd: string): Promise<string> {
-  const argv = ns ? ['ip', 'netns', 'exec', ns, 'sh', '-ec', cmd] : ['sh', '-ec', cmd];
-  return (await run(argv, { timeoutMs: 30_000 })).stdout;
+  return (await run(inNetns(ns, ['sh', '-ec', cmd]), { timeoutMs: 30_000 })).stdout;
 }
 
 export async function removeLab(prefix: string): Promise<void> {
@@ -45,6 +45,8 @@ export async function removeLab(prefix: string): Promise<void> {
 
 /** `prefix` must be short (namespace names ≤ 15 chars): e.g. `nt1234`. */
 export async function createLab(prefix: string, podCount = 3): Promise<Lab> {
+  if (prefix.length + 2 > maxNameLength)
+    throw new Error(`lab prefix ${JSON.stringify(prefix)} too long for namespace names`);
   await removeLab(prefix);
   const servers: ChildProcess[] = [];
   const node = `${prefix}n`;
@@ -98,7 +100,8 @@ export async function createLab(prefix: string, podCount = 3): Promise<Lab> {
       pods.map(
         (p) =>
           new Promise<void>((resolve, reject) => {
-            const child = spawn('ip', ['netns', 'exec', p.ns, process.execPath, '-e', echoServer, p.name], {
+            const [cmd = 'ip', ...args] = inNetns(p.ns, [process.execPath, '-e', echoServer, p.name]);
+            const child = spawn(cmd, args, {
               stdio: ['ignore', 'pipe', 'inherit'],
             });
             servers.push(child);
@@ -132,7 +135,7 @@ export async function probe(
   a: { proto: 'tcp' | 'udp'; host: string; port: number; n?: number; timeout?: number; sport?: number },
 ): Promise<string[]> {
   const args = JSON.stringify({ n: 1, timeout: 1500, ...a });
-  const { stdout } = await run(['ip', 'netns', 'exec', ns, process.execPath, '-e', clientScript, args], {
+  const { stdout } = await run(inNetns(ns, [process.execPath, '-e', clientScript, args]), {
     timeoutMs: 60_000,
   });
   return JSON.parse(stdout) as string[];
@@ -164,5 +167,5 @@ export async function sendRawSyn6(
   ns: string,
   a: { ifname: string; dstMac: string; src: string; dst: string; dport: number },
 ): Promise<void> {
-  await run(['ip', 'netns', 'exec', ns, 'python3', '-c', rawSyn6, a.ifname, a.dstMac, a.src, a.dst, String(a.dport)]);
+  await run(inNetns(ns, ['python3', '-c', rawSyn6, a.ifname, a.dstMac, a.src, a.dst, String(a.dport)]));
 }

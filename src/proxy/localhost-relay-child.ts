@@ -3,7 +3,7 @@
 // its own (tests, the lab) drives this child over stdin. One JSON line in (RelaySpec[]), one
 // JSON line out (RelayStatus). It exits when its stdin closes, so it never outlives the plane.
 import { createInterface } from 'node:readline';
-import { InProcessRelay, type RelaySpec } from './relay.ts';
+import { InProcessRelay, type RelaySpec } from './localhost-relay.ts';
 
 const relay = new InProcessRelay();
 let queue = Promise.resolve();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { syncChanges } from '../snapshot.ts';
-import { cleanupFilters, matches, parseConntrackList } from './conntrack.ts';
-import { ep, snapshotOf, svcPort } from './fixtures.ts';
+import { FakeConntrack, parseConntrackList } from '../kernel/conntrack.ts';
+import { cleanupFilters, matches, TableConntrackCleaner } from './conntrack.ts';
+import { syncChanges } from './snapshot.ts';
+import { ep, snapshotOf, svcPort } from './testing/fixtures.ts';
 
 const listing = `udp      17 29 src=10.244.0.100 dst=10.96.0.53 sport=40001 dport=53 src=10.244.0.11 dst=10.244.0.100 sport=8081 dport=40001 mark=0 use=1
 udp      17 25 src=10.244.0.100 dst=10.96.0.53 sport=40002 dport=53 [UNREPLIED] src=10.96.0.53 dst=10.244.0.100 sport=53 dport=40002 mark=0 use=1
@@ -16,12 +17,12 @@ describe('UDP conntrack cleanup (5.25)', () => {
   const e1 = ep('10.244.0.11', 8081);
   const e2 = ep('10.244.0.12', 8081);
   const snap = snapshotOf([[dns, [e1, e2]]], { nodePortIPs: ['192.168.77.1'] });
-  const entries = parseConntrackList(listing, 'ip');
+  const entries = parseConntrackList(listing, 'IPv4');
 
   it('parses the original and reply tuples', () => {
     assert.equal(entries.length, 3);
     assert.deepEqual(entries[0], {
-      family: 'ip',
+      family: 'IPv4',
       src: '10.244.0.100',
       dst: '10.96.0.53',
       sport: 40001,
@@ -32,7 +33,7 @@ describe('UDP conntrack cleanup (5.25)', () => {
   });
 
   it('newly active (and every port after a restart) deletes only un-NATed entries', () => {
-    const f = cleanupFilters(snap, changes({ newlyActiveUDP: [dns.key] }), ['ip']);
+    const f = cleanupFilters(snap, changes({ newlyActiveUDP: [dns.key] }), ['IPv4']);
     const hit = entries.filter((e) => f.some((x) => matches(x, e)));
     assert.deepEqual(
       hit.map((e) => e.sport),
@@ -41,12 +42,12 @@ describe('UDP conntrack cleanup (5.25)', () => {
   });
 
   it('a removed endpoint deletes its flows through the ClusterIP and the NodePort', () => {
-    const f1 = cleanupFilters(snap, changes({ staleUDPEndpoints: [{ servicePort: dns, endpoint: e1 }] }), ['ip']);
+    const f1 = cleanupFilters(snap, changes({ staleUDPEndpoints: [{ servicePort: dns, endpoint: e1 }] }), ['IPv4']);
     assert.deepEqual(
       entries.filter((e) => f1.some((x) => matches(x, e))).map((e) => e.sport),
       [40001],
     );
-    const f2 = cleanupFilters(snap, changes({ staleUDPEndpoints: [{ servicePort: dns, endpoint: e2 }] }), ['ip']);
+    const f2 = cleanupFilters(snap, changes({ staleUDPEndpoints: [{ servicePort: dns, endpoint: e2 }] }), ['IPv4']);
     assert.deepEqual(
       entries.filter((e) => f2.some((x) => matches(x, e))).map((e) => e.sport),
       [40003],
@@ -54,7 +55,7 @@ describe('UDP conntrack cleanup (5.25)', () => {
   });
 
   it('a deleted UDP service port deletes every entry to its ClusterIP; TCP is never touched', () => {
-    const f = cleanupFilters(snap, changes({ deletedServices: [dns] }), ['ip']);
+    const f = cleanupFilters(snap, changes({ deletedServices: [dns] }), ['IPv4']);
     assert.deepEqual(
       entries
         .filter((e) => f.some((x) => matches(x, e)))
@@ -63,6 +64,21 @@ describe('UDP conntrack cleanup (5.25)', () => {
       [40001, 40002, 40003],
     );
     const tcp = svcPort('default', 'web', { clusterIPs: ['10.96.0.10'] });
-    assert.deepEqual(cleanupFilters(snap, changes({ deletedServices: [tcp] }), ['ip']), []);
+    assert.deepEqual(cleanupFilters(snap, changes({ deletedServices: [tcp] }), ['IPv4']), []);
+  });
+
+  it('the table cleaner lists each family once and deletes exactly the matching tuples', async () => {
+    const table = new FakeConntrack();
+    table.entries = [...entries];
+    const cleaner = new TableConntrackCleaner(table);
+    const f = cleanupFilters(snap, changes({ staleUDPEndpoints: [{ servicePort: dns, endpoint: e1 }] }), ['IPv4']);
+    assert.equal(await cleaner.clean(f), 1);
+    assert.deepEqual(
+      table.deleted.map((e) => e.sport),
+      [40001],
+    );
+    assert.equal(table.entries.length, 2);
+    // IPv6 not asked for: an IPv4 filter list never touches the other family's table.
+    assert.equal(await cleaner.clean(cleanupFilters(snap, changes({ deletedServices: [dns] }), ['IPv6'])), 0);
   });
 });

@@ -1,0 +1,96 @@
+// The conntrack table seam: list UDP entries of one family, delete one entry by its exact
+// tuple. `conntrack` (conntrack-tools) in the node namespace is the real one; FakeConntrack holds
+// entries in memory for unit tests. What to delete is decided in proxy/conntrack.ts.
+import type { IPFamily } from '../api/ip.ts';
+import { type Runner, run } from './exec.ts';
+import { inNetns } from './netns.ts';
+
+export interface ConntrackEntry {
+  readonly family: IPFamily;
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  readonly replySrc: string;
+  readonly replySport: number;
+}
+
+export interface Conntrack {
+  /** Every UDP entry of `family`. */
+  listUDP(family: IPFamily): Promise<ConntrackEntry[]>;
+  /** Deletes the entry with this original tuple; false when it was already gone. */
+  deleteUDP(e: ConntrackEntry): Promise<boolean>;
+}
+
+/** Parses `conntrack -L -p udp` lines (orig tuple first, reply tuple second). */
+export function parseConntrackList(text: string, family: IPFamily): ConntrackEntry[] {
+  const out: ConntrackEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('udp')) continue;
+    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((m) => m[1] ?? '');
+    const dst = [...line.matchAll(/\bdst=(\S+)/g)].map((m) => m[1] ?? '');
+    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((m) => Number(m[1]));
+    const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((m) => Number(m[1]));
+    if (src.length < 2 || dst.length < 1 || sport.length < 2 || dport.length < 1) continue;
+    out.push({
+      family,
+      src: src[0] ?? '',
+      dst: dst[0] ?? '',
+      sport: sport[0] ?? 0,
+      dport: dport[0] ?? 0,
+      replySrc: src[1] ?? '',
+      replySport: sport[1] ?? 0,
+    });
+  }
+  return out;
+}
+
+const famArg = { IPv4: 'ipv4', IPv6: 'ipv6' } as const;
+
+/** `conntrack` inside `netns` (or here, when undefined). */
+export class ExecConntrack implements Conntrack {
+  constructor(
+    private readonly netns: string | undefined,
+    private readonly runner: Runner = run,
+  ) {}
+
+  async listUDP(family: IPFamily): Promise<ConntrackEntry[]> {
+    const { stdout } = await this.runner(inNetns(this.netns, ['conntrack', '-L', '-f', famArg[family], '-p', 'udp']), {
+      timeoutMs: 30_000,
+    });
+    return parseConntrackList(stdout, family);
+  }
+
+  async deleteUDP(e: ConntrackEntry): Promise<boolean> {
+    const argv = ['conntrack', '-D', '-f', famArg[e.family], '-p', 'udp', '-s', e.src, '-d', e.dst];
+    argv.push('--sport', String(e.sport), '--dport', String(e.dport));
+    try {
+      await this.runner(inNetns(this.netns, argv), { timeoutMs: 10_000 });
+      return true;
+    } catch (err) {
+      // Gone meanwhile (timed out or deleted by someone else): "0 flow entries" is success.
+      if (/0 flow entries/.test((err as { stderr?: string }).stderr ?? '')) return false;
+      throw err;
+    }
+  }
+}
+
+/** An in-memory table: tests put entries in and see which the cleanup deleted. */
+export class FakeConntrack implements Conntrack {
+  entries: ConntrackEntry[] = [];
+  readonly deleted: ConntrackEntry[] = [];
+
+  async listUDP(family: IPFamily): Promise<ConntrackEntry[]> {
+    return this.entries.filter((e) => e.family === family);
+  }
+
+  async deleteUDP(e: ConntrackEntry): Promise<boolean> {
+    const same = (x: ConntrackEntry) =>
+      x.family === e.family && x.src === e.src && x.dst === e.dst && x.sport === e.sport && x.dport === e.dport;
+    const before = this.entries.length;
+    this.entries = this.entries.filter((x) => !same(x));
+    if (this.entries.length === before) return false;
+    this.deleted.push(e);
+    return true;
+  }
+}
