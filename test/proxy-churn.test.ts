@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { KubeObject, Service } from '../src/api/types.ts';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
 import { planeModes } from '../src/proxy/planes.ts';
 import { type ChurnNode, startChurnNode, tcpPort, udpPort } from '../src/proxy/testing/churn-node.ts';
@@ -175,6 +176,49 @@ function inNamespace(mode: (typeof planeModes)[number], ns: string): void {
       assert.deepEqual(failed, [], show(load.results));
       assert.ok(load.results.every((r) => r[3] === a.name));
       await node.lab.removePod(a);
+    });
+
+    it("status.loadBalancer.ingress: a pool IP is served, another Service's ClusterIP written there is not hijacked", async () => {
+      const [a, b] = [await node.lab.addPod(), await node.lab.addPod()];
+      const client = node.cluster.client;
+      await client.create('ipaddresspools', {
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'IPAddressPool',
+        metadata: { name: 'pool', namespace: 'metallb-system' },
+        spec: { addresses: ['192.0.2.0/28'] },
+      } as never);
+      const victim = await node.service('victim');
+      await node.setEndpoints('victim', [{ pod: b }]);
+      await node.service('lbx', { type: 'LoadBalancer' });
+      await node.setEndpoints('lbx', [{ pod: a }]);
+      const svc = await client.get<Service & KubeObject>('services', 'default', 'lbx');
+      const ingress = ['192.0.2.5', victim, '127.0.0.1'].map((ip) => ({ ip, ipMode: 'VIP' }));
+      await client.updateStatus('services', { ...svc, status: { loadBalancer: { ingress } } } as never);
+      await node.agent.waitForSnapshot(
+        (s) => (s.services.get('default/lbx:tcp/TCP' as never)?.loadBalancerIPs.length ?? 0) > 0,
+      );
+      const load = startLoad(node.lab, {
+        targets: [
+          { ip: '192.0.2.5', port: tcpPort, proto: 'TCP' },
+          { ip: '192.0.2.5', port: udpPort, proto: 'UDP' },
+          { ip: victim, port: tcpPort, proto: 'TCP' },
+          { ip: victim, port: udpPort, proto: 'UDP' },
+        ],
+        tcpRate: 50,
+        udpWorkers: 2,
+        udpPauseMs: 10,
+        timeoutMs: 1000,
+      });
+      await sleep(600);
+      await load.stop();
+      const want = [a.name, a.name, b.name, b.name];
+      const wrong = load.results.filter((r) => r[3] !== want[r[0]]);
+      assert.deepEqual(wrong, [], show(wrong));
+      assert.deepEqual(new Set(load.results.map((r) => r[0])), new Set([0, 1, 2, 3]));
+      const events = await client.list<KubeObject & { reason?: string }>('events', { namespace: 'default' });
+      assert.equal(events.items.filter((e) => e.reason === 'RejectedLoadBalancerIP').length, 2);
+      await node.lab.removePod(a);
+      await node.lab.removePod(b);
     });
   });
 }
