@@ -11,6 +11,7 @@ import { planeModes } from '../src/proxy/planes.ts';
 import { type ChurnNode, startChurnNode, tcpPort, udpPort } from '../src/proxy/testing/churn-node.ts';
 import { isFailure, type LoadResult, startLoad } from '../src/proxy/testing/load-client.ts';
 import { runInOwnNetns } from '../src/proxy/testing/netns-child.ts';
+import { formatSoak, runSoak } from '../src/proxy/testing/soak.ts';
 
 const netns = process.env.CHURN_NETNS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -219,6 +220,26 @@ function inNamespace(mode: (typeof planeModes)[number], ns: string): void {
       assert.equal(events.items.filter((e) => e.reason === 'RejectedLoadBalancerIP').length, 2);
       await node.lab.removePod(a);
       await node.lab.removePod(b);
+    });
+
+    // The target is 0; both planes still lose a few requests per thousand (UDP timeouts, and on
+    // nftables refusals and resets right after a replacement). Reported with their causes, not
+    // yet asserted.
+    it('short churn soak: 0 failed requests while every pod is replaced with graceful termination', {
+      todo: 'a few failures per thousand requests remain on both planes (see the report this prints)',
+    }, async () => {
+      const r = await runSoak(node, {
+        services: 100,
+        pods: 6,
+        durationMs: 6000,
+        tcpRate: 150,
+        udpWorkers: 3,
+        stepMs: 250,
+      });
+      console.log(`# ${formatSoak(r).split('\n').join('\n# ')}`);
+      assert.ok(r.podsReplaced >= 3, `${r.podsReplaced} pods replaced`);
+      assert.ok(r.requests.tcp > 300 && r.requests.udp > 300, JSON.stringify(r.requests));
+      assert.deepEqual(r.failures, [], formatSoak(r));
     });
   });
 }

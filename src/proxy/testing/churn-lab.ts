@@ -83,7 +83,8 @@ export async function createChurnLab(prefix: string): Promise<ChurnLab> {
     const host = free.shift();
     if (host === undefined) throw new Error('churn lab: no free pod address');
     const pod: ChurnPod = { name, ns: `${prefix}p${(serial++).toString(36)}`, ip: `${base}.${host}` };
-    const v = `v${pod.ns.slice(prefix.length + 1)}`;
+    // "vf" alone would be an `ip link` keyword.
+    const v = `vp${pod.ns.slice(prefix.length + 1)}`;
     await run(['ip', 'netns', 'add', pod.ns]);
     await run(['ip', 'link', 'add', v, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns]);
     await sh(undefined, `ip link set ${v} master br0; ip link set ${v} up`);
