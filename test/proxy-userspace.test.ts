@@ -244,6 +244,8 @@ function inNamespace(ns: string): void {
       minSyncIntervalMs: 10,
       maxSyncIntervalMs: 60_000,
       healthz: { host: '127.0.0.1', port: 0 },
+      // The LB IP the tests write stands for another provider's: no IPAddressPool holds it.
+      loadBalancerIPAllowCIDRs: ['192.0.2.0/24'],
     });
     await agent.waitForSnapshot(() => true);
   });

@@ -3,6 +3,7 @@
 // under `svcnet up` the lab's node namespace (started there with `ip netns exec`).
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { canonicalCIDR } from '../api/ip.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
@@ -27,6 +28,8 @@ export interface NodeAgentOptions {
   healthz?: { host: string; port: number } | null;
   nodePortAddresses?: string[];
   externalIPAllowCIDRs?: string[];
+  /** --lb-ip-allow: LB ingress IPs programmed besides IPAddressPool addresses. */
+  lbIPAllowCIDRs?: string[];
   /** kube-proxy --masquerade-all. */
   masqueradeAll?: boolean;
   /** Also serve cluster DNS here (node-local DNS). */
@@ -59,6 +62,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.healthz !== undefined ? { healthz: o.healthz } : {}),
     ...(o.nodePortAddresses ? { nodePortAddresses: o.nodePortAddresses } : {}),
     ...(o.externalIPAllowCIDRs ? { externalIPAllowCIDRs: o.externalIPAllowCIDRs } : {}),
+    ...(o.lbIPAllowCIDRs ? { loadBalancerIPAllowCIDRs: o.lbIPAllowCIDRs } : {}),
+    serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
   return {
@@ -90,6 +95,7 @@ interface AgentFlags {
   externalIpAllow?: string;
   dnsListen?: string;
   serviceCidrs: string;
+  lbIpAllow?: string;
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -105,6 +111,10 @@ export function registerAgentCommand(program: Command): void {
     .option('--healthz <host:port>', 'kube-proxy healthz, livez and metrics', '0.0.0.0:10256')
     .option('--nodeport-addresses <cidrs>', 'CIDRs or "primary" for NodePorts (default: all node addresses)')
     .option('--external-ip-allow <cidrs>', 'CIDRs whose spec.externalIPs are served (CVE-2020-8554: none by default)')
+    .option(
+      '--lb-ip-allow <cidrs>',
+      'CIDRs whose status.loadBalancer.ingress IPs are served besides IPAddressPool ones (other LB providers)',
+    )
     .option('--service-cidrs <cidrs>', 'service CIDRs, comma-separated', '10.96.0.0/12')
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .action(async (flags: AgentFlags) => {
@@ -112,6 +122,9 @@ export function registerAgentCommand(program: Command): void {
         throw new CliError(`--mode must be one of ${planeModes.join(', ')}, not ${flags.mode}`);
       }
       const mode = flags.mode;
+      const lbIPAllow = list(flags.lbIpAllow);
+      const badCIDR = lbIPAllow.find((c) => canonicalCIDR(c) === undefined);
+      if (badCIDR !== undefined) throw new CliError(`--lb-ip-allow: ${JSON.stringify(badCIDR)} is not a CIDR`);
       const client = createClient({
         ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
         ...(flags.context ? { context: flags.context } : {}),
@@ -135,6 +148,7 @@ export function registerAgentCommand(program: Command): void {
         healthz: parseHostPort(flags.healthz),
         ...(flags.nodeportAddresses ? { nodePortAddresses: list(flags.nodeportAddresses) } : {}),
         ...(flags.externalIpAllow ? { externalIPAllowCIDRs: list(flags.externalIpAllow) } : {}),
+        ...(lbIPAllow.length > 0 ? { lbIPAllowCIDRs: lbIPAllow } : {}),
         ...(flags.dnsListen ? { dnsListen: list(flags.dnsListen).map(parseHostPort) } : {}),
       });
       console.log(`svcnet agent: node ${flags.nodeName} (${nodeIPs.join(', ')}), mode ${flags.mode}`);

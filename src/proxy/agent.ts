@@ -4,7 +4,8 @@
 // While the API is unreachable the informers keep their caches and nothing is synced, so the
 // plane keeps serving the last known state.
 import type { AddressInfo } from 'node:net';
-import type { EndpointSlice, Event, KubeObject, Node, Service } from '../api/types.ts';
+import { ApiError } from '../api/status.ts';
+import type { EndpointSlice, Event, IPAddressPool, KubeObject, Node, Service } from '../api/types.ts';
 import { labelKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
@@ -12,9 +13,10 @@ import type { InformerOptions } from '../client/informer-api.ts';
 import { localhostNodePortsAllowed, resolveNodePortAddresses } from './eligibility.ts';
 import { EndpointsChangeTracker } from './endpoints.ts';
 import { ProxyHealth, ProxyHealthServer, type ServiceHealthEntry, ServiceHealthServer } from './healthcheck.ts';
+import { poolRangesOf, rejectedLoadBalancerIPReason, rejectionMessage } from './lb-ingress.ts';
 import { type ProxyMetrics, proxyMetrics, Registry } from './metrics.ts';
 import type { DataPlane, PlaneEvent } from './plane.ts';
-import { ServiceChangeTracker } from './services.ts';
+import { loadBalancerIngressOf, ServiceChangeTracker } from './services.ts';
 import { type ProxySnapshot, ProxyState } from './snapshot.ts';
 import { type RunnerClock, type SyncContext, SyncRunner } from './sync-runner.ts';
 import type { NodeInfo } from './types.ts';
@@ -29,6 +31,15 @@ export interface AgentOptions {
   nodePortAddresses?: readonly string[];
   /** Admin allow-list for spec.externalIPs (CVE-2020-8554); default: none honoured. */
   externalIPAllowCIDRs?: readonly string[];
+  /**
+   * `--lb-ip-allow`: status.loadBalancer.ingress IPs programmed besides those of IPAddressPools
+   * (lb-ingress.ts); default none.
+   */
+  loadBalancerIPAllowCIDRs?: readonly string[];
+  /** Service CIDRs: never programmed as load balancer IPs. */
+  serviceCIDRs?: readonly string[];
+  /** Watch IPAddressPools for the ingress IPs svcnet's IPAM hands out; default true. */
+  watchAddressPools?: boolean;
   /** NodePorts on 127.0.0.1 / ::1 (userspace plane); default true. */
   localhostNodePorts?: boolean;
   /** Overrides the Node's spec.podCIDRs (pod-traffic detection, 5.6/5.7). */
@@ -65,9 +76,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const pm = proxyMetrics(metrics);
   const maxInterval = opts.maxSyncIntervalMs ?? 30_000;
   const health = new ProxyHealth(2 * maxInterval);
+  const lbPolicy = (pools: readonly IPAddressPool[]) => ({
+    allowCIDRs: opts.loadBalancerIPAllowCIDRs ?? [],
+    poolRanges: poolRangesOf(pools),
+    serviceCIDRs: opts.serviceCIDRs ?? [],
+  });
   const svcTracker = new ServiceChangeTracker({
     externalIPAllowCIDRs: opts.externalIPAllowCIDRs ?? [],
     defaultConnectRetries: 2,
+    loadBalancerIPs: lbPolicy([]),
   });
   const epTracker = new EndpointsChangeTracker(opts.nodeName);
   const state = new ProxyState();
@@ -85,6 +102,25 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const nodes = new Informer<Node & KubeObject>(opts.client, 'nodes', {
     ...informerOpts,
     fieldSelector: `metadata.name=${opts.nodeName}`,
+  });
+  // Pools not served (no MetalLB CRD in a real cluster) or not readable (RBAC): the agent goes on
+  // with --lb-ip-allow alone instead of never syncing.
+  let poolsUnavailable = opts.watchAddressPools === false;
+  const pools = new Informer<IPAddressPool & KubeObject>(opts.client, 'ipaddresspools', {
+    ...opts.informer,
+    onError: (e: unknown, phase) => {
+      if (phase === 'list' && e instanceof ApiError && (e.code === 404 || e.code === 403) && !poolsUnavailable) {
+        poolsUnavailable = true;
+        pools.stop();
+        onError(
+          new Error(`IPAddressPools unavailable (${e.message}): only --lb-ip-allow ingress IPs are programmed`),
+          'informer',
+        );
+        request();
+        return;
+      }
+      onError(e, 'informer');
+    },
   });
   const serviceHealth = new ServiceHealthServer(
     () => [...new Set([...nodePortIPs, ...(localhostNodePorts ? ['127.0.0.1'] : [])])],
@@ -134,12 +170,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     minIntervalMs: opts.minSyncIntervalMs ?? 1000,
     maxIntervalMs: maxInterval,
     clock: opts.clock,
-    canSync: () => services.hasSynced() && slices.hasSynced(),
+    canSync: () => services.hasSynced() && slices.hasSynced() && (poolsUnavailable || pools.hasSynced()),
     onError: (e) => onError(e, 'sync'),
   });
 
   services.on((old, cur) => {
     pm.serviceChangesTotal.inc();
+    if (cur) reportRejectedIngress(cur);
     if (svcTracker.update(old, cur)) {
       pm.serviceChangesPending.set(svcTracker.pendingCount());
       request();
@@ -169,17 +206,46 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
   });
 
+  let poolsVersion = '';
+  pools.on(() => {
+    const all = pools.list();
+    const version = JSON.stringify(all.map((p) => p.spec?.addresses ?? []).sort());
+    if (version === poolsVersion) return;
+    poolsVersion = version;
+    const next = { ...svcTracker.options, loadBalancerIPs: lbPolicy(all) };
+    if (svcTracker.setOptions(next, services.list())) request();
+    if (pools.hasSynced()) for (const svc of services.list()) reportRejectedIngress(svc);
+  });
+
   const recordEvents = opts.recordEvents ?? true;
   const recent = new Map<string, number>();
+  // The agent's one Event recorder: the same Event is recorded at most once a minute.
+  const emit = (e: PlaneEvent) => {
+    if (!recordEvents || !e.service) return;
+    const key = `${e.service.namespace}/${e.service.name}/${e.reason}/${e.message}`;
+    const now = Date.now();
+    if ((recent.get(key) ?? 0) > now - 60_000) return;
+    if (recent.size > 10_000) for (const [k, t] of recent) if (t <= now - 60_000) recent.delete(k);
+    recent.set(key, now);
+    void recordEvent(opts.client, opts.nodeName, e).catch((err) => onError(err, 'event'));
+  };
+  function reportRejectedIngress(svc: Service): void {
+    // Until the pools are known every pool address would look rejected.
+    if (!poolsUnavailable && !pools.hasSynced()) return;
+    const ns = svc.metadata?.namespace ?? 'default';
+    const name = svc.metadata?.name ?? '';
+    for (const r of loadBalancerIngressOf(svc, svcTracker.options).rejected) {
+      pm.rejectedLoadBalancerIPs.inc();
+      emit({
+        type: 'Warning',
+        reason: rejectedLoadBalancerIPReason,
+        message: rejectionMessage(r.ip, r.reason),
+        service: { namespace: ns, name },
+      });
+    }
+  }
   opts.plane.attach?.({
-    event: (e: PlaneEvent) => {
-      if (!recordEvents || !e.service) return;
-      const key = `${e.service.namespace}/${e.service.name}/${e.reason}/${e.message}`;
-      const now = Date.now();
-      if ((recent.get(key) ?? 0) > now - 60_000) return;
-      recent.set(key, now);
-      void recordEvent(opts.client, opts.nodeName, e).catch((err) => onError(err, 'event'));
-    },
+    event: emit,
     environmentChanged: (why) => {
       onError(new Error(`${opts.plane.name}: environment changed (${why}): next sync is full`), 'plane');
       request(true);
@@ -198,11 +264,21 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   services.start();
   slices.start();
   nodes.start();
-  // The gate opens when both informers have listed; the sync itself is requested here.
+  if (!poolsUnavailable) pools.start();
+  // The gate opens when the informers have listed; the sync itself is requested here.
   void Promise.all([services.waitForSync(), slices.waitForSync()]).then(
     () => request(),
     (e) => onError(e, 'informer'),
   );
+  if (!poolsUnavailable) {
+    void pools.waitForSync().then(
+      () => {
+        for (const svc of services.list()) reportRejectedIngress(svc);
+        request();
+      },
+      () => {},
+    );
+  }
 
   return {
     metrics,
@@ -234,6 +310,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       services.stop();
       slices.stop();
       nodes.stop();
+      pools.stop();
       await runner.stop();
       await opts.plane.stop(stopOpts);
       await serviceHealth.close();

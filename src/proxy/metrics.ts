@@ -194,6 +194,10 @@ export function proxyMetrics(reg: Registry) {
       'svcnet_proxy_denied_external_ips',
       'spec.externalIPs not honoured because the admin allow-list does not permit them (CVE-2020-8554)',
     ),
+    rejectedLoadBalancerIPs: reg.counter(
+      'svcnet_proxy_rejected_load_balancer_ips_total',
+      'status.loadBalancer.ingress IPs refused (special, service-CIDR, or in no pool nor --lb-ip-allow), per Service change',
+    ),
   };
 }
 

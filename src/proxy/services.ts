@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { canonicalCIDR, cidrContains } from '../api/ip.ts';
 import type { Service } from '../api/types.ts';
 import { annotationKeys, labelKeys } from '../api/well-known.ts';
+import { checkLoadBalancerIP, type LoadBalancerIPPolicy, type LoadBalancerIPRejection } from './lb-ingress.ts';
 import {
   type LbAlgorithm,
   type Protocol,
@@ -21,6 +22,8 @@ export interface ServiceConversionOptions {
   externalIPAllowCIDRs: readonly string[];
   /** `svcnet.io/connect-retries` when the annotation is absent or invalid. */
   defaultConnectRetries: number;
+  /** Which status.loadBalancer.ingress IPs are programmed (lb-ingress.ts); absent: all but special addresses. */
+  loadBalancerIPs?: LoadBalancerIPPolicy;
 }
 
 export const defaultServiceConversion: ServiceConversionOptions = {
@@ -52,6 +55,30 @@ function connectRetriesOf(svc: Service, dflt: number): number {
   return Number(v);
 }
 
+export interface LoadBalancerIngress {
+  readonly accepted: string[];
+  readonly rejected: { ip: string; reason: LoadBalancerIPRejection }[];
+}
+
+/**
+ * status.loadBalancer.ingress IPs of a LoadBalancer Service: those the data plane gets (without
+ * ipMode Proxy ones, where the LB proxies to the node) and those the policy refuses.
+ */
+export function loadBalancerIngressOf(
+  svc: Service,
+  opts: ServiceConversionOptions = defaultServiceConversion,
+): LoadBalancerIngress {
+  const out: LoadBalancerIngress = { accepted: [], rejected: [] };
+  if (svc.spec?.type !== 'LoadBalancer') return out;
+  for (const i of svc.status?.loadBalancer?.ingress ?? []) {
+    if (!i.ip || (i as { ipMode?: string }).ipMode === 'Proxy') continue;
+    const reason = checkLoadBalancerIP(i.ip, opts.loadBalancerIPs);
+    if (reason) out.rejected.push({ ip: i.ip, reason });
+    else out.accepted.push(i.ip);
+  }
+  return out;
+}
+
 /** One ServicePortInfo per spec.ports entry; empty when the Service is not proxied (5.1). */
 export function servicePortsOf(
   svc: Service | undefined,
@@ -68,12 +95,7 @@ export function servicePortsOf(
   const allExternal = spec.externalIPs ?? [];
   const externalIPs = allExternal.filter((ip) => opts.externalIPAllowCIDRs.some((c) => cidrContains(c, ip)));
   const deniedExternalIPs = allExternal.filter((ip) => !externalIPs.includes(ip));
-  const loadBalancerIPs =
-    type === 'LoadBalancer'
-      ? (svc.status?.loadBalancer?.ingress ?? [])
-          .filter((i) => i.ip && (i as { ipMode?: string }).ipMode !== 'Proxy')
-          .map((i) => i.ip ?? '')
-      : [];
+  const loadBalancerIPs = loadBalancerIngressOf(svc, opts).accepted;
   const externallyAccessible = type !== 'ClusterIP' || externalIPs.length > 0;
   // The API accepts entries with surrounding spaces (validation trims before parsing, as
   // Kubernetes' does); kube-proxy trims them too. Unparsable entries are left out, as
@@ -126,7 +148,35 @@ export class ServiceChangeTracker {
   /** Total changes observed (feeds kubeproxy_sync_proxy_rules_service_changes_total). */
   changesTotal = 0;
 
-  constructor(private readonly opts: ServiceConversionOptions = defaultServiceConversion) {}
+  constructor(private opts: ServiceConversionOptions = defaultServiceConversion) {}
+
+  get options(): ServiceConversionOptions {
+    return this.opts;
+  }
+
+  /**
+   * The conversion changed (e.g. the IPAddressPools): `services` (every Service known) are
+   * converted again; a pending change keeps its previous state, others start from the old
+   * conversion, so only Services whose ports really changed are pending. Returns whether any is.
+   */
+  setOptions(opts: ServiceConversionOptions, services: Iterable<Service>): boolean {
+    const before = this.opts;
+    this.opts = opts;
+    let any = false;
+    for (const svc of services) {
+      const key = serviceKey(svc.metadata?.namespace ?? 'default', svc.metadata?.name ?? '');
+      const change: ServiceChange = {
+        previous: this.pending.get(key)?.previous ?? servicePortsOf(svc, before),
+        current: servicePortsOf(svc, opts),
+      };
+      if (isDeepStrictEqual(change.previous, change.current)) this.pending.delete(key);
+      else {
+        this.pending.set(key, change);
+        any = true;
+      }
+    }
+    return any;
+  }
 
   /** (undefined, svc) is an add, (svc, undefined) a delete. Returns whether a change is pending for it. */
   update(old: Service | undefined, cur: Service | undefined): boolean {

@@ -5,12 +5,12 @@
 // transaction. Both are counted.
 import { ExecConntrack } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
-import { inNetns } from '../../kernel/netns.ts';
 import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
 import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
 import { type KernelPlaneMetrics, kernelPlaneMetrics, Registry } from '../metrics.ts';
 import type { DataPlane } from '../plane.ts';
 import { NeedsFullSyncError } from '../plane.ts';
+import { RouteLocalnet } from '../route-localnet.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
 import { ExecNftApplier, type NftApplier } from './applier.ts';
@@ -40,6 +40,8 @@ export interface NftablesPlaneOptions {
   readonly log?: (msg: string) => void;
   /** Where the plane's counters go (the agent's /metrics); default: a registry of its own. */
   readonly metrics?: Registry;
+  /** Where the route_localnet value found is recorded (route-localnet.ts). */
+  readonly stateDir?: string;
 }
 
 export interface NftablesPlaneStats {
@@ -76,6 +78,8 @@ export class NftablesPlane implements DataPlane {
   private readonly families: readonly NftFamily[];
   private synced = false;
   private routeLocalnetSet = false;
+  private routeLocalnetChecked = false;
+  private readonly routeLocalnet: RouteLocalnet;
   private relay: LocalhostRelay | undefined;
   private readonly metrics: NftablesMetrics;
   private readonly kernelMetrics: KernelPlaneMetrics;
@@ -93,6 +97,7 @@ export class NftablesPlane implements DataPlane {
     this.runner = opts.runner ?? run;
     this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
     this.conntrack = opts.conntrack ?? new TableConntrackCleaner(new ExecConntrack(opts.netns, this.runner));
+    this.routeLocalnet = new RouteLocalnet(opts.netns, this.runner, opts.stateDir);
   }
 
   async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
@@ -102,6 +107,11 @@ export class NftablesPlane implements DataPlane {
     if (changes.full) await this.fullSync(snapshot);
     else await this.partialSync(snapshot, changes);
     if (snapshot.localhostNodePorts && !this.routeLocalnetSet) await this.enableRouteLocalnet();
+    // A crashed run set it and this one does not need it: put back what that run found.
+    else if (!snapshot.localhostNodePorts && changes.full && !this.routeLocalnetChecked) {
+      this.routeLocalnetChecked = true;
+      await this.routeLocalnet.restore();
+    }
     await this.syncRelay(snapshot);
     const deleted = await cleanConntrackAfterSync(
       this.conntrack,
@@ -164,7 +174,7 @@ export class NftablesPlane implements DataPlane {
    * route_localnet dangerous (CVE-2020-8558).
    */
   private async enableRouteLocalnet(): Promise<void> {
-    await this.runner(inNetns(this.opts.netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']));
+    await this.routeLocalnet.enable();
     this.routeLocalnetSet = true;
   }
 
@@ -213,6 +223,8 @@ export class NftablesPlane implements DataPlane {
     this.stats.relayListeners = 0;
     this.kernelMetrics.relayListeners.set(0);
     await this.applier.apply(renderCleanup(this.families));
+    await this.routeLocalnet.restore();
+    this.routeLocalnetSet = false;
     this.synced = false;
   }
 }
@@ -222,8 +234,13 @@ export function createNftablesPlane(opts: NftablesPlaneOptions): NftablesPlane {
 }
 
 /** `svcnet cleanup` without an agent: removes svcnet's nftables tables in `netns`. */
-export async function cleanupNftables(netns: string | undefined, runner: Runner = run): Promise<void> {
+export async function cleanupNftables(
+  netns: string | undefined,
+  runner: Runner = run,
+  stateDir?: string,
+): Promise<void> {
   await new ExecNftApplier(netns, runner).apply(renderCleanup(allFamilies));
+  await new RouteLocalnet(netns, runner, stateDir).restore();
 }
 
 export { tableName };

@@ -159,6 +159,9 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       l.close();
     }
     for (const l of this.retiring) if (l.connectionCount() === 0) this.retiring.delete(l);
+    // Connects in progress follow the new endpoints too (also on listeners just retired: their
+    // Service may have lost every endpoint, and a client must not wait on a pod that is gone).
+    for (const l of [...this.tcp.values(), ...this.retiring]) l.resteer();
     for (const [id, spec] of want) {
       if (this.tcp.has(id) || this.udp.has(id)) continue;
       const l =

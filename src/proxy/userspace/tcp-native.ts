@@ -15,8 +15,8 @@ import type { NativeListener, TcpRelayAddon } from './tcp-relay-addon.ts';
 interface Conn {
   readonly id: number;
   readonly src: string;
-  readonly route: Route;
-  readonly candidates: readonly EndpointInfo[];
+  /** The route of the latest attempt: re-read for every retry and after every sync. */
+  route: Route;
   ep: EndpointInfo | undefined;
   connected: boolean;
   attempts: number;
@@ -92,7 +92,6 @@ export class NativeTcpListener {
       id,
       src,
       route,
-      candidates: route.verdict.endpoints,
       ep: undefined,
       connected: false,
       attempts: 0,
@@ -104,7 +103,9 @@ export class NativeTcpListener {
   }
 
   private attempt(c: Conn): void {
-    const ep = c.route.balancer.pick(c.candidates, c.src, this.ctx.health, c.tried);
+    const { verdict, balancer } = c.route;
+    const candidates = verdict.kind === 'endpoints' ? verdict.endpoints : [];
+    const ep = balancer.pick(candidates, c.src, this.ctx.health, c.tried);
     if (!ep) {
       this.refuse(c);
       return;
@@ -160,8 +161,42 @@ export class NativeTcpListener {
       ctx.stats.retries.inc();
       c.attempts++;
       if (ep) (c.tried ??= new Set<EndpointKey>()).add(ep.key);
-      this.attempt(c);
+      this.reroute(c);
     } else this.refuse(c);
+  }
+
+  /**
+   * After a sync: a connect still waiting on an endpoint that is no longer eligible (its pod is
+   * gone, so the SYN may never be answered) is given up at once and tried on a current endpoint,
+   * or the client is refused. It is not the endpoint's fault: no failure is counted against it.
+   */
+  resteer(): void {
+    for (const c of [...this.conns.values()]) {
+      if (c.connected || !c.ep) continue;
+      const route = this.ctx.route(this.spec, c.src);
+      const key = c.ep.key;
+      if (route?.verdict.kind === 'endpoints' && route.verdict.endpoints.some((e) => e.key === key)) {
+        c.route = route;
+        continue;
+      }
+      this.cancelDeadline(c);
+      this.addon.connectTimeout(c.id);
+      c.ep = undefined;
+      this.reroute(c);
+    }
+  }
+
+  /** Next attempt on the route as it is now: endpoints may have come and gone since accept. */
+  private reroute(c: Conn): void {
+    const route = this.ctx.route(this.spec, c.src);
+    if (route?.verdict.kind !== 'endpoints') {
+      this.ctx.stats.rejected.inc({ reason: route ? route.verdict.reason : 'no-endpoints' });
+      this.conns.delete(c.id);
+      this.addon.reject(c.id);
+      return;
+    }
+    c.route = route;
+    this.attempt(c);
   }
 
   private refuse(c: Conn): void {

@@ -51,8 +51,8 @@ export class Relay {
     readonly listener: TcpListener,
     readonly client: Socket,
     readonly src: string,
-    readonly route: Route,
-    readonly candidates: readonly EndpointInfo[],
+    /** The route of the latest attempt: re-read for every retry and after every sync. */
+    public route: Route,
   ) {}
 }
 
@@ -212,7 +212,7 @@ export class TcpListener {
       resetOrDestroy(client);
       return;
     }
-    const r = new Relay(this, client, src, route, route.verdict.endpoints);
+    const r = new Relay(this, client, src, route);
     (client as RelaySocket)[kRelay] = r;
     this.conns.add(client);
     client.on('error', onClientError);
@@ -224,8 +224,9 @@ export class TcpListener {
   }
 
   private attempt(r: Relay): void {
-    const { balancer } = r.route;
-    const ep = balancer.pick(r.candidates, r.src, this.ctx.health, r.tried);
+    const { balancer, verdict } = r.route;
+    const candidates = verdict.kind === 'endpoints' ? verdict.endpoints : [];
+    const ep = balancer.pick(candidates, r.src, this.ctx.health, r.tried);
     if (!ep || r.client.destroyed) {
       this.ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
       resetOrDestroy(r.client);
@@ -278,10 +279,46 @@ export class TcpListener {
       ctx.stats.retries.inc();
       r.attempts++;
       if (ep) (r.tried ??= new Set<EndpointKey>()).add(ep.key);
-      this.attempt(r);
+      this.reroute(r);
     } else {
       ctx.stats.rejected.inc({ reason: 'no-healthy-endpoints' });
       resetOrDestroy(r.client);
     }
+  }
+
+  /**
+   * After a sync: a connect still waiting on an endpoint that is no longer eligible (its pod is
+   * gone, so the SYN may never be answered) is given up at once and tried on a current endpoint,
+   * or the client is refused. It is not the endpoint's fault: no failure is counted against it.
+   */
+  resteer(): void {
+    for (const client of this.conns) {
+      const r = relayOf(client);
+      if (!r || r.connected || !r.up || !r.ep) continue;
+      const route = this.ctx.route(this.spec, r.src);
+      const key = r.ep.key;
+      if (route?.verdict.kind === 'endpoints' && route.verdict.endpoints.some((e) => e.key === key)) {
+        r.route = route;
+        continue;
+      }
+      this.cancelDeadline(r);
+      const up = r.up;
+      r.up = undefined;
+      r.ep = undefined;
+      up.destroy();
+      this.reroute(r);
+    }
+  }
+
+  /** Next attempt on the route as it is now: endpoints may have come and gone since accept. */
+  private reroute(r: Relay): void {
+    const route = this.ctx.route(this.spec, r.src);
+    if (route?.verdict.kind !== 'endpoints') {
+      this.ctx.stats.rejected.inc({ reason: route ? route.verdict.reason : 'no-endpoints' });
+      resetOrDestroy(r.client);
+      return;
+    }
+    r.route = route;
+    this.attempt(r);
   }
 }
