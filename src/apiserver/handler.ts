@@ -208,6 +208,7 @@ export function createHandler(deps: HandlerDeps) {
           fieldSelector: q.get('fieldSelector') ?? '',
           limit: parseLimit(q),
           continue: q.get('continue') ?? undefined,
+          resourceVersion: q.get('resourceVersion') ?? '',
         });
         const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
         if (result.continue) meta.continue = result.continue;
