@@ -38,6 +38,8 @@ export const annotationKeys = {
   lbAlgorithm: 'svcnet.io/lb-algorithm',
   /** Other endpoints the userspace plane tries within one connection after a failed connect. */
   connectRetries: 'svcnet.io/connect-retries',
+  /** Node: where its svcnet agent serves /healthz, /metrics and /explain ("host:port"). */
+  proxyHealthz: 'svcnet.io/proxy-healthz',
   /** Deployment and its ReplicaSets: the rollout sequence number (deployment util RevisionAnnotation). */
   deploymentRevision: 'deployment.kubernetes.io/revision',
   /** ReplicaSet rolled back to: the revisions it served before. */

@@ -64,6 +64,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.externalIPAllowCIDRs ? { externalIPAllowCIDRs: o.externalIPAllowCIDRs } : {}),
     ...(o.lbIPAllowCIDRs ? { loadBalancerIPAllowCIDRs: o.lbIPAllowCIDRs } : {}),
     serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
+    masqueradeAll: o.masqueradeAll ?? false,
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
   return {
