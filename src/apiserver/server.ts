@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
@@ -18,6 +19,8 @@ import { createHandler } from './handler.ts';
 import { sendJSON } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { createUpgradeHandler } from './pods/upgrade.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
@@ -49,6 +52,8 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Log each request (method, url, status, ms). */
   log?: (line: string) => void;
+  /** The kubelets behind pods/log, pods/exec and pods/portforward (the lab's, under `svcnet up`). */
+  kubelet?: KubeletConnection;
 }
 
 function isLoopback(host: string): boolean {
@@ -110,7 +115,7 @@ function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
-type OptionalKeys = 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints' | 'admission';
+type OptionalKeys = 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints' | 'admission' | 'kubelet';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
@@ -118,8 +123,11 @@ export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
+  /** Set when the kubelets start after the API server (as under `svcnet up`). */
+  kubelet: KubeletConnection | undefined;
 
   constructor(opts: ApiServerOptions) {
+    this.kubelet = opts.kubelet;
     this.opts = {
       host: '127.0.0.1',
       port: 6443,
@@ -218,6 +226,7 @@ export class ApiServer {
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       get serverAddress() {
         return serverAddress;
@@ -232,10 +241,21 @@ export class ApiServer {
       }
       void handler(req, res);
     };
+    const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = this.opts.tls
         ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
         : createHttpServer(listener);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!authenticate(req, token)) {
+          const body = JSON.stringify(newUnauthorized().status);
+          socket.end(
+            `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+          return;
+        }
+        upgrade(req, socket, head);
+      });
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       // Watches are long-lived: no request timeout.

@@ -17,6 +17,7 @@ import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
+import { LabKubelet } from '../lab/kubelet-connection.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
@@ -140,6 +141,8 @@ export async function runUp(flags: UpFlags): Promise<void> {
     const runner = new PodRunner({ client, topology, nodeName: flags.nodeName, dataDir, dnsIP });
     await runner.start();
     stack.push(() => runner.stop());
+    // kubectl logs / exec / port-forward reach the pods through this node's runner.
+    api.server.kubelet = new LabKubelet(() => [runner]);
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());
