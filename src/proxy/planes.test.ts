@@ -23,6 +23,17 @@ describe('plane table', () => {
       for (const name of planes[mode].metrics) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
       await plane.stop();
     });
+    it(`${mode}: the plane implements svcnet explain (explain/types.ts)`, async () => {
+      const plane = planes[mode].create({
+        serviceCIDRs: ['10.96.0.0/16'],
+        masqueradeAll: false,
+        metrics: new Registry(),
+        log,
+      });
+      assert.equal(typeof plane.explainer?.explain, 'function');
+      assert.equal(typeof plane.explainer?.landing, 'function');
+      await plane.stop();
+    });
   }
 
   describe('the agent serves the plane metrics on /metrics (userspace)', () => {
