@@ -178,6 +178,7 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
       throw new CliError(`--lan-cidr must be an IPv4 CIDR of /27 or larger, not ${JSON.stringify(flags.lanCidr)}`);
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
+  if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
   return { mode, root, nodes, zones, graceMs };
 }
 

@@ -24,14 +24,13 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** A Go-style duration ("50s", "500ms", "1m30s") in milliseconds, as kube-controller-manager's flags take. */
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go time.Duration as kube-proxy's flags take it ("30s", "1m30s", "500ms"), in milliseconds. */
 export function parseDuration(flag: string, s: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (!s || parts.map((p) => p[0]).join('') !== s) {
-    throw new CliError(`${flag}: ${JSON.stringify(s)} is not a duration (like 50s, 500ms, 1m)`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s) {
+    throw new CliError(`${flag}: ${JSON.stringify(s)} is not a duration (e.g. 30s, 1m, 500ms)`);
   }
-  const ms = parts.reduce((t, p) => t + Number(p[1]) * (units[p[2] ?? 's'] ?? 0), 0);
-  if (ms <= 0) throw new CliError(`${flag}: must be more than 0, not ${s}`);
-  return ms;
+  return parts.reduce((ms, p) => ms + Number(p[1]) * (durationUnits[p[2] ?? 's'] ?? 0), 0);
 }
