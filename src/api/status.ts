@@ -148,6 +148,23 @@ export function newTooOldResourceVersion(requested: number | string, oldest: num
   return newResourceExpired(`too old resource version: ${requested} (${oldest})`);
 }
 
+/** The cause apimachinery attaches to a read at a resourceVersion the server has not reached. */
+export const resourceVersionTooLargeCause = 'ResourceVersionTooLarge';
+
+/**
+ * NewTooLargeResourceVersionError: a list or watch asked for a revision newer than the store's
+ * (the store went back: a memory store restarted, a database restored). 504 Timeout with a
+ * retry hint, as kube-apiserver's watch cache answers once it gave up waiting.
+ */
+export function newTooLargeResourceVersion(requested: number, current: number): ApiError {
+  return new ApiError(
+    status(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+      causes: [{ reason: resourceVersionTooLargeCause, message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
+  );
+}
+
 export function newInternalError(err: Error | string): ApiError {
   const text = typeof err === 'string' ? err : err.message;
   return new ApiError(
@@ -232,6 +249,9 @@ export const isInvalid = (e: unknown): boolean => hasReason(e, 'Invalid');
 export const isGone = (e: unknown): boolean => hasReason(e, 'Gone') || hasReason(e, 'Expired');
 export const isInternalError = (e: unknown): boolean => hasReason(e, 'InternalError');
 export const isBadRequest = (e: unknown): boolean => hasReason(e, 'BadRequest');
+export const isTooLargeResourceVersion = (e: unknown): boolean =>
+  hasReason(e, 'Timeout') &&
+  (e as ApiError).status.details?.causes?.some((c) => c.reason === resourceVersionTooLargeCause) === true;
 
 /** Any thrown value as a Status (unknown errors become 500 InternalError). */
 export function toStatus(e: unknown): Status {

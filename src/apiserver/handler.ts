@@ -34,7 +34,17 @@ export interface HandlerDeps {
   kubelet?: () => KubeletConnection | undefined;
   /** Called with every finished request (for logs and metrics). */
   onRequest?: (method: string, url: string, code: number, ms: number) => void;
+  /** See maxWatchBufferBytes; tests lower it. */
+  maxWatchBufferBytes?: number;
 }
+
+/**
+ * Bytes a watch response may hold unsent (the client reads slower than events arrive) before
+ * the server drops that watcher, as kube-apiserver's watch cache terminates a watcher whose
+ * buffer is full. The client re-watches from the last resourceVersion it read (or relists on
+ * 410); without the bound one stalled reader would grow the server without limit.
+ */
+export const maxWatchBufferBytes = 16 * 1024 * 1024;
 
 const notFoundStatus = {
   kind: 'Status',
@@ -128,13 +138,22 @@ export function createHandler(deps: HandlerDeps) {
     });
     res.flushHeaders();
     let first = true;
+    const limit = deps.maxWatchBufferBytes ?? maxWatchBufferBytes;
+    let dropped = false;
     const send = (ev: WatchEvent) => {
+      if (dropped) return;
       let object: unknown = ev.object;
       if (table && ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') {
         object = toTable(r.info.resource, [ev.object], { includeObject: include, noHeaders: !first });
         first = false;
       }
       res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+      if (res.writableLength > limit) {
+        // Ending politely would keep the backlog until the client read it: cut the connection.
+        dropped = true;
+        w?.stop();
+        res.destroy();
+      }
     };
     let w: { stop(): void } | undefined;
     try {
@@ -154,7 +173,8 @@ export function createHandler(deps: HandlerDeps) {
       return;
     }
     const timeout = asked > 0 ? asked : (deps.minRequestTimeoutSeconds ?? 1800) * (1 + Math.random());
-    const timer = setTimeout(() => res.end(), timeout * 1000);
+    // setTimeout fires at once beyond 2^31-1 ms (about 24.8 days): clamp, do not wrap.
+    const timer = setTimeout(() => res.end(), Math.min(timeout * 1000, 2 ** 31 - 1));
     const stop = () => {
       clearTimeout(timer);
       w?.stop();
@@ -218,6 +238,7 @@ export function createHandler(deps: HandlerDeps) {
           fieldSelector: q.get('fieldSelector') ?? '',
           limit: parseLimit(q),
           continue: q.get('continue') ?? undefined,
+          resourceVersion: q.get('resourceVersion') ?? '',
         });
         const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
         if (result.continue) meta.continue = result.continue;

@@ -14,9 +14,10 @@ import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
+import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
-import { sendJSON } from './http-util.ts';
+import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
 import type { KubeletConnection } from './pods/kubelet.ts';
@@ -54,6 +55,10 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** The kubelets behind pods/log, pods/exec and pods/portforward (the lab's, under `svcnet up`). */
   kubelet?: KubeletConnection;
+  /** Default: from the descriptor limit (connections.ts). */
+  connectionLimits?: ConnectionLimits;
+  /** See handler.ts maxWatchBufferBytes. */
+  maxWatchBufferBytes?: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -115,12 +120,22 @@ function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
-type OptionalKeys = 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints' | 'admission' | 'kubelet';
+type OptionalKeys =
+  | 'tls'
+  | 'log'
+  | 'minRequestTimeoutSeconds'
+  | 'allowLoopbackEndpoints'
+  | 'admission'
+  | 'kubelet'
+  | 'connectionLimits'
+  | 'maxWatchBufferBytes';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
+  /** Open-connection bookkeeping shared by every listener. */
+  readonly connections: ConnectionGuard;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
   /** Set when the kubelets start after the API server (as under `svcnet up`). */
@@ -139,6 +154,7 @@ export class ApiServer {
     if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
+    this.connections = new ConnectionGuard(this.opts.connectionLimits ?? defaultConnectionLimits());
     this.services = createServiceStrategy({
       serviceCIDRs: this.opts.serviceCIDRs,
       nodePortRange: this.opts.nodePortRange,
@@ -228,6 +244,7 @@ export class ApiServer {
       openapi,
       kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
+      maxWatchBufferBytes: this.opts.maxWatchBufferBytes,
       get serverAddress() {
         return serverAddress;
       },
@@ -244,8 +261,13 @@ export class ApiServer {
     const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = this.opts.tls
-        ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
+        ? createHttpsServer(
+            // A client that never finishes its handshake holds a descriptor: 10 s is plenty.
+            { cert: this.opts.tls.cert, key: this.opts.tls.key, handshakeTimeout: 10_000 },
+            listener,
+          )
         : createHttpServer(listener);
+      this.connections.attach(server);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (!authenticate(req, token)) {
           const body = JSON.stringify(newUnauthorized().status);
@@ -257,9 +279,21 @@ export class ApiServer {
         upgrade(req, socket, head);
       });
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      // Watches are long-lived: no request timeout.
-      server.requestTimeout = 0;
+      // kube-apiserver's ReadHeaderTimeout.
+      server.headersTimeout = 32_000;
+      // Time to *receive* a request (headers and body), like kube-apiserver's 60 s request
+      // timeout for a body; a watch's response streams on after it and is not cut.
+      server.requestTimeout = 60_000;
+      // A client that announces an oversized body with Expect: 100-continue gets its 413
+      // before sending it; the others are read to the end and answered 413 (http-util.ts).
+      server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+        if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+          sendJSON(res, 413, tooLarge().status, { Connection: 'close' });
+          return;
+        }
+        res.writeContinue();
+        listener(req, res);
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());

@@ -4,13 +4,15 @@
 //   list (paged, limit 500 + continue) → replace the cache, emit the diff as (old, new) pairs
 //   → watch from the list's resourceVersion with bookmarks → apply events to the cache
 //   → clean close: re-watch from the last resourceVersion (no relist: lists are expensive)
-//   → 410 Gone/Expired: relist (the only reason to relist)
+//   → 410 Gone/Expired: relist; 504 "Too large resource version" (the store went back: a
+//     memory store restarted, a database restored): relist too, so objects the store no
+//     longer has leave the cache (the only reasons to relist)
 //   → any other failure (API unreachable, 5xx, auth): keep the cache — the data plane keeps
 //     serving the last known state — back off with jitter and retry from where we were.
 //
 // Handlers see (old, new) (DESIGN.md convention 1). They run synchronously from the event
 // source, in order; a handler that throws is reported and does not stop the reflector.
-import { isGone } from '../api/status.ts';
+import { isGone, isTooLargeResourceVersion } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { Client, ClientWatch, WatchEvent } from './client.ts';
 import type { ChangeHandler, InformerLike, InformerOptions } from './informer-api.ts';
@@ -219,7 +221,8 @@ export class Informer<T extends KubeObject = KubeObject> implements InformerLike
     for (const obj of items) {
       const old = previous.get(keyOf(obj));
       if (!old) this.emit(undefined, obj);
-      else if (rvOf(old) !== rvOf(obj)) this.emit(old, obj);
+      // A store that went back can hold another object under the same name and number.
+      else if (rvOf(old) !== rvOf(obj) || old.metadata.uid !== obj.metadata.uid) this.emit(old, obj);
     }
     for (const [key, old] of previous) if (!this.cache.has(key)) this.emit(old, undefined);
   }
@@ -254,7 +257,7 @@ export class Informer<T extends KubeObject = KubeObject> implements InformerLike
         return;
       }
       this.report(err, 'watch');
-      if (isGone(err)) {
+      if (isGone(err) || isTooLargeResourceVersion(err)) {
         // The window moved past our resourceVersion: only a relist can recover. Back off only
         // when relisting keeps landing on 410 (history shorter than our list→watch gap).
         if (this.goneInARow++ > 0) this.retryLater(() => void this.relist());

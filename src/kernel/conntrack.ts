@@ -94,3 +94,47 @@ export class FakeConntrack implements Conntrack {
     return true;
   }
 }
+
+export interface FlowQuery {
+  readonly proto: 'TCP' | 'UDP' | 'SCTP';
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+}
+
+/**
+ * Where the connection tracker sent one flow: the reply tuple's source (the endpoint after
+ * DNAT), from `conntrack -L` lines of any protocol. Undefined when no entry has this origin.
+ */
+export function parseFlowLanding(text: string, q: FlowQuery): { ip: string; port: number } | undefined {
+  const proto = q.proto.toLowerCase();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(proto)) continue;
+    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((m) => m[1] ?? '');
+    const dst = [...line.matchAll(/\bdst=(\S+)/g)].map((m) => m[1] ?? '');
+    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((m) => Number(m[1]));
+    const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((m) => Number(m[1]));
+    if (src[0] !== q.src || dst[0] !== q.dst || sport[0] !== q.sport || dport[0] !== q.dport) continue;
+    if (src[1] === undefined || sport[1] === undefined) continue;
+    return { ip: src[1], port: sport[1] };
+  }
+  return undefined;
+}
+
+/** Looks one flow up in the conntrack table of `netns` (or here). */
+export async function findConntrackFlow(
+  netns: string | undefined,
+  q: FlowQuery,
+  runner: Runner = run,
+): Promise<{ ip: string; port: number } | undefined> {
+  const argv = ['conntrack', '-L', '-p', q.proto.toLowerCase(), '-s', q.src, '-d', q.dst];
+  argv.push('--sport', String(q.sport), '--dport', String(q.dport));
+  try {
+    const { stdout } = await runner(inNetns(netns, argv), { timeoutMs: 10_000 });
+    return parseFlowLanding(stdout, q);
+  } catch (err) {
+    if (/0 flow entries/.test((err as { stderr?: string }).stderr ?? '')) return undefined;
+    throw err;
+  }
+}

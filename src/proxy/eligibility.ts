@@ -182,3 +182,110 @@ export function localhostNodePortsAllowed(config: readonly string[]): boolean {
     config.some((c) => c !== 'primary' && (cidrContains(c, '127.0.0.1') || cidrContains(c, '::1')))
   );
 }
+
+/** One endpoint's part in a decision: eligible, or the reason it is not (for `svcnet explain`). */
+export interface EndpointEligibility {
+  readonly endpoint: EndpointInfo;
+  readonly eligible: boolean;
+  readonly reason?: string;
+}
+
+export interface ExplainedDecision {
+  readonly verdict: Verdict;
+  readonly sourceKind: SourceKind;
+  /** The traffic policy that chose the endpoint set, in the API's words. */
+  readonly trafficPolicy: string;
+  readonly masqueradeReason: string;
+  readonly endpoints: readonly EndpointEligibility[];
+}
+
+function conditionReason(ep: EndpointInfo): string | undefined {
+  if (ep.ready) return undefined;
+  if (!ep.serving) return ep.terminating ? 'terminating and not serving' : 'not ready';
+  return undefined;
+}
+
+/**
+ * decide(), with the why: each endpoint's eligibility and the reason for each excluded one,
+ * derived from the same categorization the planes render, and why the flow is (not) masqueraded.
+ */
+export function explainDecision(
+  svc: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  dest: DestinationKind,
+  src: string,
+  node: NodeInfo,
+  opts: VerdictOptions = {},
+): ExplainedDecision {
+  const cat = categorizeEndpoints(endpoints, node);
+  const verdict = decideCategorized(svc, cat, dest, src, node, opts);
+  const sourceKind = classifySource(src, node);
+  const cls = trafficClassOf(svc, dest);
+  const local = cls === 'internal-local' || cls === 'external-local';
+  const trafficPolicy = `${dest === 'clusterIP' ? 'internalTrafficPolicy' : 'externalTrafficPolicy'} ${local ? 'Local' : 'Cluster'}`;
+  const cfg = { masqueradeAll: opts.masqueradeAll === true, localDetector: node.podCIDRs.length > 0 };
+  const { set, masquerade } = evaluateClass(cls, cfg, sourceKind);
+  const chosen = new Set((set === 'local' ? cat.local : cat.cluster).map((e) => e.key));
+  const anyReady = endpoints.some((e) => e.ready);
+  const anyLocalReady = endpoints.some((e) => e.ready && e.isLocal);
+  const reasonOf = (ep: EndpointInfo): string | undefined => {
+    if (verdict.kind === 'DROP' && verdict.reason === 'source-range') {
+      return `source ${src} is outside loadBalancerSourceRanges (${svc.loadBalancerSourceRanges.join(', ')})`;
+    }
+    if (verdict.kind === 'endpoints' && chosen.has(ep.key)) return undefined;
+    if (set === 'local' && !ep.isLocal) {
+      return `on node ${ep.nodeName ?? '(none)'}, not ${node.name}, and ${trafficPolicy} sends only to this node's endpoints`;
+    }
+    const cond = conditionReason(ep);
+    if (cond) return cond;
+    if (!ep.ready && ep.serving && ep.terminating) {
+      return set === 'local' && anyLocalReady
+        ? 'terminating: serving terminating endpoints are used only when no local endpoint is ready'
+        : anyReady
+          ? 'terminating: serving terminating endpoints are used only when no endpoint is ready'
+          : 'terminating';
+    }
+    if (set === 'cluster' && cat.topologyMode === 'PreferSameZone') {
+      return `hinted for zone ${ep.zoneHints.join(', ') || '(none)'}, not this node's zone ${node.zone} (topology hints, PreferSameZone)`;
+    }
+    if (set === 'cluster' && cat.topologyMode === 'PreferSameNode') {
+      return `hinted for node ${ep.nodeHints.join(', ') || '(none)'}, not ${node.name} (topology hints, PreferSameNode)`;
+    }
+    return 'not selected';
+  };
+  const list = endpoints.map((ep): EndpointEligibility => {
+    const reason = reasonOf(ep);
+    return reason === undefined ? { endpoint: ep, eligible: true } : { endpoint: ep, eligible: false, reason };
+  });
+  return {
+    verdict,
+    sourceKind,
+    trafficPolicy,
+    masqueradeReason: masqueradeReason(cls, cfg, sourceKind, masquerade),
+    endpoints: list,
+  };
+}
+
+function masqueradeReason(
+  cls: ReturnType<typeof trafficClassOf>,
+  cfg: { masqueradeAll: boolean; localDetector: boolean },
+  source: SourceKind,
+  masquerade: boolean,
+): string {
+  switch (cls) {
+    case 'internal-cluster':
+    case 'internal-local':
+      if (cfg.masqueradeAll) return '--masquerade-all: every flow to a ClusterIP is masqueraded';
+      if (!cfg.localDetector) return 'no pod CIDR is known, so no source counts as off-cluster: not masqueraded';
+      return masquerade
+        ? 'the source is outside the pod CIDRs (the node or off-cluster): masqueraded so the reply comes back through this node'
+        : 'a pod source reaching a ClusterIP keeps its address';
+    case 'external-cluster':
+      return 'externalTrafficPolicy Cluster: the endpoint may be on another node, so the reply must come back through this one';
+    case 'external-local':
+      if (source === 'pod' && cfg.localDetector)
+        return 'pod traffic to an external address goes to every endpoint, as if it had left and come back, unmasqueraded';
+      if (source === 'node') return "the node's own traffic has a local source address: masqueraded";
+      return 'externalTrafficPolicy Local keeps the client address';
+  }
+}

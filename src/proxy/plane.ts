@@ -1,5 +1,6 @@
 // The contract between the agent core and a data plane. The agent owns informers, trackers,
 // the sync runner, health and metrics; a data plane only turns snapshots into traffic paths.
+import type { PlaneExplainer } from './explain/types.ts';
 import type { ProxySnapshot, SyncChanges } from './snapshot.ts';
 
 /** Something a data plane wants recorded as a Kubernetes Event on a Service. */
@@ -42,6 +43,12 @@ export interface DataPlane {
   sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void>;
   /** Called once by the agent before the first sync: where to report Events and changes. */
   attach?(sink: PlaneSink): void;
+  /**
+   * `svcnet explain` (explain/types.ts): the programmed path of a packet, read back from what
+   * the plane really has (the kernel, its listeners), and where a real flow landed. Every plane
+   * in planes.ts provides one (planes.test.ts checks).
+   */
+  readonly explainer?: PlaneExplainer;
   /** Stop serving; in-flight work may finish for at most `drainMs`. */
   stop(opts?: { drainMs?: number }): Promise<void>;
 }

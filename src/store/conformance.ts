@@ -609,6 +609,26 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           w.watch.stop();
         }));
 
+      it('a resourceVersion the store never reached is 504 "Too large resource version" (watch and list)', () =>
+        withStore({}, async (s) => {
+          await s.create(svcKey('a'), svc('a'));
+          const cur = s.currentRevision();
+          const msg = `Timeout: Too large resource version: ${cur + 5}, current: ${cur}`;
+          const w = await rejectsWith(
+            () => s.watch('services', { resourceVersion: String(cur + 5) }, () => {}),
+            504,
+            'Timeout',
+            msg,
+          );
+          assert.deepEqual(w.details?.causes?.[0]?.reason, 'ResourceVersionTooLarge');
+          assert.equal(w.details?.retryAfterSeconds, 1);
+          await rejectsWith(s.list('services', { resourceVersion: String(cur + 5) }), 504, 'Timeout', msg);
+          // The current revision and older ones are served.
+          assert.equal((await s.list('services', { resourceVersion: String(cur) })).items.length, 1);
+          assert.equal((await s.list('services', { resourceVersion: '1' })).items.length, 1);
+          s.watch('services', { resourceVersion: String(cur) }, () => {}).stop();
+        }));
+
       it('stop() ends delivery, also from inside a handler, and is idempotent', () =>
         withStore({}, async (s) => {
           const got: string[] = [];

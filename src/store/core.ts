@@ -9,6 +9,7 @@ import {
   newConflict,
   newInternalError,
   newNotFound,
+  newTooLargeResourceVersion,
   newTooOldResourceVersion,
 } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
@@ -125,6 +126,10 @@ export class CachedStore implements Store {
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     let rv = this.revision;
     let start: StartKey;
+    if (opts.resourceVersion && opts.resourceVersion !== '0' && !opts.continue) {
+      const min = parseResourceVersion(opts.resourceVersion);
+      if (min > this.revision) throw newTooLargeResourceVersion(min, this.revision);
+    }
     if (opts.continue) {
       const point = decodeContinue(opts.continue);
       if (point.rv > this.revision) throw newBadRequest('continue key is not valid: resource version is in the future');
@@ -261,6 +266,10 @@ export class CachedStore implements Store {
       const from = parseResourceVersion(text);
       const compacted = this.backend.history.compacted();
       if (from < compacted) throw newTooOldResourceVersion(from, compacted);
+      // A revision this store never reached: it went back (a memory store restarted, a database
+      // restored). Waiting would deliver other objects' changes under numbers the client has
+      // seen already; refusing makes informers relist.
+      if (from > this.revision) throw newTooLargeResourceVersion(from, this.revision);
       const idx = this.indexes.get(resource);
       backlog =
         from >= this.revision

@@ -31,6 +31,12 @@ export interface ListOptions {
   limit?: number;
   /** Continue token from a previous page. Expired tokens give 410 Expired. */
   continue?: string;
+  /**
+   * "Not older than" (Kubernetes' default resourceVersionMatch): the current state is served
+   * when the store has reached this revision; a revision it never reached (the store went back)
+   * throws 504 "Too large resource version". "" and "0" accept any state.
+   */
+  resourceVersion?: string;
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
@@ -62,7 +68,8 @@ export interface WatchOptions {
   /**
    * Start point. "" or undefined: start now, first sending an ADDED event per existing object
    * (what Kubernetes does for watch without resourceVersion). "0": same. "N": every change
-   * after revision N. N older than the kept window: throws 410 Expired.
+   * after revision N. N older than the kept window: throws 410 Expired. N beyond the
+   * current revision (the store went back): throws 504 "Too large resource version".
    */
   resourceVersion?: string;
   /** Send BOOKMARK events carrying the current revision periodically and on demand. */

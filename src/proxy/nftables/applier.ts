@@ -3,7 +3,8 @@
 // FakeNft, so the plane's logic is tested without a kernel.
 import { type Runner, run } from '../../kernel/exec.ts';
 import { inNetns } from '../../kernel/netns.ts';
-import type { FakeNft } from './fake.ts';
+import { FakeNft } from './fake.ts';
+import { parseNftList, type ReadBack } from './readback.ts';
 import type { ExistingObjects } from './render.ts';
 import { type NftFamily, tableName } from './structure.ts';
 
@@ -12,6 +13,8 @@ export interface NftApplier {
   apply(text: string): Promise<void>;
   /** Names of chains and sets in svcnet's table of `family`; undefined when the table is absent. */
   list(family: NftFamily): Promise<ExistingObjects | undefined>;
+  /** What the kernel holds now in svcnet's tables of `families`, with rule counters (explain). */
+  readBack(families: readonly NftFamily[]): Promise<ReadBack>;
 }
 
 export class NftApplierError extends Error {
@@ -66,6 +69,22 @@ export class ExecNftApplier implements NftApplier {
     }
     return { chains, sets, maps };
   }
+
+  async readBack(families: readonly NftFamily[]): Promise<ReadBack> {
+    let text = '';
+    for (const family of families) {
+      try {
+        const { stdout } = await this.runner(inNetns(this.netns, ['nft', 'list', 'table', family, tableName]), {
+          timeoutMs: 30_000,
+        });
+        text += stdout;
+      } catch (e) {
+        if (/No such file or directory/.test((e as { stderr?: string }).stderr ?? '')) continue;
+        throw new NftApplierError('nft list table failed', e);
+      }
+    }
+    return parseNftList(text);
+  }
 }
 
 /** The same seam over the fake kernel. */
@@ -81,5 +100,11 @@ export class FakeNftApplier implements NftApplier {
 
   async list(family: NftFamily): Promise<ExistingObjects | undefined> {
     return this.nft.listNames(family, tableName);
+  }
+
+  async readBack(): Promise<ReadBack> {
+    const nft = new FakeNft();
+    nft.load(this.nft.dump());
+    return { nft, counters: new Map() };
   }
 }

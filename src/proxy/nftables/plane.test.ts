@@ -294,10 +294,18 @@ describe('nftables plane on the fake kernel', () => {
   it('explain walks the rules the plane programmed', async () => {
     const { plane } = setup();
     await plane.sync(representative(), changes({ full: true }));
-    const v = plane.explain({ src: '10.244.0.99', dst: '10.96.0.10', proto: 'TCP', dport: 80 }, ['192.168.77.1']);
-    assert.equal(v.kind, 'endpoints');
-    assert.ok(v.path.includes('internal-cluster'), v.path.join(' → '));
-    assert.equal(plane.explain({ src: '10.244.0.99', dst: '10.96.0.20', proto: 'TCP', dport: 80 }, []).kind, 'REJECT');
+    const snap = representative();
+    const v = await plane.explainer.explain({ src: '10.244.0.99', dst: '10.96.0.10', proto: 'TCP', dport: 80 }, snap);
+    assert.equal(v.verdict.kind, 'endpoints');
+    assert.ok(
+      v.steps.some((s) => s.name === 'internal-cluster'),
+      v.steps.map((s) => s.name).join(' → '),
+    );
+    const rejected = await plane.explainer.explain(
+      { src: '10.244.0.99', dst: '10.96.0.20', proto: 'TCP', dport: 80 },
+      snap,
+    );
+    assert.equal(rejected.verdict.kind, 'REJECT');
   });
 
   it('cleanup removes every svcnet table and nothing else', async () => {

@@ -6,6 +6,7 @@
 import { ExecConntrack } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
 import { type ConntrackCleaner, cleanConntrackAfterSync, TableConntrackCleaner } from '../conntrack.ts';
+import type { PlaneExplainer } from '../explain/types.ts';
 import { InProcessRelay, type LocalhostRelay, NetnsRelay, relayTargets } from '../localhost-relay.ts';
 import { type KernelPlaneMetrics, kernelPlaneMetrics, Registry } from '../metrics.ts';
 import type { DataPlane } from '../plane.ts';
@@ -14,11 +15,10 @@ import { RouteLocalnet } from '../route-localnet.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
 import { ExecNftApplier, type NftApplier } from './applier.ts';
-import { FakeNft } from './fake.ts';
+import { nftExplainer } from './explain.ts';
 import { type NftablesMetrics, nftablesMetrics } from './metrics.ts';
 import { type ExistingObjects, NftablesRenderer, renderCleanup } from './render.ts';
 import { families as allFamilies, ipFamilyOfNft, type NftFamily, tableName } from './structure.ts';
-import { NftTracer, type TracePacket, type TraceResult } from './trace.ts';
 
 export interface NftablesPlaneOptions {
   /** Network namespace to program (`ip netns exec`); undefined: the one this process runs in. */
@@ -72,6 +72,7 @@ export class NftablesPlane implements DataPlane {
     objects: 0,
     relayListeners: 0,
   };
+  readonly explainer: PlaneExplainer;
   private readonly applier: NftApplier;
   private readonly conntrack: ConntrackCleaner;
   private readonly runner: Runner;
@@ -98,6 +99,7 @@ export class NftablesPlane implements DataPlane {
     this.applier = opts.applier ?? new ExecNftApplier(opts.netns, this.runner);
     this.conntrack = opts.conntrack ?? new TableConntrackCleaner(new ExecConntrack(opts.netns, this.runner));
     this.routeLocalnet = new RouteLocalnet(opts.netns, this.runner, opts.stateDir);
+    this.explainer = nftExplainer(this.applier, this.families, opts.netns, this.runner);
   }
 
   async sync(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
@@ -204,17 +206,6 @@ export class NftablesPlane implements DataPlane {
     await this.relay?.close();
     this.stats.relayListeners = 0;
     this.kernelMetrics.relayListeners.set(0);
-  }
-
-  /**
-   * `svcnet explain`: what the rules svcnet programmed do with the first packet of a flow. The
-   * ruleset is re-rendered into the fake kernel and walked by the tracer, so it shows exactly
-   * the shapes this plane emits (renders are synchronous: no sync can interleave).
-   */
-  explain(packet: TracePacket, localAddresses: readonly string[]): TraceResult {
-    const nft = new FakeNft();
-    for (const tx of this.renderer.renderFull({})) nft.apply(tx);
-    return new NftTracer(nft, { localAddresses }).trace(packet);
   }
 
   /** `svcnet cleanup`: delete svcnet's tables. */

@@ -28,7 +28,12 @@ export type TraceResult =
       readonly masq: boolean;
       readonly path: readonly string[];
     }
-  | { readonly kind: 'REJECT' | 'DROP' | 'UNHANDLED'; readonly path: readonly string[] };
+  | {
+      readonly kind: 'REJECT' | 'DROP' | 'UNHANDLED';
+      readonly path: readonly string[];
+      /** "chain: rule" that decided a REJECT or DROP. */
+      readonly rule?: string;
+    };
 
 interface State {
   src: string;
@@ -38,6 +43,9 @@ interface State {
   dnat: boolean;
   masq: boolean;
   path: string[];
+  /** The chain whose rules are being walked, and the rule that ended the flow. */
+  chain: string;
+  rule?: string;
 }
 
 type Flow = 'continue' | 'accept' | 'drop' | 'reject' | 'return';
@@ -85,7 +93,16 @@ export class NftTracer {
     const fam = ipFamilyOf(p.dst) === 'IPv6' ? 'ip6' : 'ip';
     const t = this.nft.table(fam, tableName);
     const fromNode = isLocal(p.src, this.env);
-    const st: State = { src: p.src, dst: p.dst, dport: p.dport, mark: 0, dnat: false, masq: false, path: [] };
+    const st: State = {
+      src: p.src,
+      dst: p.dst,
+      dport: p.dport,
+      mark: 0,
+      dnat: false,
+      masq: false,
+      path: [],
+      chain: '',
+    };
     if (!t) return { kind: 'UNHANDLED', path: ['no svcnet table'] };
     const hooks: Hook[] = fromNode ? ['output'] : ['prerouting'];
     let states: State[] = [st];
@@ -108,14 +125,23 @@ export class NftTracer {
     const dropped = finals.filter((s) => s.path.at(-1) === 'drop');
     const rejected = finals.filter((s) => s.path.at(-1) === 'reject');
     const path = (ok[0] ?? finals[0])?.path ?? [];
-    if (ok.length === 0) return { kind: rejected.length > 0 ? 'REJECT' : 'DROP', path };
+    if (ok.length === 0) {
+      const f = rejected[0] ?? finals[0];
+      const rule = f?.rule;
+      return { kind: rejected.length > 0 ? 'REJECT' : 'DROP', path: f?.path ?? path, ...(rule ? { rule } : {}) };
+    }
     if (dropped.length + rejected.length > 0)
       throw new TraceError('a random pick both passes and drops: not a rule shape svcnet emits');
     const dnatted = ok.filter((s) => s.dnat);
     if (dnatted.length === 0) {
       // Not a service destination. Nothing listens on a NodePort of a local address.
       const s = ok[0];
-      if (s && isLocal(s.dst, this.env)) return { kind: 'REJECT', path: [...s.path, 'no local socket'] };
+      if (s && isLocal(s.dst, this.env))
+        return {
+          kind: 'REJECT',
+          path: [...s.path, 'no local socket'],
+          rule: 'no socket listens on this local address',
+        };
       return { kind: 'UNHANDLED', path };
     }
     const eps = [...new Set(dnatted.map((s) => joinHostPort(s.dst, s.dport)))];
@@ -146,13 +172,14 @@ export class NftTracer {
     const c = t.chains.get(name);
     if (!c) throw new TraceError(`chain ${name} missing`);
     st.path.push(name);
-    return this.rules(t, fam, c.rules, 0, st, p, depth);
+    return this.rules(t, fam, name, c.rules, 0, st, p, depth);
   }
 
   /** Runs rules[i…] on st; forks at numgen. */
   private rules(
     t: FakeTable,
     fam: NftFamily,
+    chain: string,
     rules: readonly string[],
     i: number,
     st: State,
@@ -161,17 +188,19 @@ export class NftTracer {
   ): Outcome[] {
     for (let k = i; k < rules.length; k++) {
       const r = rules[k] ?? '';
+      st.chain = chain;
       const res = this.rule(t, fam, r, st, p, depth);
       if (res === 'nomatch') continue;
       if (Array.isArray(res)) {
         // A verdict that went elsewhere (jump/goto/vmap) and may fork.
         const out: Outcome[] = [];
         for (const o of res) {
-          if (o.flow === 'continue') out.push(...this.rules(t, fam, rules, k + 1, o.st, p, depth));
+          if (o.flow === 'continue') out.push(...this.rules(t, fam, chain, rules, k + 1, o.st, p, depth));
           else out.push(o);
         }
         return out;
       }
+      if (res === 'drop' || res === 'reject') st.rule = `${chain}: ${r}`;
       if (res !== 'continue') return [{ flow: res, st }];
     }
     return [{ flow: 'continue', st }];

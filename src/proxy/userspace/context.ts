@@ -36,6 +36,8 @@ export interface ListenerContext {
   /** Upstream connect deadlines of every TCP listener (one timer for the plane). */
   readonly connectDeadlines: DeadlineQueue<Relay>;
   endpointEjected(svc: ServicePortInfo, ep: EndpointInfo): void;
+  /** A connection or flow from `src` reached `ep` (the landing table `svcnet explain --probe` reads). */
+  landed(spec: ListenerSpec, src: string, ep: EndpointInfo): void;
 }
 
 /** `::ffff:1.2.3.4` (dual-stack sockets) → `1.2.3.4`. */

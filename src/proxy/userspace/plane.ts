@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { isLoopbackIP } from '../../api/ip.ts';
 import type { ConformancePlane, Packet, TraceVerdict } from '../conformance/types.ts';
 import { type DestinationKind, decideCategorized } from '../eligibility.ts';
+import type { PlaneExplainer } from '../explain/types.ts';
 import type { Registry } from '../metrics.ts';
 import { Registry as NewRegistry } from '../metrics.ts';
 import type { DataPlane, PlaneEvent } from '../plane.ts';
@@ -14,6 +15,7 @@ import type { EndpointInfo, EndpointKey, ServicePortInfo, ServicePortKey } from 
 import { Balancer, EndpointHealth } from './balancer.ts';
 import type { ListenerContext, Route, UserspaceStats } from './context.ts';
 import { DeadlineQueue } from './deadlines.ts';
+import { LandingTable, userspaceExplainer } from './explain.ts';
 import { type ListenerSpec, listenerId, type RenderedListeners, renderListeners, vipAddresses } from './render.ts';
 import { expireConnect, TcpListener } from './tcp.ts';
 import { NativeTcpListener } from './tcp-native.ts';
@@ -79,6 +81,8 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
   };
   readonly metrics: Registry;
   readonly vips: VipMapper;
+  readonly explainer: PlaneExplainer;
+  private readonly landings = new LandingTable();
   private readonly stats: UserspaceStats;
   private readonly health: EndpointHealth;
   private readonly balancers = new Map<ServicePortKey, Balancer>();
@@ -111,7 +115,9 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
       connectTimeoutMs,
       connectDeadlines: new DeadlineQueue({ timeoutMs: connectTimeoutMs }, expireConnect),
       endpointEjected: (svc, ep) => this.ejected(svc, ep),
+      landed: (spec, src, ep) => this.landings.record(spec, src, ep),
     };
+    this.explainer = userspaceExplainer(this, this.landings);
   }
 
   /**
@@ -216,6 +222,11 @@ export class UserspacePlane implements DataPlane, ConformancePlane {
   /** Where each listener really is (after VIP mapping). */
   listening(): ListenerSpec[] {
     return [...this.tcp.values(), ...this.udp.values()].map((l) => l.spec);
+  }
+
+  /** The listener rendered for `id` (bound or not). */
+  listenerSpec(id: string): ListenerSpec | undefined {
+    return this.rendered.listeners.get(id);
   }
 
   udpListener(id: string): UdpListener | undefined {

@@ -129,6 +129,7 @@ export class NativeTcpListener {
     this.cancelDeadline(c);
     c.connected = true;
     this.ctx.health.success(c.ep.key);
+    this.ctx.landed(this.spec, c.src, c.ep);
     c.route.balancer.acquire(c.ep.key);
     this.ctx.stats.connections.inc();
     this.ctx.stats.active.set(this.ctx.stats.active.get() + 1);

@@ -86,6 +86,7 @@ async function relay(
     connectTimeoutMs: timeoutMs,
     connectDeadlines: new DeadlineQueue<Relay>({ timeoutMs }, expireConnect),
     endpointEjected: () => {},
+    landed: () => {},
   };
   const spec: ListenerSpec = {
     id: 'TCP 127.0.0.1:0',

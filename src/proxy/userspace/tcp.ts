@@ -256,6 +256,7 @@ export class TcpListener {
     r.connected = true;
     const ctx = this.ctx;
     ctx.health.success(ep.key);
+    ctx.landed(this.spec, r.src, ep);
     r.route.balancer.acquire(ep.key);
     ctx.stats.connections.inc();
     ctx.stats.active.set(ctx.stats.active.get() + 1);

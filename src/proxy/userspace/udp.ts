@@ -96,6 +96,7 @@ export class UdpListener {
         return;
       }
       flow = this.openFlow(key, client, rinfo.port, ep);
+      this.ctx.landed(this.spec, client, ep);
     }
     flow.lastSeen = Date.now();
     flow.upstream.send(msg, flow.ep.port, flow.ep.ip);
