@@ -6,11 +6,10 @@
 // svcnet's chains and sets and writes them again (a set left with another type, for example).
 import type { IPFamily } from '../../api/ip.ts';
 import { isExecError, type Runner, run } from '../../kernel/exec.ts';
-import { FakeIpset } from '../../kernel/fake-ipset.ts';
-import { FakeIptables } from '../../kernel/fake-iptables.ts';
 import { ExecIpset, type Ipset } from '../../kernel/ipset.ts';
 import { ExecIptables, type Iptables, type IptablesBackend, iptablesBackends } from '../../kernel/iptables.ts';
 import type { ConntrackCleaner } from '../conntrack.ts';
+import type { PlaneExplainer } from '../explain/types.ts';
 import { KernelExtras } from '../kernel-extras.ts';
 import type { LocalhostRelay } from '../localhost-relay.ts';
 import { kernelPlaneMetrics, Registry } from '../metrics.ts';
@@ -19,9 +18,9 @@ import { RouteLocalnet } from '../route-localnet.ts';
 import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import type { ServicePortKey } from '../types.ts';
 import { IptablesApplier } from './applier.ts';
+import { iptablesExplainer } from './explain.ts';
 import { type IptablesMetrics, iptablesMetrics } from './metrics.ts';
 import { type ExistingRules, IptablesRenderer } from './render.ts';
-import { IptablesTracer, type TracePacket, type TraceResult } from './trace.ts';
 
 const allFamilies: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
@@ -62,6 +61,7 @@ export class IptablesPlane implements DataPlane {
   readonly name = 'iptables';
   readonly renderer: IptablesRenderer;
   readonly applier: IptablesApplier;
+  readonly explainer: PlaneExplainer;
   readonly stats: IptablesPlaneStats = {
     fullSyncs: 0,
     partialSyncs: 0,
@@ -92,6 +92,7 @@ export class IptablesPlane implements DataPlane {
       opts.iptables ?? new ExecIptables(opts.netns, opts.backend ?? 'default', runner),
       opts.ipset ?? new ExecIpset(opts.netns, runner),
     );
+    this.explainer = iptablesExplainer(this.applier, opts.netns, runner);
     this.extras = new KernelExtras({
       ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
       families: this.families,
@@ -166,18 +167,6 @@ export class IptablesPlane implements DataPlane {
   async stop(): Promise<void> {
     // Rules stay: traffic keeps flowing while the agent restarts (`svcnet cleanup` removes them).
     await this.extras.stop();
-  }
-
-  /** `svcnet explain`: the rules re-rendered into the fakes and walked by the tracer. */
-  explain(packet: TracePacket, localAddresses: readonly string[]): TraceResult {
-    const ipset = new FakeIpset();
-    const ipt = new FakeIptables(ipset);
-    for (const [f, plan] of this.renderer.renderFull({})) {
-      ipset.restoreSync(plan.ipsetPre, { exist: true });
-      ipt.restoreSync(f, plan.iptables, { noflush: true });
-      ipset.restoreSync(plan.ipsetPost, { exist: true });
-    }
-    return new IptablesTracer(ipt, ipset, { localAddresses }).trace(packet);
   }
 
   /** `svcnet cleanup` through a live plane. */

@@ -29,7 +29,12 @@ export type TraceResult =
       readonly masq: boolean;
       readonly path: readonly string[];
     }
-  | { readonly kind: 'REJECT' | 'DROP' | 'UNHANDLED'; readonly path: readonly string[] };
+  | {
+      readonly kind: 'REJECT' | 'DROP' | 'UNHANDLED';
+      readonly path: readonly string[];
+      /** "CHAIN: rule" of the rule that refused or dropped the packet. */
+      readonly rule?: string;
+    };
 
 export class TraceError extends Error {}
 
@@ -41,6 +46,8 @@ interface State {
   dnat: boolean;
   masq: boolean;
   path: string[];
+  /** The rule that ended the walk with DROP or REJECT. */
+  rule?: string;
 }
 type Flow = 'continue' | 'accept' | 'drop' | 'reject' | 'return';
 interface Outcome {
@@ -134,7 +141,10 @@ export class IptablesTracer {
     const dropped = finals.filter((s) => s.path.at(-1) === 'DROP');
     const rejected = finals.filter((s) => s.path.at(-1) === 'REJECT');
     const path = (ok[0] ?? finals[0])?.path ?? [];
-    if (ok.length === 0) return { kind: rejected.length > 0 ? 'REJECT' : 'DROP', path };
+    if (ok.length === 0) {
+      const decided = (rejected[0] ?? dropped[0])?.rule;
+      return { kind: rejected.length > 0 ? 'REJECT' : 'DROP', path, ...(decided ? { rule: decided } : {}) };
+    }
     if (dropped.length + rejected.length > 0)
       throw new TraceError('a random pick both passes and drops: not a rule shape svcnet emits');
     const dnatted = ok.filter((s) => s.dnat);
@@ -161,7 +171,7 @@ export class IptablesTracer {
     const out: State[] = [];
     for (const s of states) {
       s.path.push(`${table}/${chain}`);
-      for (const o of this.rules(f, table, rules, 0, s, p, 0)) {
+      for (const o of this.rules(f, table, chain, rules, 0, s, p, 0)) {
         if (o.flow === 'drop' || o.flow === 'reject') {
           o.st.path.push(o.flow === 'drop' ? 'DROP' : 'REJECT');
           finals.push(o.st);
@@ -176,12 +186,13 @@ export class IptablesTracer {
     const rules = this.ipt.chain(f, table, name);
     if (!rules) throw new TraceError(`chain ${table}/${name} missing`);
     st.path.push(name);
-    return this.rules(f, table, rules, 0, st, p, depth);
+    return this.rules(f, table, name, rules, 0, st, p, depth);
   }
 
   private rules(
     f: IPFamily,
     table: IptTable,
+    chain: string,
     rules: readonly string[],
     i: number,
     st: State,
@@ -193,8 +204,12 @@ export class IptablesTracer {
       if (outs === 'nomatch') continue;
       const res: Outcome[] = [];
       for (const o of outs) {
-        if (o.flow === 'continue') res.push(...this.rules(f, table, rules, k + 1, o.st, p, depth));
-        else res.push(o);
+        if (o.flow === 'continue') res.push(...this.rules(f, table, chain, rules, k + 1, o.st, p, depth));
+        else {
+          if ((o.flow === 'drop' || o.flow === 'reject') && o.st.rule === undefined)
+            o.st.rule = `${chain}: ${rules[k]}`;
+          res.push(o);
+        }
       }
       return res;
     }
