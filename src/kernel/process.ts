@@ -30,8 +30,9 @@ export interface Spawner {
 
 export const systemSpawner: Spawner = {
   spawn(argv, opts) {
-    mkdirSync(dirname(opts.logFile), { recursive: true });
-    const fd = openSync(opts.logFile, 'a');
+    // A pod's output is its own: readable by svcnet's user only (kubelet's logs are 0640 root).
+    mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
+    const fd = openSync(opts.logFile, 'a', 0o600);
     const [cmd = '', ...args] = argv;
     const child = spawn(cmd, args, {
       env: opts.env,
