@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Register>> = {
   cleanup: async () => (await import('./cleanup.ts')).registerCleanupCommand,
   dns: async () => (await import('../dns/command.ts')).registerDnsCommand,
   exec: async () => (await import('../lab/exec.ts')).registerExecCommand,
+  node: async () => (await import('../lab/node-command.ts')).registerNodeCommand,
   echo: async () => (await import('../lab/echo/command.ts')).registerEchoCommand,
 };
 

@@ -23,6 +23,7 @@ import {
   type StartRefusal,
 } from './container.ts';
 import { containerInvocation } from './env.ts';
+import { NodeHeartbeat } from './heartbeat.ts';
 import { managedHostsFile } from './hosts.ts';
 import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
 import { podStatus } from './pod-status.ts';
@@ -38,6 +39,10 @@ export interface PodRunnerOptions {
   nodeName: string;
   dataDir: string;
   zone?: string;
+  /** Annotations the Node carries (the lab writes which lab the node belongs to). */
+  nodeAnnotations?: Record<string, string>;
+  /** Node lease renewal (kubelet: 10 s); undefined: the kubelet's default. */
+  leaseRenewIntervalMs?: number;
   /** Cluster DNS: written into each pod's resolv.conf (dnsPolicy ClusterFirst). */
   dnsIP?: string;
   clusterDomain?: string;
@@ -80,6 +85,7 @@ export class PodRunner {
   readonly backoff: BackoffOptions;
   readonly echoArgv: string[];
   private stopped = false;
+  private heartbeat: NodeHeartbeat | undefined;
 
   constructor(readonly opts: PodRunnerOptions) {
     this.clock = opts.clock ?? realLabClock;
@@ -87,7 +93,13 @@ export class PodRunner {
     this.prober = opts.prober ?? new SystemProber();
     this.backoff = { ...kubeletBackoff, ...opts.backoff };
     this.echoArgv = opts.echoArgv ?? defaultEchoArgv();
-    this.node = { name: opts.nodeName, internalIP: '', podCIDR: '', zone: opts.zone };
+    this.node = {
+      name: opts.nodeName,
+      internalIP: '',
+      podCIDR: '',
+      ...(opts.zone ? { zone: opts.zone } : {}),
+      ...(opts.nodeAnnotations ? { annotations: opts.nodeAnnotations } : {}),
+    };
     this.informer = new Informer<PodObj>(opts.client, 'pods', {
       fieldSelector: `spec.nodeName=${opts.nodeName}`,
     });
@@ -112,6 +124,17 @@ export class PodRunner {
     this.node.internalIP = topo.nodeIP;
     this.node.podCIDR = topo.podCIDR;
     await registerNode(this.opts.client, this.node, this.clock.now());
+    this.heartbeat = new NodeHeartbeat({
+      client: this.opts.client,
+      nodeName: this.node.name,
+      clock: this.clock,
+      ...(this.opts.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: this.opts.leaseRenewIntervalMs } : {}),
+      onNotReady: async () => {
+        await setNodeStatus(this.opts.client, this.node, true, this.clock.now(), readyMessage);
+      },
+      onError: (e) => this.report(e, 'node lease'),
+    });
+    await this.heartbeat.start();
     this.informer.on((old, cur) => this.onPod(old, cur));
     this.informer.start();
     await this.informer.waitForSync();
@@ -145,10 +168,33 @@ export class PodRunner {
     return this.workers.get(uid);
   }
 
+  /** The node's InternalIP moved (lab `node set-ip`): the Node and every pod's hostIP follow. */
+  async setNodeIP(ip: string): Promise<void> {
+    await this.opts.topology.setNodeIP(ip);
+    this.node.internalIP = ip;
+    await setNodeStatus(this.opts.client, this.node, true, this.clock.now(), readyMessage);
+    for (const w of this.workers.values()) w.refreshStatus();
+  }
+
+  /**
+   * The machine died: containers are killed, the node's namespaces vanish, the lease stops
+   * being renewed, and nothing more is written to the API (no pod or node status).
+   */
+  async crash(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.informer.stop();
+    await this.heartbeat?.stop();
+    await Promise.all([...this.workers.values()].map((w) => w.crash()));
+    this.workers.clear();
+    await this.opts.topology.crash();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.informer.stop();
+    await this.heartbeat?.stop();
     const cap = this.opts.shutdownGraceMs ?? 5_000;
     await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap)));
     await this.opts.topology.stop();
@@ -157,6 +203,8 @@ export class PodRunner {
     );
   }
 }
+
+const readyMessage = 'svcnet pod runner is posting ready status';
 
 export class PodWorker {
   private pod: PodObj;
@@ -342,6 +390,20 @@ export class PodWorker {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+  }
+
+  /** Kills the containers at once and writes nothing more (the node died). */
+  async crash(): Promise<void> {
+    this.objectGone = true;
+    this.terminating ??= Promise.resolve();
+    await this.started;
+    await Promise.all(this.containers.map((c) => c.stop(0)));
+    this.resolveFinished();
+  }
+
+  /** Writes the status again (the node's address changed). */
+  refreshStatus(): void {
+    this.markDirty();
   }
 
   containerRunners(): readonly ContainerRunner[] {

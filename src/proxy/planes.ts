@@ -3,6 +3,8 @@
 // agent's /metrics. `svcnet agent`, `svcnet up` and `svcnet cleanup` all read this table, so a
 // new plane is one entry here.
 import { cidrContains } from '../api/ip.ts';
+import { iptablesMetricNames } from './iptables/metrics.ts';
+import { cleanupIptables, createIptablesPlane } from './iptables/plane.ts';
 import { cleanupIpvs, IpvsPlane, ipvsMetricNames } from './ipvs/plane.ts';
 import type { Registry } from './metrics.ts';
 import { cleanupNftables, createNftablesPlane } from './nftables/plane.ts';
@@ -40,7 +42,7 @@ export interface PlaneEntry {
   readonly metrics: readonly string[];
 }
 
-export const planeModes = ['nftables', 'ipvs', 'userspace'] as const;
+export const planeModes = ['nftables', 'iptables', 'ipvs', 'userspace'] as const;
 export type PlaneMode = (typeof planeModes)[number];
 
 export function isPlaneMode(m: string): m is PlaneMode {
@@ -68,6 +70,19 @@ export const planes: Readonly<Record<PlaneMode, PlaneEntry>> = {
       'svcnet_nftables_objects',
       ...kernelShared,
     ],
+  },
+  iptables: {
+    needsRoot: true,
+    create: (cfg) =>
+      createIptablesPlane({
+        ...(cfg.netns !== undefined ? { netns: cfg.netns } : {}),
+        serviceCIDRs: cfg.serviceCIDRs,
+        masqueradeAll: cfg.masqueradeAll,
+        metrics: cfg.metrics,
+        log: cfg.log,
+      }),
+    cleanup: (cfg) => cleanupIptables(cfg.netns),
+    metrics: [...iptablesMetricNames, ...kernelShared],
   },
   ipvs: {
     needsRoot: true,
