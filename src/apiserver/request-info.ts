@@ -1,6 +1,7 @@
 // Parses a Kubernetes REST URL into what the request addresses (k8s.io/apiserver's
 // RequestInfoFactory, reduced to the URL shapes kubectl and client libraries use).
 import { type ResourceInfo, resourceInfo } from '../api/resources.ts';
+import { newBadRequest } from '../api/status.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -71,11 +72,20 @@ function resourceParts(
   return parts.length <= 3 ? { namespace: '', resource, name, subresource: sub } : undefined;
 }
 
+/** A path segment's %-escapes decoded; a malformed escape is the client's error (400), as in Go's net/url. */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw newBadRequest(`invalid URL escape in ${JSON.stringify(seg)}`);
+  }
+}
+
 export function parseRequestInfo(method: string, pathname: string, watchParam: boolean): RequestInfo {
   const segs = pathname
     .split('/')
     .filter((s) => s.length > 0)
-    .map(decodeURIComponent);
+    .map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];

@@ -15,6 +15,7 @@ import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
+import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
 import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
@@ -59,6 +60,8 @@ export interface ApiServerOptions {
   connectionLimits?: ConnectionLimits;
   /** See handler.ts maxWatchBufferBytes. */
   maxWatchBufferBytes?: number;
+  /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
+  eventTTLSeconds?: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -128,7 +131,8 @@ type OptionalKeys =
   | 'admission'
   | 'kubelet'
   | 'connectionLimits'
-  | 'maxWatchBufferBytes';
+  | 'maxWatchBufferBytes'
+  | 'eventTTLSeconds';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
@@ -136,6 +140,7 @@ export class ApiServer {
   private readonly servers: Server[] = [];
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
+  readonly eventReaper: EventReaper;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
   /** Set when the kubelets start after the API server (as under `svcnet up`). */
@@ -154,6 +159,7 @@ export class ApiServer {
     if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
+    this.eventReaper = new EventReaper(this.opts.store, this.opts.eventTTLSeconds ?? defaultEventTTLSeconds);
     this.connections = new ConnectionGuard(this.opts.connectionLimits ?? defaultConnectionLimits());
     this.services = createServiceStrategy({
       serviceCIDRs: this.opts.serviceCIDRs,
@@ -234,6 +240,7 @@ export class ApiServer {
     this.initialized = true;
     await this.repair();
     await this.bootstrap(apiserverPort);
+    this.eventReaper.start();
   }
 
   async start(): Promise<string> {
@@ -312,6 +319,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.eventReaper.stop();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -73,7 +73,7 @@ export class CriLogWriter {
   ) {
     this.maxFileBytes = opts.maxFileBytes ?? 10 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, 'a', 0o600);
     this.size = statSync(path).size;
   }
 
@@ -146,7 +146,7 @@ export class CriLogWriter {
   private rotate(): void {
     closeSync(this.fd);
     renameSync(this.path, `${this.path}.1`);
-    this.fd = openSync(this.path, 'a');
+    this.fd = openSync(this.path, 'a', 0o600);
     this.size = 0;
   }
 }

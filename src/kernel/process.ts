@@ -31,7 +31,8 @@ export interface Spawner {
 
 export const systemSpawner: Spawner = {
   spawn(argv, opts) {
-    mkdirSync(dirname(opts.logFile), { recursive: true });
+    // A pod's output is its own: readable by svcnet's user only (kubelet's logs are 0640 root).
+    mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
     const log = new CriLogWriter(opts.logFile);
     const [cmd = '', ...args] = argv;
     const child = spawn(cmd, args, {
