@@ -39,6 +39,11 @@ tests=(
   "dnsperf dnsperf"
   "dnsmasq dnsmasq-base"
   "iperf3 iperf3"
+  # The IPVS VM (scripts/vm/run.sh): this machine's kernel may lack IPVS, Debian's cloud kernel has it.
+  "qemu-system-x86_64 qemu-system-x86"
+  "ipvsadm ipvsadm"
+  "busybox busybox-static"
+  "cpio cpio"
 )
 need=()
 wanted=("${runtime[@]}")
@@ -49,6 +54,10 @@ done
 # Tests drive the official Python client: a module of Debian's python3, not a command.
 if [ "$with_tests" = 1 ] && ! /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1; then
   need+=(python3-kubernetes)
+fi
+# The kernel the IPVS VM boots: a package, not a command.
+if [ "$with_tests" = 1 ] && ! ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1; then
+  need+=(linux-image-cloud-amd64)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -126,5 +126,11 @@ describe('svcnet CLI', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /svcnet\.db/);
+    const period = await run(['agent', '--node-ip', '10.0.0.1', '--sync-period', '30x']);
+    assert.equal(period.code, 1);
+    assert.equal(period.stderr.trim(), 'svcnet: --sync-period: "30x" is not a duration (e.g. 30s, 1m, 500ms)');
+    const order = await run(['agent', '--node-ip', '10.0.0.1', '--sync-period', '2s', '--min-sync-period', '1m']);
+    assert.equal(order.code, 1);
+    assert.equal(order.stderr.trim(), 'svcnet: --min-sync-period must not exceed --sync-period');
   });
 });

@@ -40,6 +40,8 @@ export const annotationKeys = {
   connectRetries: 'svcnet.io/connect-retries',
   /** Node: where its svcnet agent serves /healthz, /metrics and /explain ("host:port"). */
   proxyHealthz: 'svcnet.io/proxy-healthz',
+  /** IPVS scheduler of one Service (rr, wrr, lc, sh, mh, …); the IPVS plane validates it. */
+  ipvsScheduler: 'svcnet.io/ipvs-scheduler',
   /** Deployment and its ReplicaSets: the rollout sequence number (deployment util RevisionAnnotation). */
   deploymentRevision: 'deployment.kubernetes.io/revision',
   /** ReplicaSet rolled back to: the revisions it served before. */
@@ -54,6 +56,18 @@ export const annotationKeys = {
   podDeletionCost: 'controller.kubernetes.io/pod-deletion-cost',
   /** What `kubectl apply` last applied (client-side apply). */
   lastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
+  /** Node of a svcnet lab: which lab (the hash its namespaces are named by). */
+  labId: 'lab.svcnet.io/lab',
+  /** Node of a svcnet lab: the lab LAN's CIDR (where `svcnet node set-ip` may move it). */
+  labLan: 'lab.svcnet.io/lan',
+  /** Node of a svcnet lab: "off" asks the lab to stop the node as if it died, "on" to start it. */
+  labPower: 'lab.svcnet.io/power',
+  /** Node of a svcnet lab: the power state the lab reached ("on" or "off"). */
+  labPowerState: 'lab.svcnet.io/power-state',
+  /** Node of a svcnet lab: the InternalIP asked for (`svcnet node set-ip`). */
+  labInternalIP: 'lab.svcnet.io/internal-ip',
+  /** Node of a svcnet lab: the InternalIP the node and its agent run with. */
+  labInternalIPState: 'lab.svcnet.io/internal-ip-state',
   /** apps/v1beta1 rollbacks, never copied between a Deployment and its ReplicaSets. */
   deprecatedRollbackTo: 'deprecated.deployment.rollback.to',
 } as const;

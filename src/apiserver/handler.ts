@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
 import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, Pod } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
 import { managerOrUserAgent } from './apply/field-manager.ts';
 import { serveApply } from './apply/serve.ts';
@@ -11,6 +11,8 @@ import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type Patch
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
 import type { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { servePodLog } from './pods/log.ts';
 import { createOrUpdateOptions, deleteOptions, dryRunOnly, patchOptions, queryBool, queryInt } from './query.ts';
 import type { GenericRegistry, Target } from './registry/generic.ts';
 import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
@@ -28,9 +30,21 @@ export interface HandlerDeps {
    * from their last resourceVersion, which spreads reconnects and exercises 410 handling.
    */
   minRequestTimeoutSeconds?: number;
+  /** The kubelets behind pods/log (exec and portforward are upgrades: server.ts). */
+  kubelet?: () => KubeletConnection | undefined;
   /** Called with every finished request (for logs and metrics). */
   onRequest?: (method: string, url: string, code: number, ms: number) => void;
+  /** See maxWatchBufferBytes; tests lower it. */
+  maxWatchBufferBytes?: number;
 }
+
+/**
+ * Bytes a watch response may hold unsent (the client reads slower than events arrive) before
+ * the server drops that watcher, as kube-apiserver's watch cache terminates a watcher whose
+ * buffer is full. The client re-watches from the last resourceVersion it read (or relists on
+ * 410); without the bound one stalled reader would grow the server without limit.
+ */
+export const maxWatchBufferBytes = 16 * 1024 * 1024;
 
 const notFoundStatus = {
   kind: 'Status',
@@ -124,13 +138,22 @@ export function createHandler(deps: HandlerDeps) {
     });
     res.flushHeaders();
     let first = true;
+    const limit = deps.maxWatchBufferBytes ?? maxWatchBufferBytes;
+    let dropped = false;
     const send = (ev: WatchEvent) => {
+      if (dropped) return;
       let object: unknown = ev.object;
       if (table && ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') {
         object = toTable(r.info.resource, [ev.object], { includeObject: include, noHeaders: !first });
         first = false;
       }
       res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+      if (res.writableLength > limit) {
+        // Ending politely would keep the backlog until the client read it: cut the connection.
+        dropped = true;
+        w?.stop();
+        res.destroy();
+      }
     };
     let w: { stop(): void } | undefined;
     try {
@@ -150,7 +173,8 @@ export function createHandler(deps: HandlerDeps) {
       return;
     }
     const timeout = asked > 0 ? asked : (deps.minRequestTimeoutSeconds ?? 1800) * (1 + Math.random());
-    const timer = setTimeout(() => res.end(), timeout * 1000);
+    // setTimeout fires at once beyond 2^31-1 ms (about 24.8 days): clamp, do not wrap.
+    const timer = setTimeout(() => res.end(), Math.min(timeout * 1000, 2 ** 31 - 1));
     const stop = () => {
       clearTimeout(timer);
       w?.stop();
@@ -195,6 +219,12 @@ export function createHandler(deps: HandlerDeps) {
   async function serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
     if (r.subresource === 'scale') return serveScale(req, res, r, q);
     const t: Target = { info: r.info, namespace: r.namespace };
+    if (r.subresource === 'log') {
+      if (r.verb !== 'get') throw newMethodNotSupported({ group: '', resource: 'pods/log' }, r.verb);
+      return servePodLog(req, res, (await registry.get(t, r.name)) as Pod, q, deps.kubelet?.());
+    }
+    // Reached without an Upgrade header: these speak only over upgraded connections.
+    if (r.subresource === 'exec' || r.subresource === 'portforward') throw newBadRequest('Upgrade request required');
     const table = wantsTable(req.headers.accept);
     const include = includeObjectOf(q);
     switch (r.verb) {

@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
@@ -13,11 +14,15 @@ import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
+import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
+import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
-import { sendJSON } from './http-util.ts';
+import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { createUpgradeHandler } from './pods/upgrade.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
@@ -49,6 +54,14 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Log each request (method, url, status, ms). */
   log?: (line: string) => void;
+  /** The kubelets behind pods/log, pods/exec and pods/portforward (the lab's, under `svcnet up`). */
+  kubelet?: KubeletConnection;
+  /** Default: from the descriptor limit (connections.ts). */
+  connectionLimits?: ConnectionLimits;
+  /** See handler.ts maxWatchBufferBytes. */
+  maxWatchBufferBytes?: number;
+  /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
+  eventTTLSeconds?: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -110,16 +123,31 @@ function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   };
 }
 
-type OptionalKeys = 'tls' | 'log' | 'minRequestTimeoutSeconds' | 'allowLoopbackEndpoints' | 'admission';
+type OptionalKeys =
+  | 'tls'
+  | 'log'
+  | 'minRequestTimeoutSeconds'
+  | 'allowLoopbackEndpoints'
+  | 'admission'
+  | 'kubelet'
+  | 'connectionLimits'
+  | 'maxWatchBufferBytes'
+  | 'eventTTLSeconds';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
+  /** Open-connection bookkeeping shared by every listener. */
+  readonly connections: ConnectionGuard;
+  readonly eventReaper: EventReaper;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
+  /** Set when the kubelets start after the API server (as under `svcnet up`). */
+  kubelet: KubeletConnection | undefined;
 
   constructor(opts: ApiServerOptions) {
+    this.kubelet = opts.kubelet;
     this.opts = {
       host: '127.0.0.1',
       port: 6443,
@@ -131,6 +159,8 @@ export class ApiServer {
     if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
+    this.eventReaper = new EventReaper(this.opts.store, this.opts.eventTTLSeconds ?? defaultEventTTLSeconds);
+    this.connections = new ConnectionGuard(this.opts.connectionLimits ?? defaultConnectionLimits());
     this.services = createServiceStrategy({
       serviceCIDRs: this.opts.serviceCIDRs,
       nodePortRange: this.opts.nodePortRange,
@@ -210,6 +240,7 @@ export class ApiServer {
     this.initialized = true;
     await this.repair();
     await this.bootstrap(apiserverPort);
+    this.eventReaper.start();
   }
 
   async start(): Promise<string> {
@@ -218,7 +249,9 @@ export class ApiServer {
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
+      maxWatchBufferBytes: this.opts.maxWatchBufferBytes,
       get serverAddress() {
         return serverAddress;
       },
@@ -232,14 +265,42 @@ export class ApiServer {
       }
       void handler(req, res);
     };
+    const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = this.opts.tls
-        ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, listener)
+        ? createHttpsServer(
+            // A client that never finishes its handshake holds a descriptor: 10 s is plenty.
+            { cert: this.opts.tls.cert, key: this.opts.tls.key, handshakeTimeout: 10_000 },
+            listener,
+          )
         : createHttpServer(listener);
+      this.connections.attach(server);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!authenticate(req, token)) {
+          const body = JSON.stringify(newUnauthorized().status);
+          socket.end(
+            `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+          return;
+        }
+        upgrade(req, socket, head);
+      });
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      // Watches are long-lived: no request timeout.
-      server.requestTimeout = 0;
+      // kube-apiserver's ReadHeaderTimeout.
+      server.headersTimeout = 32_000;
+      // Time to *receive* a request (headers and body), like kube-apiserver's 60 s request
+      // timeout for a body; a watch's response streams on after it and is not cut.
+      server.requestTimeout = 60_000;
+      // A client that announces an oversized body with Expect: 100-continue gets its 413
+      // before sending it; the others are read to the end and answered 413 (http-util.ts).
+      server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+        if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+          sendJSON(res, 413, tooLarge().status, { Connection: 'close' });
+          return;
+        }
+        res.writeContinue();
+        listener(req, res);
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
@@ -258,6 +319,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.eventReaper.stop();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -6,6 +6,7 @@ import { createClient } from '../client/kubeconfig.ts';
 import { startEndpointControllers } from '../controllers/endpoints/start.ts';
 import { startGarbageCollector } from '../controllers/gc/controller.ts';
 import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
+import { startNodeLifecycleController } from '../controllers/nodelifecycle/controller.ts';
 import { startDeploymentController } from '../controllers/workloads/controller.ts';
 import { untilSignal } from './util.ts';
 
@@ -17,7 +18,14 @@ export interface ControllerSet {
 /** Every controller svcnet has, on one client. `svcnet up` runs the same set in-process. */
 export function startControllers(
   client: Client,
-  opts: { maxEndpointsPerSlice?: number; workloads?: boolean } = {},
+  opts: {
+    maxEndpointsPerSlice?: number;
+    workloads?: boolean;
+    /** Leave pods unbound for a scheduler (the lab's), as upstream's ReplicaSet controller does. */
+    scheduler?: boolean;
+    /** Run the node lifecycle controller with this grace period (kube-controller-manager's). */
+    nodeMonitorGracePeriodMs?: number;
+  } = {},
 ): ControllerSet {
   const handles: { stop(): Promise<void>; synced(): Promise<void> }[] = [
     startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }),
@@ -25,7 +33,10 @@ export function startControllers(
   ];
   // Against a real cluster its own controller manager runs Deployments and the garbage collector;
   // only the lab needs ours.
-  if (opts.workloads) handles.push(startDeploymentController(client), startGarbageCollector(client));
+  if (opts.workloads)
+    handles.push(startDeploymentController(client, { bindNodes: !opts.scheduler }), startGarbageCollector(client));
+  if (opts.nodeMonitorGracePeriodMs !== undefined)
+    handles.push(startNodeLifecycleController(client, { gracePeriodMs: opts.nodeMonitorGracePeriodMs }));
   return {
     async stop() {
       await Promise.all(handles.map((h) => h.stop()));

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Register>> = {
   explain: async () => (await import('./explain.ts')).registerExplainCommand,
   dns: async () => (await import('../dns/command.ts')).registerDnsCommand,
   exec: async () => (await import('../lab/exec.ts')).registerExecCommand,
+  node: async () => (await import('../lab/node-command.ts')).registerNodeCommand,
   echo: async () => (await import('../lab/echo/command.ts')).registerEchoCommand,
 };
 

@@ -23,3 +23,14 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', on);
   });
 }
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go time.Duration as kube-proxy's flags take it ("30s", "1m30s", "500ms"), in milliseconds. */
+export function parseDuration(flag: string, s: string): number {
+  const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s) {
+    throw new CliError(`${flag}: ${JSON.stringify(s)} is not a duration (e.g. 30s, 1m, 500ms)`);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * (durationUnits[p[2] ?? 's'] ?? 0), 0);
+}

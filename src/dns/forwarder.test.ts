@@ -49,6 +49,35 @@ describe('forwarder', () => {
     assert.equal(u.seen.length, 3);
   });
 
+  it('bounds upstream queries in flight per client and globally before sending them', async () => {
+    const u = await start({ records, delayMs: 150 });
+    const f = forwarder({
+      upstreams: [{ host: '127.0.0.1', port: u.port }],
+      cacheSize: 0,
+      maxInflight: 60,
+      maxInflightPerClient: 40,
+    });
+    const ask = (i: number, client: string) =>
+      f.query(questionOf(`h${i}.example.org`, T.A), client).then(
+        () => 'ok',
+        (e: unknown) => (e instanceof ForwardError ? e.code : 'other'),
+      );
+    // One client asks for 100 distinct names at once: 40 go upstream, 60 are refused unsent.
+    const greedy = Array.from({ length: 100 }, (_, i) => ask(i, '192.0.2.7'));
+    // Joining a question already in flight costs nothing, whoever asks.
+    const joined = ask(0, '192.0.2.7');
+    // Others still get through, up to the global bound (60 - 40 = 20 of these 30).
+    const others = Array.from({ length: 30 }, (_, i) => ask(200 + i, `192.0.2.${100 + i}`));
+    const [g, j, o] = [await Promise.all(greedy), await joined, await Promise.all(others)];
+    assert.equal(g.filter((x) => x === 'ok').length, 40);
+    assert.equal(g.filter((x) => x === 'busy').length, 60);
+    assert.equal(j, 'ok');
+    assert.equal(o.filter((x) => x === 'ok').length, 20);
+    assert.equal(u.seen.length, 60, 'refused queries must never reach the upstream');
+    // Answered queries give their slots back.
+    assert.equal(await ask(150, '192.0.2.7'), 'ok');
+  });
+
   it('uses unpredictable query ids and a fresh source port per query', async () => {
     const u = await start({ records });
     const f = forwarder({ upstreams: [{ host: '127.0.0.1', port: u.port }], cacheSize: 0 });

@@ -9,7 +9,10 @@
 //   response, and carries the same id, name (case-insensitive), type and class — anything else
 //   is ignored and the wait goes on until the timeout;
 // - identical questions in flight share one upstream query (no birthday attack by flooding the
-//   same name), and the cache is bounded in entries and in TTL.
+//   same name), and the cache is bounded in entries and in TTL;
+// - upstream queries in flight are bounded globally and per client, checked *before* a query
+//   goes out (like CoreDNS's forward max_concurrent, answered REFUSED): one client asking for
+//   thousands of distinct names cannot open thousands of sockets or starve the others.
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -46,6 +49,10 @@ export interface ForwarderOptions {
   now?: () => number;
   /** Query id source (tests observe it; production keeps crypto.randomInt). */
   randomId?: () => number;
+  /** Distinct upstream queries in flight at most (joined identical questions are free). */
+  maxInflight?: number;
+  /** Distinct upstream queries one client may have started and not seen answered. */
+  maxInflightPerClient?: number;
 }
 
 export interface ForwardReply {
@@ -58,7 +65,7 @@ export interface ForwardReply {
 export class ForwardError extends Error {
   override name = 'ForwardError';
   constructor(
-    readonly code: 'timeout' | 'no-upstream' | 'network' | 'closed',
+    readonly code: 'timeout' | 'no-upstream' | 'network' | 'closed' | 'busy',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -108,6 +115,9 @@ export class Forwarder {
   private readonly inflight = new Map<string, Promise<ForwardReply>>();
   private readonly cache = new Map<string, CacheEntry>();
   private readonly open = new Set<Socket | TcpSocket>();
+  private readonly maxInflight: number;
+  private readonly maxInflightPerClient: number;
+  private readonly perClient = new Map<string, number>();
   private closed = false;
   /** Upstream queries sent (tests check de-duplication with it). */
   sent = 0;
@@ -121,6 +131,8 @@ export class Forwarder {
     this.now = opts.now ?? Date.now;
     this.randomId = opts.randomId ?? (() => randomInt(0, 0x10000));
     this.metrics = opts.metrics;
+    this.maxInflight = opts.maxInflight ?? 1000;
+    this.maxInflightPerClient = opts.maxInflightPerClient ?? 100;
   }
 
   get cacheEntries(): number {
@@ -131,28 +143,50 @@ export class Forwarder {
     return this.inflight.size;
   }
 
-  /** Resolves a question upstream (or from the cache). Rejects with ForwardError. */
-  query(q: Question): Promise<ForwardReply> {
+  /**
+   * Resolves a question upstream (or from the cache). Rejects with ForwardError ('busy' when
+   * the in-flight limits refuse it). `client` (the asker's address) is charged for a new
+   * upstream query; without one only the global limit applies.
+   */
+  query(q: Question, client?: string): Promise<ForwardReply> {
     if (this.closed) return Promise.reject(new ForwardError('closed', 'forwarder closed'));
     const key = `${q.key}|${q.type}|${q.qclass}`;
     const hit = this.fromCache(key);
     if (hit) return Promise.resolve(hit);
     const pending = this.inflight.get(key);
     if (pending) return pending;
+    if (this.inflight.size >= this.maxInflight) return this.busy('global');
+    const mine = client === undefined ? 0 : (this.perClient.get(client) ?? 0);
+    if (client !== undefined && mine >= this.maxInflightPerClient) return this.busy('client');
+    if (client !== undefined) this.perClient.set(client, mine + 1);
+    const release = () => {
+      if (client === undefined) return;
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
+    };
     this.metrics?.cacheMisses.inc(['dns://']);
     const p = this.fetch(q).then(
       (r) => {
         this.inflight.delete(key);
+        release();
         this.store(key, r);
         return r;
       },
       (e: unknown) => {
         this.inflight.delete(key);
+        release();
         throw e;
       },
     );
     this.inflight.set(key, p);
     return p;
+  }
+
+  private busy(scope: 'global' | 'client'): Promise<never> {
+    this.metrics?.forwardMaxConcurrentRejects.inc([scope]);
+    const limit = scope === 'global' ? this.maxInflight : this.maxInflightPerClient;
+    return Promise.reject(new ForwardError('busy', `${scope} limit of ${limit} upstream queries in flight reached`));
   }
 
   close(): void {

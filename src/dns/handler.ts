@@ -35,6 +35,11 @@ import type { DnsIndex } from './records.ts';
 export interface QueryContext {
   proto: 'udp' | 'tcp';
   family: 4 | 6;
+  /**
+   * The asker's address, for the forwarder's per-client limit; called synchronously inside
+   * handle() and only for names that go upstream (the native UDP path computes it lazily).
+   */
+  client?: () => string;
 }
 
 export interface HandlerOptions extends AnswerConfig {
@@ -179,13 +184,15 @@ export class DnsHandler {
       const rcode = inZone(question.key, 'arpa') ? Rcode.NXDOMAIN : Rcode.REFUSED;
       return this.fail(q, ctx, rcode, start);
     }
-    return fwd.query(question).then(
+    return fwd.query(question, ctx.client?.()).then(
       (reply) => {
         const out = this.relay(q, reply.wire, limit);
         this.count(ctx, question.type, reply.rcode, 'forward', out.length, start, q.edns !== undefined);
         return out;
       },
-      () => this.fail(q, ctx, Rcode.SERVFAIL, start),
+      // Over the in-flight limits: REFUSED, as CoreDNS's forward max_concurrent answers.
+      (e: unknown) =>
+        this.fail(q, ctx, e instanceof ForwardError && e.code === 'busy' ? Rcode.REFUSED : Rcode.SERVFAIL, start),
     );
   }
 
@@ -246,7 +253,7 @@ export class DnsHandler {
     const fwd = this.opts.forwarder;
     if (fwd) {
       try {
-        const reply = await fwd.query(questionOf(target, type));
+        const reply = await fwd.query(questionOf(target, type), ctx.client?.());
         const chased = chasedRecords(reply.wire);
         answers = [...prefix, ...chased];
         if (reply.rcode === Rcode.NXDOMAIN) rcode = Rcode.NXDOMAIN;

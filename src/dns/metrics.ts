@@ -189,6 +189,11 @@ export class DnsMetrics {
     'Upstream queries that timed out or failed.',
     ['to'],
   );
+  readonly forwardMaxConcurrentRejects = new Counter(
+    'coredns_forward_max_concurrent_rejects_total',
+    'Queries refused because the in-flight upstream query limit (global or per client) was reached.',
+    ['scope'],
+  );
   readonly dropped = new Counter('svcnet_dns_dropped_total', 'Packets dropped without an answer, by reason.', [
     'reason',
   ]);
@@ -215,6 +220,7 @@ export class DnsMetrics {
       this.forwardRequests,
       this.forwardResponses,
       this.forwardErrors,
+      this.forwardMaxConcurrentRejects,
       this.dropped,
       this.tcpRejected,
       ...this.extra,

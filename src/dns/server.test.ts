@@ -6,10 +6,12 @@ import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
+import { Forwarder } from './forwarder.ts';
 import { DnsHandler } from './handler.ts';
 import { DnsMetrics } from './metrics.ts';
 import { DnsIndex } from './records.ts';
 import { type DnsHandlerLike, DnsServer, type DnsServerLimits, type UdpIo } from './server.ts';
+import { startFakeUpstream } from './testdata/fake-upstream.ts';
 import { svc } from './testdata/objects.ts';
 
 const servers: DnsServer[] = [];
@@ -109,6 +111,56 @@ for (const udpIo of udpModes)
       await Promise.all(conns.map((c) => c.closed));
       assert.ok(Date.now() - t0 < 2000);
       assert.ok(conns.some((c) => c.replies.some((r) => r.id === 7)));
+    });
+
+    it('a TCP client dripping a query byte by byte is cut at the message deadline', async () => {
+      const metrics = new DnsMetrics();
+      const port = await serve(udpIo, realHandler(), { tcpIdleTimeoutMs: 1000, tcpMessageTimeoutMs: 600 }, metrics);
+      const c = await tcp(port);
+      const bytes = frame(q(9));
+      let i = 0;
+      const t0 = Date.now();
+      // One byte every 200 ms: the idle timeout (1 s) never fires.
+      const drip = setInterval(() => {
+        if (!c.sock.destroyed && i < bytes.length) c.sock.write(bytes.subarray(i, ++i));
+      }, 200);
+      await c.closed;
+      clearInterval(drip);
+      const ms = Date.now() - t0;
+      assert.ok(ms < 1000, `closed after ${ms} ms`);
+      assert.equal(metrics.dropped.get(['tcp-message-timeout']), 1);
+      // A whole query arriving in pieces within the deadline is answered.
+      const d = await tcp(port);
+      d.sock.write(bytes.subarray(0, 5));
+      await new Promise((r) => setTimeout(r, 200));
+      d.sock.write(bytes.subarray(5));
+      await until(() => d.replies.length === 1);
+    });
+
+    it('forwarded UDP queries past the per-client in-flight limit are REFUSED before going upstream', async () => {
+      const up = await startFakeUpstream({ records: [], delayMs: 300 });
+      const fwd = new Forwarder({
+        upstreams: [{ host: '127.0.0.1', port: up.port }],
+        cacheSize: 0,
+        maxInflightPerClient: 20,
+      });
+      try {
+        const ix = new DnsIndex({ zone: 'cluster.local' });
+        const port = await serve(udpIo, new DnsHandler(ix, { podMode: 'insecure', negativeTtl: 5, forwarder: fwd }));
+        const sock = createSocket('udp4');
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        const got: dnsPacket.DecodedPacket[] = [];
+        sock.on('message', (m) => got.push(dnsPacket.decode(m)));
+        for (let i = 0; i < 200; i++) sock.send(q(1000 + i, `n${i}.example.com`), port, '127.0.0.1');
+        await until(() => got.length === 200, 5000);
+        sock.close();
+        const rcodes = (p: dnsPacket.DecodedPacket) => (p as { rcode?: string }).rcode;
+        assert.equal(got.filter((g) => rcodes(g) === 'REFUSED').length, 180);
+        assert.equal(up.seen.length, 20, 'only the admitted queries reached the upstream');
+      } finally {
+        fwd.close();
+        await up.close();
+      }
     });
 
     it('pauses reading past the pending cap instead of dropping (back-pressure)', async () => {

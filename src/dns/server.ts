@@ -42,6 +42,11 @@ export interface DnsServerLimits {
   udpPendingPerClient: number;
   /** Reply bytes queued on one TCP connection before it is cut (a client that never reads). */
   tcpMaxQueuedBytes: number;
+  /**
+   * From a query's first byte to its last (miekg/dns's read timeout): the idle timeout alone
+   * restarts with every byte, so a client dripping one byte at a time held a slot forever.
+   */
+  tcpMessageTimeoutMs: number;
 }
 
 export const defaultLimits: DnsServerLimits = {
@@ -51,6 +56,7 @@ export const defaultLimits: DnsServerLimits = {
   tcpIdleTimeoutMs: 10_000,
   udpPendingPerClient: 256,
   tcpMaxQueuedBytes: 1 << 20,
+  tcpMessageTimeoutMs: 2_000,
 };
 
 export interface DnsServerOptions {
@@ -238,7 +244,13 @@ export class DnsServer {
   private openNative(host: string, port: number, family: 4 | 6): UdpEndpoint {
     const native = udpNative();
     if (!native.ok) throw new Error(native.reason);
-    const ctx = family === 4 ? UDP4 : UDP6;
+    // One context per socket: the slot being handled names the client, read only when the
+    // handler forwards (the address as text costs, most queries never need it).
+    let slot = 0;
+    const ctx: QueryContext = {
+      ...(family === 4 ? UDP4 : UDP6),
+      client: () => addressOf(sock.source(slot), sock.layout),
+    };
     // The addon's counters, copied into the metrics as deltas whenever one that means a loss moves.
     const seen = new Float64Array(native.addon.layout.statCount);
     const sync = () => {
@@ -262,7 +274,10 @@ export class DnsServer {
       host,
       port,
       this.opts.socketBufferBytes ?? 0,
-      (n) => this.onNativeBatch(sock, n, ctx, sync),
+      (n) =>
+        this.onNativeBatch(sock, n, ctx, sync, (i) => {
+          slot = i;
+        }),
       sync,
     );
     return {
@@ -285,7 +300,7 @@ export class DnsServer {
   }
 
   private onUdp(sock: Socket, msg: Buffer, rinfo: RemoteInfo, family: 4 | 6): void {
-    const r = this.run(msg, family === 4 ? UDP4 : UDP6);
+    const r = this.run(msg, { ...(family === 4 ? UDP4 : UDP6), client: () => rinfo.address });
     if (!(r instanceof Promise)) {
       // No callback: send errors surface as the socket's error event, counted there. Without
       // one, Node tries a synchronous sendmsg first (uv_udp_try_send) and only queues — keeping
@@ -300,7 +315,13 @@ export class DnsServer {
    * One batch from the addon: queries in slots 0..n-1. Synchronous replies are copied into the
    * out slots and leave in one sendmmsg when this returns; forwarded ones are sent on their own.
    */
-  private onNativeBatch(sock: NativeUdpSocket, n: number, ctx: QueryContext, sync: () => void): void {
+  private onNativeBatch(
+    sock: NativeUdpSocket,
+    n: number,
+    ctx: QueryContext,
+    sync: () => void,
+    setSlot: (i: number) => void,
+  ): void {
     const { u8, lens, outLens } = sock;
     const { offIn, inSlot, offOut, outSlot } = sock.layout;
     for (let i = 0; i < n; i++) {
@@ -311,6 +332,7 @@ export class DnsServer {
       const at = offIn + i * inSlot;
       const msg = Buffer.allocUnsafe(len);
       for (let j = 0; j < len; j++) msg[j] = u8[at + j] as number;
+      setSlot(i);
       const r = this.run(msg, ctx);
       if (r instanceof Promise) {
         const to = sock.source(i);
@@ -370,7 +392,8 @@ export class DnsServer {
     let buf: Buffer = Buffer.alloc(0);
     let pending = 0;
     let closed = false;
-    const ctx: QueryContext = { proto: 'tcp', family };
+    const ctx: QueryContext = { proto: 'tcp', family, client: () => client };
+    let deadline: NodeJS.Timeout | undefined;
     const write = (out: Buffer | undefined) => {
       if (closed || !out) return;
       const framed = Buffer.allocUnsafe(out.length + 2);
@@ -400,6 +423,18 @@ export class DnsServer {
       }
       if (pending >= cap) s.pause();
       else if (s.isPaused()) s.resume();
+      // Waiting on the client for the rest of a message: it has tcpMessageTimeoutMs from the
+      // message's first byte. Frames we hold back ourselves (at the cap) do not count.
+      const partial = buf.length > 0 && (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0));
+      if (partial && pending < cap) {
+        deadline ??= setTimeout(() => {
+          this.opts.metrics?.dropped.inc(['tcp-message-timeout']);
+          s.destroy();
+        }, this.limits.tcpMessageTimeoutMs);
+      } else if (deadline) {
+        clearTimeout(deadline);
+        deadline = undefined;
+      }
     };
     const settle = () => {
       pending--;
@@ -412,6 +447,7 @@ export class DnsServer {
     s.on('error', () => {});
     s.on('close', () => {
       closed = true;
+      if (deadline) clearTimeout(deadline);
       this.conns.delete(s);
       const left = (this.tcpPerClient.get(client) ?? 1) - 1;
       if (left > 0) this.tcpPerClient.set(client, left);

@@ -93,6 +93,30 @@ describe('plane table', () => {
       assert.match(left, /table ip other/);
       await planes.nftables.cleanup({ netns: ns, serviceCIDRs: ['10.96.0.0/16'] });
     });
+    it("iptables: its chains, jumps and sets go, another program's stay", async () => {
+      await run(inNetns(ns, ['iptables', '-t', 'nat', '-N', 'OTHER']));
+      await run(inNetns(ns, ['iptables', '-t', 'nat', '-A', 'PREROUTING', '-j', 'OTHER']));
+      const plane = planes.iptables.create({
+        netns: ns,
+        serviceCIDRs: ['10.96.0.0/16'],
+        masqueradeAll: false,
+        metrics: new Registry(),
+        log,
+      });
+      await plane.sync(
+        snapshotOf([[svcPort('d', 'a', { clusterIPs: ['10.96.0.1'] }), []]]),
+        syncChanges({ full: true }),
+      );
+      await plane.stop();
+      assert.match((await run(inNetns(ns, ['iptables-save']))).stdout, /SVCNET-SERVICES/);
+      await planes.iptables.cleanup({ netns: ns, serviceCIDRs: ['10.96.0.0/16'] });
+      const left =
+        (await run(inNetns(ns, ['iptables-save']))).stdout + (await run(inNetns(ns, ['ip6tables-save']))).stdout;
+      assert.doesNotMatch(left, /SVCNET/);
+      assert.match(left, /-A PREROUTING -j OTHER/);
+      assert.equal((await run(inNetns(ns, ['ipset', 'list', '-n']))).stdout.trim(), '');
+      await planes.iptables.cleanup({ netns: ns, serviceCIDRs: ['10.96.0.0/16'] });
+    });
     it('userspace: VIPs a crashed agent left on lo go, other addresses stay', async () => {
       const binder = new NetnsVipBinder(ns);
       await binder.add('10.96.0.7');

@@ -7,7 +7,7 @@
 // pages) and the file is never corrupt; only a power loss or kernel crash can drop the last few
 // commits. FULL would fsync on every commit, costing a disk flush per write (milliseconds on
 // most disks) for protection a control plane does not need: controllers re-derive lost writes.
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Backend, CachedStore, type Commit, type StoreOptions } from './core.ts';
 import type { History, LoggedEvent } from './history.ts';
@@ -152,8 +152,23 @@ export class SqliteStore extends CachedStore {
   }
 }
 
+/**
+ * The database holds every object, Secrets' kin included: svcnet's user only. SQLite gives its
+ * WAL the database file's mode, so creating the file 0600 first covers both; an older file
+ * made with the umask's 0644 is tightened.
+ */
+function restrictMode(path: string): void {
+  if (existsSync(path)) {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    for (const side of [`${path}-wal`, `${path}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
+  } else {
+    closeSync(openSync(path, 'wx', 0o600));
+  }
+}
+
 function openDatabase(path: string, keep: number) {
   checkExistingFile(path);
+  if (path !== ':memory:') restrictMode(path);
   const db = new Database(path, { timeout: 1000 });
   try {
     // The in-memory index is the read path, so a second process writing the same file would be

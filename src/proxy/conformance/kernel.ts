@@ -18,6 +18,14 @@ export interface KernelPlaneFactory {
   readonly skips?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The skip reason kernel planes give the cases of Services svcnet ignores: as kube-proxy's
+ * nftables mode does 5.14, an address in the service CIDR no live Service owns is dropped once
+ * DNAT had its chance, so the outcome is DROP where a plane that captures nothing says UNHANDLED.
+ */
+export const unservedServiceIPReason =
+  'kernel planes drop service-CIDR addresses they do not serve (5.14); the trace says DROP, not UNHANDLED';
+
 /** Why the kernel run cannot happen here, or false. */
 export function kernelConformanceSkip(): string | false {
   return hasNetAdmin() ? false : 'needs root (CAP_NET_ADMIN) to create network namespaces';

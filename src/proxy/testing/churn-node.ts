@@ -42,7 +42,7 @@ export interface ChurnNode {
 
 const tcpKey = (name: string) => `default/${name}:tcp/TCP` as ServicePortKey;
 
-function sliceOf(name: string, eps: readonly Ep[]): EndpointSlice {
+export function sliceOf(name: string, eps: readonly Ep[]): EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
