@@ -10,7 +10,7 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Backend, CachedStore, type Commit, type StoreOptions } from './core.ts';
-import type { History, LoggedEvent } from './history.ts';
+import { ByteWindow, defaultHistoryBytes, eventBytes, type History, type LoggedEvent } from './history.ts';
 import type { Entry } from './state.ts';
 import { labelsOf } from './version.ts';
 
@@ -18,6 +18,8 @@ export interface SqliteStoreOptions extends StoreOptions {
   path: string;
   /** Revisions kept in the event log for watch replay and continue tokens (at least; default 10000). */
   historyLimit?: number;
+  /** ...unless their prior versions pass this many bytes (default 128 MiB; history.ts ByteWindow). */
+  historyBytes?: number;
 }
 
 const magic = 'svcnet-store';
@@ -74,10 +76,12 @@ class SqliteBackend implements Backend, History {
   private readonly batch: number;
   private readonly tx: (c: Commit, compactTo: number | undefined) => void;
   private readonly stmts;
+  private readonly bytes: ByteWindow;
 
   constructor(
     readonly db: Database.Database,
     private readonly keep: number,
+    maxBytes: number,
   ) {
     if (!(keep >= 1)) throw new Error(`history limit must be at least 1, got ${keep}`);
     this.batch = Math.max(1, Math.ceil(keep / 10));
@@ -100,6 +104,9 @@ class SqliteBackend implements Backend, History {
       ),
     };
     this.compactedRv = Number(db.prepare("SELECT value FROM meta WHERE key = 'compacted'").pluck().get() ?? 0);
+    this.bytes = new ByteWindow(maxBytes);
+    const sizes = db.prepare('SELECT rv, length(prev_data) FROM events ORDER BY rv').raw().iterate();
+    for (const [rv, n] of sizes as Iterable<[number, number | null]>) this.bytes.push(rv, n ?? 0);
     this.tx = db.transaction((c: Commit, compactTo: number | undefined) => this.apply(c, compactTo));
   }
 
@@ -119,11 +126,23 @@ class SqliteBackend implements Backend, History {
   }
 
   commit(c: Commit): void {
-    // Compact in batches (one DELETE per `batch` writes), keeping at least `keep` revisions.
-    const compactTo = c.rv - this.compactedRv > this.keep + this.batch ? c.rv - this.keep : undefined;
-    this.tx(c, compactTo);
+    // Compact in batches (one DELETE per `batch` writes), keeping at least `keep` revisions
+    // unless they hold more than the byte bound.
+    let compactTo = c.rv - this.compactedRv > this.keep + this.batch ? c.rv - this.keep : undefined;
+    this.bytes.push(c.rv, eventBytes(c.prevJson));
+    const over = this.bytes.overflow();
+    if (over !== undefined && over > (compactTo ?? 0)) compactTo = over;
+    try {
+      this.tx(c, compactTo);
+    } catch (e) {
+      this.bytes.dropLast();
+      throw e;
+    }
     // Only once committed: a failed transaction rolled back and must not move the mark.
-    if (compactTo !== undefined) this.compactedRv = compactTo;
+    if (compactTo !== undefined) {
+      this.compactedRv = compactTo;
+      this.bytes.dropThrough(compactTo);
+    }
   }
 
   private apply(c: Commit, compactTo: number | undefined): void {
@@ -146,7 +165,11 @@ export class SqliteStore extends CachedStore {
   readonly path: string;
 
   constructor(opts: SqliteStoreOptions) {
-    const { backend, revision, objects } = openDatabase(opts.path, opts.historyLimit ?? 10_000);
+    const { backend, revision, objects } = openDatabase(
+      opts.path,
+      opts.historyLimit ?? 10_000,
+      opts.historyBytes ?? defaultHistoryBytes,
+    );
     super(backend, { revision, objects }, opts);
     this.path = opts.path;
   }
@@ -166,7 +189,7 @@ function restrictMode(path: string): void {
   }
 }
 
-function openDatabase(path: string, keep: number) {
+function openDatabase(path: string, keep: number, maxBytes: number) {
   checkExistingFile(path);
   if (path !== ':memory:') restrictMode(path);
   const db = new Database(path, { timeout: 1000 });
@@ -182,7 +205,7 @@ function openDatabase(path: string, keep: number) {
       magic,
       String(schemaVersion),
     );
-    const backend = new SqliteBackend(db, keep);
+    const backend = new SqliteBackend(db, keep, maxBytes);
     const maxEvent = Number(db.prepare('SELECT MAX(rv) FROM events').pluck().get() ?? 0);
     const objects: ({ resource: string } & Entry)[] = [];
     let maxObject = 0;
