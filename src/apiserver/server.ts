@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
@@ -20,6 +21,8 @@ import { createHandler } from './handler.ts';
 import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { createUpgradeHandler } from './pods/upgrade.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
@@ -51,6 +54,8 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Log each request (method, url, status, ms). */
   log?: (line: string) => void;
+  /** The kubelets behind pods/log, pods/exec and pods/portforward (the lab's, under `svcnet up`). */
+  kubelet?: KubeletConnection;
   /** Default: from the descriptor limit (connections.ts). */
   connectionLimits?: ConnectionLimits;
   /** See handler.ts maxWatchBufferBytes. */
@@ -124,6 +129,7 @@ type OptionalKeys =
   | 'minRequestTimeoutSeconds'
   | 'allowLoopbackEndpoints'
   | 'admission'
+  | 'kubelet'
   | 'connectionLimits'
   | 'maxWatchBufferBytes'
   | 'eventTTLSeconds';
@@ -137,8 +143,11 @@ export class ApiServer {
   readonly eventReaper: EventReaper;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
+  /** Set when the kubelets start after the API server (as under `svcnet up`). */
+  kubelet: KubeletConnection | undefined;
 
   constructor(opts: ApiServerOptions) {
+    this.kubelet = opts.kubelet;
     this.opts = {
       host: '127.0.0.1',
       port: 6443,
@@ -240,6 +249,7 @@ export class ApiServer {
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       maxWatchBufferBytes: this.opts.maxWatchBufferBytes,
       get serverAddress() {
@@ -255,6 +265,7 @@ export class ApiServer {
       }
       void handler(req, res);
     };
+    const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = this.opts.tls
         ? createHttpsServer(
@@ -264,6 +275,16 @@ export class ApiServer {
           )
         : createHttpServer(listener);
       this.connections.attach(server);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!authenticate(req, token)) {
+          const body = JSON.stringify(newUnauthorized().status);
+          socket.end(
+            `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+          return;
+        }
+        upgrade(req, socket, head);
+      });
       server.keepAliveTimeout = 65_000;
       // kube-apiserver's ReadHeaderTimeout.
       server.headersTimeout = 32_000;
