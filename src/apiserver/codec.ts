@@ -135,14 +135,21 @@ export function applyPatch(
   raw: Buffer,
 ): KubeObject {
   const patch = parseJSON(raw);
-  switch (type) {
-    case 'merge':
-      return applyMergePatch(current, patch) as KubeObject;
-    case 'json':
-      return applyJsonPatch(current, patch) as KubeObject;
-    case 'strategic':
-      // Kinds without a Go struct in kubectl (MetalLB's) get merge-patch semantics, as CRDs do.
-      return applyStrategicMergePatch(current, patch, info.kind) as KubeObject;
+  try {
+    switch (type) {
+      case 'merge':
+        return applyMergePatch(current, patch) as KubeObject;
+      case 'json':
+        return applyJsonPatch(current, patch) as KubeObject;
+      case 'strategic':
+        // Kinds without a Go struct in kubectl (MetalLB's) get merge-patch semantics, as CRDs do.
+        return applyStrategicMergePatch(current, patch, info.kind) as KubeObject;
+    }
+  } catch (e) {
+    // A patch that cannot apply to this object is the client's error, whatever the merge code
+    // threw ("list element types are not identical" and the like): 400, never 500.
+    if (e instanceof ApiError) throw e;
+    throw newBadRequest(e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -48,6 +48,13 @@ function verbFor(method: string, hasName: boolean, watch: boolean): Verb | undef
   }
 }
 
+const connectSubresources = new Set(['exec', 'portforward', 'attach']);
+
+function connectVerb(method: string): Verb | undefined {
+  if (method === 'GET' || method === 'HEAD') return 'get';
+  return method === 'POST' ? 'create' : undefined;
+}
+
 /** `parts` are the path segments after /api/v1 or /apis/<group>/<version>. */
 function resourceParts(
   parts: string[],
@@ -106,7 +113,10 @@ export function parseRequestInfo(method: string, pathname: string, watchParam: b
   if (parsed.subresource && !info.subresources.includes(parsed.subresource)) {
     return { kind: 'unknown-resource', path: pathname };
   }
-  const verb = verbFor(method, parsed.name !== '', watch);
+  // Connect subresources (exec, portforward) take GET (WebSocket) and POST (SPDY) on a name,
+  // authorized as get and create, as kube-apiserver does.
+  const connect = connectSubresources.has(parsed.subresource) && parsed.name !== '';
+  const verb = connect ? connectVerb(method) : verbFor(method, parsed.name !== '', watch);
   if (!verb) return { kind: 'unknown-resource', path: pathname };
   return { kind: 'resource', verb, group, version, info, ...parsed };
 }
