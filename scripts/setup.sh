@@ -44,6 +44,8 @@ tests=(
   "ipvsadm ipvsadm"
   "busybox busybox-static"
   "cpio cpio"
+  # The dashboard's browser tests drive it headless through playwright-core.
+  "chromium chromium"
 )
 need=()
 wanted=("${runtime[@]}")

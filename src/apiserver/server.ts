@@ -28,6 +28,7 @@ import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
 import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
+import { cookieAuthenticates, handleUi, type UiExplain } from './ui/serve.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -62,6 +63,8 @@ export interface ApiServerOptions {
   maxWatchBufferBytes?: number;
   /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
   eventTTLSeconds?: number;
+  /** Serve the dashboard under /ui/ (default true; `--no-ui` turns it off). */
+  ui?: boolean;
 }
 
 function isLoopback(host: string): boolean {
@@ -132,7 +135,8 @@ type OptionalKeys =
   | 'kubelet'
   | 'connectionLimits'
   | 'maxWatchBufferBytes'
-  | 'eventTTLSeconds';
+  | 'eventTTLSeconds'
+  | 'ui';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
@@ -229,6 +233,9 @@ export class ApiServer {
     }
   }
 
+  /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
+  uiExplain: UiExplain | undefined;
+
   private initialized = false;
 
   /**
@@ -258,8 +265,16 @@ export class ApiServer {
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
     });
     const token = this.opts.token;
+    const ui = this.opts.ui !== false;
     const listener = (req: IncomingMessage, res: ServerResponse) => {
-      if (!authenticate(req, token)) {
+      if (ui && (req.url === '/ui' || req.url?.startsWith('/ui/') || req.url?.startsWith('/ui?'))) {
+        void handleUi(req, res, token, this.uiExplain).catch((e: unknown) => {
+          if (!res.headersSent) sendJSON(res, 500, { message: e instanceof Error ? e.message : String(e) });
+          else res.destroy();
+        });
+        return;
+      }
+      if (!authenticate(req, token) && !(ui && cookieAuthenticates(req, token))) {
         sendJSON(res, 401, newUnauthorized().status);
         return;
       }
