@@ -19,6 +19,7 @@ import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
+import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
 import { LabKubelet } from '../lab/kubelet-connection.ts';
@@ -41,6 +42,7 @@ export interface UpFlags extends ApiServerFlags {
   zones?: string;
   lanCidr?: string;
   nodeMonitorGracePeriod: string;
+  announce: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -144,6 +146,7 @@ interface ParsedUp {
   nodes: number;
   zones: string[];
   graceMs: number;
+  announce: 'layer2' | 'off';
 }
 
 function parseUpFlags(flags: UpFlags): ParsedUp {
@@ -180,11 +183,17 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
-  return { mode, root, nodes, zones, graceMs };
+  if (flags.announce !== 'layer2' && flags.announce !== 'off')
+    throw new CliError(`--announce must be layer2 or off, not ${JSON.stringify(flags.announce)}`);
+  if (flags.announce === 'layer2' && !root)
+    throw new CliError('--announce layer2 needs root (CAP_NET_ADMIN) for the lab LAN');
+  if (flags.announce === 'layer2' && !packetSocketsAvailable())
+    throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+  return { mode, root, nodes, zones, graceMs, announce: flags.announce };
 }
 
 export async function runUp(flags: UpFlags): Promise<void> {
-  const { mode, root, nodes, zones, graceMs } = parseUpFlags(flags);
+  const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
@@ -266,6 +275,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
               `${l.nodeIP}:10256`,
               '--dns-listen',
               `${l.gateway}:53`,
+              // The lab LAN is where LoadBalancer addresses are reached from (svcnet exec --outside).
+              '--announce',
+              announce,
             ],
             l.netns,
           );
@@ -367,6 +379,11 @@ export function registerUpCommand(program: Command): Command {
       '--node-monitor-grace-period <duration>',
       'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
       '50s',
+    )
+    .option(
+      '--announce <protocol>',
+      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP) or off',
+      'off',
     )
     .action(runUp);
 }
