@@ -24,7 +24,7 @@ function prefixOf(file: string): string | undefined {
   return undefined;
 }
 
-const files = ['core/v1', 'apps/v1', 'discovery/v1', 'coordination/v1', 'meta/v1', 'api/resource'].map((f) =>
+const files = ['core/v1', 'apps/v1', 'discovery/v1', 'coordination/v1', 'rbac/v1', 'authorization/v1', 'meta/v1', 'api/resource'].map((f) =>
   join(typesDir, `${f}.d.ts`),
 );
 const program = ts.createProgram(files, { strict: true });

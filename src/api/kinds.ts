@@ -11,6 +11,8 @@ import type { ErrorList } from './field.ts';
 import type {
   BGPAdvertisement,
   BGPPeer,
+  ClusterRole,
+  ClusterRoleBinding,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -23,6 +25,9 @@ import type {
   Node,
   Pod,
   ReplicaSet,
+  Role,
+  RoleBinding,
+  ServiceAccount,
 } from './types.ts';
 import { validateDeployment, validateDeploymentUpdate } from './validation/deployment.ts';
 import { validateEndpoints, validateEndpointsUpdate } from './validation/endpoints.ts';
@@ -39,6 +44,17 @@ import {
 import { validateNamespace, validateNamespaceUpdate } from './validation/namespace.ts';
 import { validateNode, validateNodeUpdate } from './validation/node.ts';
 import { validatePod, validatePodUpdate } from './validation/pod.ts';
+import {
+  defaultBinding,
+  metaUpdate,
+  validateClusterRole,
+  validateClusterRoleBinding,
+  validateClusterRoleBindingUpdate,
+  validateRole,
+  validateRoleBinding,
+  validateRoleBindingUpdate,
+  validateServiceAccount,
+} from './validation/rbac.ts';
 import {
   validateReplicaSet,
   validateReplicaSetStatusUpdate,
@@ -107,6 +123,15 @@ export const kindStrategies = {
     defaultBGPAdvertisement,
     validateBGPAdvertisement,
     metallbUpdate(validateBGPAdvertisement),
+  ),
+  serviceaccounts: strategy<ServiceAccount>(undefined, validateServiceAccount, metaUpdate(validateServiceAccount)),
+  roles: strategy<Role>(undefined, validateRole, metaUpdate(validateRole)),
+  clusterroles: strategy<ClusterRole>(undefined, validateClusterRole, metaUpdate(validateClusterRole)),
+  rolebindings: strategy<RoleBinding>(defaultBinding, validateRoleBinding, validateRoleBindingUpdate),
+  clusterrolebindings: strategy<ClusterRoleBinding>(
+    defaultBinding,
+    validateClusterRoleBinding,
+    validateClusterRoleBindingUpdate,
   ),
 } satisfies Record<string, KindStrategy>;
 
