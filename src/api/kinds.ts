@@ -9,10 +9,12 @@ import { defaultPod } from './defaults/pod.ts';
 import { defaultReplicaSet } from './defaults/replicaset.ts';
 import type { ErrorList } from './field.ts';
 import type {
+  BFDProfile,
   BGPAdvertisement,
   BGPPeer,
   ClusterRole,
   ClusterRoleBinding,
+  Community,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -36,8 +38,10 @@ import { validateEvent, validateEventUpdate } from './validation/event.ts';
 import { validateLease, validateLeaseUpdate } from './validation/lease.ts';
 import {
   metallbUpdate,
+  validateBFDProfile,
   validateBGPAdvertisement,
   validateBGPPeer,
+  validateCommunity,
   validateIPAddressPool,
   validateL2Advertisement,
 } from './validation/metallb.ts';
@@ -124,6 +128,8 @@ export const kindStrategies = {
     validateBGPAdvertisement,
     metallbUpdate(validateBGPAdvertisement),
   ),
+  communities: strategy<Community>(undefined, validateCommunity, metallbUpdate(validateCommunity)),
+  bfdprofiles: strategy<BFDProfile>(undefined, validateBFDProfile, metallbUpdate(validateBFDProfile)),
   serviceaccounts: strategy<ServiceAccount>(undefined, validateServiceAccount, metaUpdate(validateServiceAccount)),
   roles: strategy<Role>(undefined, validateRole, metaUpdate(validateRole)),
   clusterroles: strategy<ClusterRole>(undefined, validateClusterRole, metaUpdate(validateClusterRole)),

@@ -64,12 +64,17 @@ export const resources = [
   r('l2advertisements', 'L2Advertisement', 'metallb.io', 'v1beta1', true, ['l2advertisement']),
   r('bgppeers', 'BGPPeer', 'metallb.io', 'v1beta2', true, ['bgppeer']),
   r('bgpadvertisements', 'BGPAdvertisement', 'metallb.io', 'v1beta1', true, ['bgpadvertisement']),
+  r('communities', 'Community', 'metallb.io', 'v1beta1', true, ['community']),
+  r('bfdprofiles', 'BFDProfile', 'metallb.io', 'v1beta1', true, ['bfdprofile']),
   r('serviceaccounts', 'ServiceAccount', '', 'v1', true, ['sa'], [], ['token']),
   r('roles', 'Role', rbacGroup, 'v1', true),
   r('rolebindings', 'RoleBinding', rbacGroup, 'v1', true),
   r('clusterroles', 'ClusterRole', rbacGroup, 'v1', false),
   r('clusterrolebindings', 'ClusterRoleBinding', rbacGroup, 'v1', false),
-  { ...r('selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization.k8s.io', 'v1', false), verbs: ['create'] },
+  {
+    ...r('selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization.k8s.io', 'v1', false),
+    verbs: ['create'],
+  },
   { ...r('selfsubjectrulesreviews', 'SelfSubjectRulesReview', 'authorization.k8s.io', 'v1', false), verbs: ['create'] },
 ] as const satisfies readonly ResourceInfo[];
 

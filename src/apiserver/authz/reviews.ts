@@ -12,7 +12,7 @@ import { readBody, sendJSON } from '../http-util.ts';
 import type { Attributes } from './attributes.ts';
 import { loadPolicy } from './policy.ts';
 import { authorize, grantsFor, type UserInfo } from './rbac.ts';
-import { maxExpirationSeconds, minExpirationSeconds, defaultExpirationSeconds, type TokenSigner } from './tokens.ts';
+import { defaultExpirationSeconds, maxExpirationSeconds, minExpirationSeconds, type TokenSigner } from './tokens.ts';
 
 export interface ReviewDeps {
   store: Store;
