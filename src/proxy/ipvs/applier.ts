@@ -113,8 +113,13 @@ export class FakeIpvsApplier implements IpvsApplier {
     for (const a of add) this.addresses.add(a);
     for (const a of remove) this.addresses.delete(a);
   }
+  /** Element deltas (partial syncs) since the last whole table. */
+  helperDeltas: string[] = [];
   async helper(text: string): Promise<void> {
-    this.helperText = text.includes('{') ? text : '';
+    if (text.startsWith('add table')) {
+      this.helperText = text.includes('{') ? text : '';
+      this.helperDeltas = [];
+    } else this.helperDeltas.push(text);
   }
   async listHelper(): Promise<string> {
     return this.helperText;

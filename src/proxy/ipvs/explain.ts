@@ -3,7 +3,7 @@
 // run before IPVS), then the virtual server a packet from that kind of source meets (the address
 // one, or the firewall-mark one the helper's map picks for pods and the node) and its real
 // servers with weight above 0.
-import { joinHostPort } from '../../api/ip.ts';
+import { cidrContains, joinHostPort } from '../../api/ip.ts';
 import { findConntrackFlow } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
 import { fwmarkKey, parseSave, serviceId } from '../../kernel/ipvs.ts';
@@ -39,7 +39,29 @@ export function ipvsExplainer(applier: IpvsApplier, netns: string | undefined, r
         rule,
         steps: [...steps, { kind: 'verdict', name: verdict, detail: rule }],
       });
+      const bound = listedElements(listing, `bound-${f}`).includes(packet.dst);
+      const vip = listedElements(listing, `vips-${f}`).includes(elem);
+      if (!bound && !vip) {
+        const cidr = listedElements(listing, `service-cidrs-${f}`).find((c) => cidrContains(c, packet.dst));
+        if (cidr) return refuse('DROP', `forward: ${f} daddr @service-cidrs-${f} (${cidr}) drop`);
+        // A node address with no virtual server on that port: the kernel itself answers (RST or
+        // ICMP port unreachable) when nothing listens.
+        if (snapshot.node.ips.includes(packet.dst)) {
+          return refuse('REJECT', `${packet.dst}:${packet.dport} is a node address without a virtual server`);
+        }
+        return { plane: 'ipvs', source: 'kernel', verdict: { kind: 'UNHANDLED' }, steps };
+      }
       if (inSet('reject')) return refuse('REJECT', `services-${f}: ${elem} @reject-${f} reject`);
+      if (inSet('ranged')) {
+        const allowed = listedElements(listing, `range-allow-${f}`).some((e) => {
+          const cidr = e.slice(elem.length + 3);
+          return (
+            e.startsWith(`${elem} . `) &&
+            cidrContains(cidr.includes('/') ? cidr : `${cidr}/${f === 'ip' ? 32 : 128}`, packet.src)
+          );
+        });
+        if (!allowed) return refuse('DROP', `services-${f}: ${elem} @ranged-${f} saddr not in @range-allow-${f}: drop`);
+      }
       if (inSet(`drop-${kind}`)) return refuse('DROP', `services-${f}: ${elem} @drop-${kind}-${f} drop`);
       let key = joinHostPort(packet.dst, packet.dport);
       let id = serviceId({ protocol: packet.proto, key });
@@ -54,12 +76,8 @@ export function ipvsExplainer(applier: IpvsApplier, netns: string | undefined, r
         }
       }
       const vs = table.get(id);
-      if (!vs) {
-        if (listedElements(listing, `bound-${f}`).includes(packet.dst)) {
-          return refuse('REJECT', `services-${f}: ${packet.dst} @bound-${f} not a service port: reject`);
-        }
-        return { plane: 'ipvs', source: 'kernel', verdict: { kind: 'UNHANDLED' }, steps };
-      }
+      if (!vip) return refuse('REJECT', `services-${f}: ${packet.dst} @bound-${f} not a service port: reject`);
+      if (!vs) return { plane: 'ipvs', source: 'kernel', verdict: { kind: 'UNHANDLED' }, steps };
       const live = [...vs.dests.values()].filter((d) => d.weight > 0);
       steps.push({
         kind: 'virtual-server',

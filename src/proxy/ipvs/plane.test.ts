@@ -40,7 +40,7 @@ describe('IPVS plane (fake kernel)', () => {
   it('renders the conformance fixture: golden ipvsadm-save and helper table', () => {
     const r = renderIpvs(fixtureSnapshot(), { serviceCIDRs: ['10.96.0.0/16'], masqueradeAll: false });
     golden('fixture.ipvs', saveText(r.table));
-    golden('fixture.nft', r.helper);
+    golden('fixture.nft', r.helper.text);
     golden('fixture.bound', `${r.bound.join('\n')}\n`);
   });
 

@@ -17,7 +17,14 @@ import type { ProxySnapshot, SyncChanges } from '../snapshot.ts';
 import { ExecIpvsApplier, type IpvsApplier } from './applier.ts';
 import { ipvsExplainer } from './explain.ts';
 import { reconcile } from './reconcile.ts';
-import { fwmarkBase, type IpvsRendered, renderHelperCleanup, renderIpvs } from './render.ts';
+import {
+  fwmarkBase,
+  type HelperRendered,
+  helperDelta,
+  type IpvsRendered,
+  renderHelperCleanup,
+  renderIpvs,
+} from './render.ts';
 
 export interface IpvsPlaneOptions {
   readonly netns?: string;
@@ -70,6 +77,8 @@ export class IpvsPlane implements DataPlane {
   private readonly now: () => number;
   private prepared = false;
   private last: IpvsRendered | undefined;
+  /** What this plane last applied; undefined after a failure (the next sync reads the kernel). */
+  private model: { helper: HelperRendered; bound: ReadonlySet<string>; table: IpvsState } | undefined;
   private lastNodePortIPs: readonly string[] = [];
   private draining = new Map<string, number>();
   private drainTimer: NodeJS.Timeout | undefined;
@@ -106,6 +115,9 @@ export class IpvsPlane implements DataPlane {
 
   private async syncNow(snapshot: ProxySnapshot, changes: SyncChanges): Promise<void> {
     const t0 = performance.now();
+    // A full sync reads the kernel back (what a crash or another tool left); a partial one edits
+    // from what this plane last applied, so one endpoint change costs one small restore.
+    const full = changes.full || !this.model;
     try {
       if (!this.prepared || changes.full) {
         await this.applier.prepare();
@@ -118,10 +130,15 @@ export class IpvsPlane implements DataPlane {
         ...(this.opts.families ? { families: this.opts.families } : {}),
       });
       this.reportSchedulers(r);
+      const model = full ? undefined : this.model;
+      this.model = undefined;
       // Rules first (a Service without endpoints is refused the moment its address answers),
       // then addresses, then virtual servers; stale addresses go last.
-      await this.applier.helper(r.helper);
-      const boundNow = await this.applier.bound();
+      if (model && model.helper.skeleton === r.helper.skeleton) {
+        const delta = helperDelta(model.helper, r.helper);
+        if (delta !== '') await this.applier.helper(delta);
+      } else await this.applier.helper(r.helper.text);
+      const boundNow = model ? [...model.bound] : await this.applier.bound();
       const want = new Set(r.bound);
       const have = new Set(boundNow);
       await this.applier.bind(
@@ -130,11 +147,12 @@ export class IpvsPlane implements DataPlane {
       );
       this.last = r;
       this.lastNodePortIPs = snapshot.nodePortIPs;
-      await this.reconcileNow(new Set([...boundNow, ...r.bound]));
+      const table = await this.reconcileNow(new Set([...boundNow, ...r.bound]), model?.table);
       await this.applier.bind(
         [],
         boundNow.filter((a) => !want.has(a)),
       );
+      this.model = { helper: r.helper, bound: want, table };
       await this.syncRelay(snapshot);
       const deleted = await cleanConntrackAfterSync(this.conntrack, snapshot, changes, ['IPv4', 'IPv6'], (msg) =>
         this.opts.log?.(`ipvs: ${msg}`),
@@ -153,11 +171,14 @@ export class IpvsPlane implements DataPlane {
     }
   }
 
-  /** One reconcile step against the kernel's table (syncs and drain checks). */
-  private async reconcileNow(boundAddrs: ReadonlySet<string>): Promise<void> {
+  /**
+   * One reconcile step (syncs and drain checks) from `known` (what this plane last applied) or,
+   * without it, the kernel's table; returns the table as it is now.
+   */
+  private async reconcileNow(boundAddrs: ReadonlySet<string>, known?: IpvsState): Promise<IpvsState> {
     const r = this.last;
-    if (!r) return;
-    const current: IpvsState = parseSave(await this.applier.ipvs.save());
+    if (!r) return new Map();
+    const current: IpvsState = known ?? parseSave(await this.applier.ipvs.save());
     const nodePorts = new Set(this.lastNodePortIPs);
     const ours = (id: string) => {
       const m = /^fwmark:(\d+):/.exec(id);
@@ -168,7 +189,6 @@ export class IpvsPlane implements DataPlane {
     const needCounts = [...current].some(([id, t]) =>
       [...t.dests.values()].some((d) => d.weight === 0 && !r.table.get(id)?.dests.has(d.key)),
     );
-    const before = this.draining.size;
     const result = reconcile({
       wanted: r.table,
       current,
@@ -180,12 +200,20 @@ export class IpvsPlane implements DataPlane {
       drainMs: this.opts.drainMs ?? 30_000,
     });
     if (result.text !== '') await this.applier.ipvs.restore(result.text);
-    const deletedNow = (result.text.match(/^-d /gm) ?? []).length;
-    this.stats.drainDeleted += Math.max(0, Math.min(deletedNow, before));
+    this.stats.drainDeleted += [...this.draining.keys()].filter((k) => !result.draining.has(k)).length;
     this.draining = result.draining;
     this.stats.draining = this.draining.size;
     this.m.draining.set(this.draining.size);
     this.scheduleDrain();
+    // What the kernel holds now: the wanted table plus the real servers still draining.
+    const now: IpvsState = new Map();
+    for (const [id, t] of r.table) now.set(id, { service: t.service, dests: new Map(t.dests) });
+    for (const k of this.draining.keys()) {
+      const [id = '', dest = ''] = k.split(' ');
+      const t = now.get(id);
+      if (t) (t.dests as Map<string, { key: string; weight: number }>).set(dest, { key: dest, weight: 0 });
+    }
+    return now;
   }
 
   private scheduleDrain(): void {
@@ -193,8 +221,11 @@ export class IpvsPlane implements DataPlane {
     this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined;
       void this.serialize(async () => {
-        const bound = new Set(await this.applier.bound());
-        await this.reconcileNow(bound);
+        const model = this.model;
+        if (!model) return;
+        this.model = undefined;
+        const table = await this.reconcileNow(model.bound, model.table);
+        this.model = { ...model, table };
       }).catch((e) => this.opts.log?.(`ipvs: drain check failed: ${(e as Error).message}`));
     }, this.opts.drainCheckMs ?? 1000);
     this.drainTimer.unref();

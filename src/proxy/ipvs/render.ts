@@ -60,8 +60,8 @@ export interface IpvsRendered {
   readonly table: IpvsState;
   /** Addresses bound on svcnet-ipvs0 (ClusterIPs, external IPs, LB IPs), sorted. */
   readonly bound: readonly string[];
-  /** `nft -f` text replacing the helper table in one transaction. */
-  readonly helper: string;
+  /** The helper table (`helper.text` replaces it in one nft transaction). */
+  readonly helper: HelperRendered;
   /** Annotations naming no IPVS scheduler (the default is used; the plane records an Event). */
   readonly schedulerProblems: readonly SchedulerProblem[];
   /** Service ids of UDP virtual servers: their real servers are removed at once, not drained. */
@@ -196,7 +196,7 @@ function addService(table: IpvsState, service: IpvsService, eps: readonly Endpoi
   table.set(serviceId(service), { service, dests });
 }
 
-function elements(items: Iterable<string>): string {
+function elements(items: ReadonlySet<string>): string {
   const all = [...items].sort();
   return all.length ? ` elements = { ${all.join(', ')} }` : '';
 }
@@ -207,7 +207,9 @@ function renderHelper(
   families: readonly IPFamily[],
   snapshot: ProxySnapshot,
   serviceCIDRs: readonly string[],
-): string {
+): HelperRendered {
+  const elems = new Map<string, ReadonlySet<string>>();
+  const skeleton: string[] = [];
   const out: string[] = [
     `add table inet ${helperTable}`,
     `delete table inet ${helperTable}`,
@@ -226,7 +228,7 @@ function renderHelper(
     const addr = f === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
     const tuple = `${addr} . inet_proto . inet_service`;
     const set = (name: string, type: string, items: Iterable<string>, interval = false) =>
-      out.push(`  set ${name}-${f} { type ${type};${interval ? ' flags interval;' : ''}${elements(items)} }`);
+      out.push(`  set ${name}-${f} { type ${type};${interval ? ' flags interval;' : ''}${elements(new Set(items))} }`);
     const map = (name: string, m: ReadonlyMap<string, number>) =>
       out.push(
         `  map ${name}-${f} { type ${tuple} : mark;${
@@ -311,7 +313,34 @@ function renderHelper(
     '  }',
   );
   out.push('}');
-  return `${out.join('\n')}\n`;
+  skeleton.push(...chainRules.pre, ...chainRules.out, ...chainRules.svc, ...chainRules.fwd, ...chainRules.post);
+  return { text: `${out.join('\n')}\n`, elements: elems, skeleton: skeleton.join('\n') };
+}
+
+export interface HelperRendered {
+  /** The whole table, replaced in one transaction. */
+  readonly text: string;
+  /** Set or map name → its elements (map elements as `key : value`). */
+  readonly elements: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Everything but the elements: when equal, a sync may change elements alone. */
+  readonly skeleton: string;
+}
+
+/**
+ * The element changes that turn helper `from` into `to` (same skeleton), as one nft transaction;
+ * '' when nothing changed. Deletes first: a map key whose value changed is deleted and re-added.
+ */
+export function helperDelta(from: HelperRendered, to: HelperRendered): string {
+  const lines: string[] = [];
+  const keyOf = (e: string) => e.split(' : ')[0] ?? e;
+  for (const [name, want] of to.elements) {
+    const have = from.elements.get(name) ?? new Set<string>();
+    const del = [...have].filter((e) => !want.has(e));
+    const add = [...want].filter((e) => !have.has(e));
+    if (del.length) lines.push(`delete element inet ${helperTable} ${name} { ${del.map(keyOf).join(', ')} }`);
+    if (add.length) lines.push(`add element inet ${helperTable} ${name} { ${add.join(', ')} }`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 /** The helper table gone (`svcnet cleanup`). */
