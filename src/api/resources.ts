@@ -45,7 +45,7 @@ function r(
 export const resources = [
   r('services', 'Service', '', 'v1', true, ['svc'], ['all'], ['status']),
   r('endpoints', 'Endpoints', '', 'v1', true, ['ep']),
-  r('pods', 'Pod', '', 'v1', true, ['po'], ['all'], ['status']),
+  r('pods', 'Pod', '', 'v1', true, ['po'], ['all'], ['status', 'log', 'exec', 'portforward']),
   r('nodes', 'Node', '', 'v1', false, ['no'], [], ['status']),
   r('namespaces', 'Namespace', '', 'v1', false, ['ns'], [], ['status']),
   r('events', 'Event', '', 'v1', true, ['ev']),

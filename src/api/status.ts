@@ -204,6 +204,10 @@ export function newBadRequest(message: string): ApiError {
   return new ApiError(status(400, 'BadRequest', message));
 }
 
+export function newServiceUnavailable(message: string): ApiError {
+  return new ApiError(status(503, 'ServiceUnavailable', message));
+}
+
 export function newUnauthorized(message = 'Unauthorized'): ApiError {
   return new ApiError(status(401, 'Unauthorized', message));
 }

@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
@@ -14,11 +15,14 @@ import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
+import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
 import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { createUpgradeHandler } from './pods/upgrade.ts';
 import { GenericRegistry } from './registry/generic.ts';
 import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
@@ -50,10 +54,14 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Log each request (method, url, status, ms). */
   log?: (line: string) => void;
+  /** The kubelets behind pods/log, pods/exec and pods/portforward (the lab's, under `svcnet up`). */
+  kubelet?: KubeletConnection;
   /** Default: from the descriptor limit (connections.ts). */
   connectionLimits?: ConnectionLimits;
   /** See handler.ts maxWatchBufferBytes. */
   maxWatchBufferBytes?: number;
+  /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
+  eventTTLSeconds?: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -121,8 +129,10 @@ type OptionalKeys =
   | 'minRequestTimeoutSeconds'
   | 'allowLoopbackEndpoints'
   | 'admission'
+  | 'kubelet'
   | 'connectionLimits'
-  | 'maxWatchBufferBytes';
+  | 'maxWatchBufferBytes'
+  | 'eventTTLSeconds';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
@@ -130,10 +140,14 @@ export class ApiServer {
   private readonly servers: Server[] = [];
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
+  readonly eventReaper: EventReaper;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
+  /** Set when the kubelets start after the API server (as under `svcnet up`). */
+  kubelet: KubeletConnection | undefined;
 
   constructor(opts: ApiServerOptions) {
+    this.kubelet = opts.kubelet;
     this.opts = {
       host: '127.0.0.1',
       port: 6443,
@@ -145,6 +159,7 @@ export class ApiServer {
     if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
+    this.eventReaper = new EventReaper(this.opts.store, this.opts.eventTTLSeconds ?? defaultEventTTLSeconds);
     this.connections = new ConnectionGuard(this.opts.connectionLimits ?? defaultConnectionLimits());
     this.services = createServiceStrategy({
       serviceCIDRs: this.opts.serviceCIDRs,
@@ -225,6 +240,7 @@ export class ApiServer {
     this.initialized = true;
     await this.repair();
     await this.bootstrap(apiserverPort);
+    this.eventReaper.start();
   }
 
   async start(): Promise<string> {
@@ -233,6 +249,7 @@ export class ApiServer {
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       maxWatchBufferBytes: this.opts.maxWatchBufferBytes,
       get serverAddress() {
@@ -248,6 +265,7 @@ export class ApiServer {
       }
       void handler(req, res);
     };
+    const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
       const server = this.opts.tls
         ? createHttpsServer(
@@ -257,6 +275,16 @@ export class ApiServer {
           )
         : createHttpServer(listener);
       this.connections.attach(server);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!authenticate(req, token)) {
+          const body = JSON.stringify(newUnauthorized().status);
+          socket.end(
+            `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+          return;
+        }
+        upgrade(req, socket, head);
+      });
       server.keepAliveTimeout = 65_000;
       // kube-apiserver's ReadHeaderTimeout.
       server.headersTimeout = 32_000;
@@ -291,6 +319,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.eventReaper.stop();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -21,6 +21,7 @@ import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
+import { LabKubelet } from '../lab/kubelet-connection.ts';
 import { LabLan, maxLabNodes } from '../lab/lan.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
@@ -312,6 +313,8 @@ export async function runUp(flags: UpFlags): Promise<void> {
           53,
         );
       stack.push(() => cluster.stop());
+      // kubectl logs / exec / port-forward reach the pods through the runner of their node.
+      api.server.kubelet = new LabKubelet(() => cluster.nodes.flatMap((n) => (n.runner ? [n.runner] : [])));
       await cluster.start();
       steps.done();
       for (const n of cluster.nodes) {
@@ -336,6 +339,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
       });
       await runner.start();
       stack.push(() => runner.stop());
+      api.server.kubelet = new LabKubelet(() => [runner]);
       steps.done();
       const running = await startNodeAgent({
         client,

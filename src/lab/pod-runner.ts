@@ -5,7 +5,6 @@
 // Deletion: a pod with deletionTimestamp is stopped (SIGTERM, grace, SIGKILL) and then deleted
 // for good, as the kubelet does after a graceful delete. A pod that vanishes from the API at
 // once (an immediate delete) is stopped the same way; only its status can no longer be written.
-import { join } from 'node:path';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
@@ -14,6 +13,7 @@ import { Informer } from '../client/informer.ts';
 import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
+import { MountedUtsNamespaces, type UtsNamespaces } from '../kernel/uts.ts';
 import { type LabClock, realLabClock } from './clock.ts';
 import {
   type BackoffOptions,
@@ -25,6 +25,7 @@ import {
 import { containerInvocation } from './env.ts';
 import { NodeHeartbeat } from './heartbeat.ts';
 import { managedHostsFile } from './hosts.ts';
+import { containerLogDir, dropPodLogs } from './logs.ts';
 import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
 import { podStatus } from './pod-status.ts';
 import { buildCheck, ProbeWorker } from './probes.ts';
@@ -52,6 +53,8 @@ export interface PodRunnerOptions {
   clock?: LabClock;
   spawner?: Spawner;
   prober?: Prober;
+  /** Each pod's UTS namespace (its hostname); default: mounted ones when the lab has namespaces. */
+  uts?: UtsNamespaces;
   /** How to start the svcnet/echo image; default: this Node with tsx on src/lab/echo/main.ts. */
   echoArgv?: string[];
   onError?: (err: unknown, where: string) => void;
@@ -84,6 +87,7 @@ export class PodRunner {
   readonly prober: Prober;
   readonly backoff: BackoffOptions;
   readonly echoArgv: string[];
+  readonly uts: UtsNamespaces | undefined;
   private stopped = false;
   private heartbeat: NodeHeartbeat | undefined;
 
@@ -93,6 +97,7 @@ export class PodRunner {
     this.prober = opts.prober ?? new SystemProber();
     this.backoff = { ...kubeletBackoff, ...opts.backoff };
     this.echoArgv = opts.echoArgv ?? defaultEchoArgv();
+    this.uts = opts.uts ?? (opts.topology.mode === 'netns' ? new MountedUtsNamespaces() : undefined);
     this.node = {
       name: opts.nodeName,
       internalIP: '',
@@ -121,6 +126,9 @@ export class PodRunner {
   async start(): Promise<void> {
     const topo = this.opts.topology;
     await topo.start();
+    // UTS namespaces a crashed run left behind (the network namespaces went in topo.start()).
+    const own = `${topo.names.nodeNetns}-`;
+    for (const n of (await this.uts?.list()) ?? []) if (n.startsWith(own)) await this.uts?.delete(n);
     this.node.internalIP = topo.nodeIP;
     this.node.podCIDR = topo.podCIDR;
     await registerNode(this.opts.client, this.node, this.clock.now());
@@ -196,7 +204,8 @@ export class PodRunner {
     this.informer.stop();
     await this.heartbeat?.stop();
     const cap = this.opts.shutdownGraceMs ?? 5_000;
-    await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap)));
+    // The pods stay in the API (a restart runs them again), so their logs stay too.
+    await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap, true)));
     await this.opts.topology.stop();
     await setNodeStatus(this.opts.client, this.node, false, this.clock.now(), 'svcnet pod runner stopped').catch(
       (e: unknown) => this.report(e, 'node status'),
@@ -232,6 +241,11 @@ export class PodWorker {
     this.finished = new Promise((r) => {
       this.resolveFinished = r;
     });
+  }
+
+  /** The pod's hostname, as the kubelet sets it (spec.hostname, else the name, ≤ 63). */
+  private get hostname(): string {
+    return (this.pod.spec?.hostname || this.pod.metadata.name || '').slice(0, 63);
   }
 
   private get label(): string {
@@ -283,6 +297,7 @@ export class PodWorker {
     if (net.netns) {
       const hosts = managedHostsFile(this.pod, [net.ip], o.clusterDomain ?? 'cluster.local');
       await topo.netnsOps.writeEtc(net.netns, 'hosts', hosts);
+      await this.runner.uts?.add(net.netns, this.hostname);
     }
     if (this.terminating) return;
     const pod = this.podWithIPs();
@@ -324,10 +339,9 @@ export class PodWorker {
 
   private launchFor(pod: PodObj, c: Container, net: PodNetwork): ContainerLaunch | StartRefusal {
     const o = this.runner.opts;
-    const hostname = (this.pod.spec?.hostname || this.pod.metadata.name || '').slice(0, 63);
     const base: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOSTNAME: hostname,
+      HOSTNAME: this.hostname,
     };
     let inv: ReturnType<typeof containerInvocation>;
     try {
@@ -348,19 +362,52 @@ export class PodWorker {
       }
     }
     if (argv.length === 0) return { reason: 'CreateContainerError', message: 'empty command' };
-    const dir = join(o.dataDir, 'pods', `${this.pod.metadata.namespace}_${this.pod.metadata.name}`);
+    const m = this.pod.metadata;
     return {
-      argv: net.netns ? this.runner.topology.netnsOps.execArgv(net.netns, argv) : argv,
+      argv: this.inSandbox(argv),
       env: { ...base, ...inv.env },
-      logFile: join(dir, `${c.name}.log`),
+      logDir: containerLogDir(o.dataDir, m.namespace ?? '', m.name ?? '', this.uid, c.name),
     };
+  }
+
+  /** `argv` run inside the pod's namespaces (network, UTS); as is in the rootless lab. */
+  private inSandbox(argv: readonly string[]): string[] {
+    const ns = this.net?.netns;
+    if (!ns) return [...argv];
+    const inNet = this.runner.topology.netnsOps.execArgv(ns, argv);
+    return this.runner.uts ? this.runner.uts.execArgv(ns, inNet) : inNet;
+  }
+
+  /**
+   * How to run a command in one of the pod's containers (`kubectl exec`): inside the pod's
+   * namespaces with the container's environment; or why not, in the kubelet's words.
+   */
+  execLaunch(
+    container: string,
+    argv: readonly string[],
+  ): { argv: string[]; env: Record<string, string> } | { error: string } {
+    const name = this.pod.metadata.name ?? '';
+    const c = this.containers.find((r) => r.spec.name === container);
+    if (!c?.running() || this.terminating) {
+      return { error: `container ${container} is not running in pod ${name}` };
+    }
+    return { argv: this.inSandbox(argv), env: c.execEnv() ?? {} };
+  }
+
+  /** The pod's network namespace (port-forward dials from it); undefined when rootless. */
+  get podIP(): string | undefined {
+    return this.net?.ip;
+  }
+
+  get netns(): string | undefined {
+    return this.net?.netns;
   }
 
   /**
    * Stops every container (SIGTERM, grace, SIGKILL), tears the network down and, when the
    * pod was deleted gracefully, removes the object. Idempotent.
    */
-  terminate(deleteObject: boolean, graceCapMs?: number): Promise<void> {
+  terminate(deleteObject: boolean, graceCapMs?: number, keepLogs = false): Promise<void> {
     if (this.terminating) return this.terminating;
     this.terminating = (async () => {
       await this.started;
@@ -369,10 +416,15 @@ export class PodWorker {
       await Promise.all(this.containers.map((c) => c.stop(grace)));
       await this.flushStatus();
       this.objectGone = true;
+      const ns = this.net?.netns;
       await this.runner.topology
         .removePod(this.uid)
         .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: teardown`));
+      if (ns) await this.runner.uts?.delete(ns).catch((e: unknown) => this.runner.report(e, `pod ${this.label}: uts`));
       if (deleteObject) await this.deleteObject();
+      // A deleted pod's logs go with it, as the kubelet removes /var/log/pods/<pod>.
+      const m = this.pod.metadata;
+      if (!keepLogs) await dropPodLogs(this.runner.opts.dataDir, m.namespace ?? '', m.name ?? '', this.uid);
     })()
       .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: terminate`))
       .finally(() => this.resolveFinished());
