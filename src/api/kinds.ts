@@ -9,8 +9,10 @@ import { defaultPod } from './defaults/pod.ts';
 import { defaultReplicaSet } from './defaults/replicaset.ts';
 import type { ErrorList } from './field.ts';
 import type {
+  BFDProfile,
   BGPAdvertisement,
   BGPPeer,
+  Community,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -31,8 +33,10 @@ import { validateEvent, validateEventUpdate } from './validation/event.ts';
 import { validateLease, validateLeaseUpdate } from './validation/lease.ts';
 import {
   metallbUpdate,
+  validateBFDProfile,
   validateBGPAdvertisement,
   validateBGPPeer,
+  validateCommunity,
   validateIPAddressPool,
   validateL2Advertisement,
 } from './validation/metallb.ts';
@@ -108,6 +112,8 @@ export const kindStrategies = {
     validateBGPAdvertisement,
     metallbUpdate(validateBGPAdvertisement),
   ),
+  communities: strategy<Community>(undefined, validateCommunity, metallbUpdate(validateCommunity)),
+  bfdprofiles: strategy<BFDProfile>(undefined, validateBFDProfile, metallbUpdate(validateBFDProfile)),
 } satisfies Record<string, KindStrategy>;
 
 /** The strategy for a resource name from a URL, if it is one of ours. */

@@ -57,6 +57,8 @@ export const resources = [
   r('l2advertisements', 'L2Advertisement', 'metallb.io', 'v1beta1', true, ['l2advertisement']),
   r('bgppeers', 'BGPPeer', 'metallb.io', 'v1beta2', true, ['bgppeer']),
   r('bgpadvertisements', 'BGPAdvertisement', 'metallb.io', 'v1beta1', true, ['bgpadvertisement']),
+  r('communities', 'Community', 'metallb.io', 'v1beta1', true, ['community']),
+  r('bfdprofiles', 'BFDProfile', 'metallb.io', 'v1beta1', true, ['bfdprofile']),
 ] as const satisfies readonly ResourceInfo[];
 
 const byResource = new Map<string, ResourceInfo>(resources.map((x) => [x.resource, x]));

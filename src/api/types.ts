@@ -104,6 +104,7 @@ export interface BGPPeer {
     routerID?: string;
     nodeSelectors?: LabelSelector[];
     password?: string;
+    passwordSecret?: { name?: string; namespace?: string };
     bfdProfile?: string;
     ebgpMultiHop?: boolean;
     vrf?: string;
@@ -124,5 +125,31 @@ export interface BGPAdvertisement {
     ipAddressPoolSelectors?: LabelSelector[];
     nodeSelectors?: LabelSelector[];
     peers?: string[];
+  };
+}
+
+/** metallb.io/v1beta1 Community: named aliases for BGP community values. */
+export interface Community {
+  apiVersion?: 'metallb.io/v1beta1';
+  kind?: 'Community';
+  metadata?: ObjectMeta;
+  spec?: {
+    communities?: { name?: string; value?: string }[];
+  };
+}
+
+/** metallb.io/v1beta1 BFDProfile (intervals in milliseconds). */
+export interface BFDProfile {
+  apiVersion?: 'metallb.io/v1beta1';
+  kind?: 'BFDProfile';
+  metadata?: ObjectMeta;
+  spec?: {
+    receiveInterval?: number;
+    transmitInterval?: number;
+    detectMultiplier?: number;
+    echoInterval?: number;
+    echoMode?: boolean;
+    passiveMode?: boolean;
+    minimumTtl?: number;
   };
 }

@@ -38,6 +38,8 @@ export const annotationKeys = {
   lbAlgorithm: 'svcnet.io/lb-algorithm',
   /** Other endpoints the userspace plane tries within one connection after a failed connect. */
   connectRetries: 'svcnet.io/connect-retries',
+  /** Node: where its svcnet agent serves /healthz, /metrics and /explain ("host:port"). */
+  proxyHealthz: 'svcnet.io/proxy-healthz',
   /** IPVS scheduler of one Service (rr, wrr, lc, sh, mh, …); the IPVS plane validates it. */
   ipvsScheduler: 'svcnet.io/ipvs-scheduler',
   /** Deployment and its ReplicaSets: the rollout sequence number (deployment util RevisionAnnotation). */

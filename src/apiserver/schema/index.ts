@@ -5,7 +5,7 @@ import { Deployment, ReplicaSet } from './apps.ts';
 import { Lease } from './coordination.ts';
 import { Endpoints, Event, Namespace, Node, Pod, Service } from './core.ts';
 import { EndpointSlice } from './discovery.ts';
-import { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement } from './metallb.ts';
+import { BFDProfile, BGPAdvertisement, BGPPeer, Community, IPAddressPool, L2Advertisement } from './metallb.ts';
 import type { MessageSchema } from './types.ts';
 
 export interface KindSchema {
@@ -30,6 +30,8 @@ const tables: Readonly<Record<string, MessageSchema>> = {
   L2Advertisement,
   BGPPeer,
   BGPAdvertisement,
+  Community,
+  BFDProfile,
 };
 
 const entries: readonly KindSchema[] = resources.map((info) => {
