@@ -140,6 +140,32 @@ function stopChild(child: ChildProcess, how: 'graceful' | 'kill'): Promise<void>
   });
 }
 
+/**
+ * Keeps a node's agent running as its DaemonSet would: an agent that exits on its own is
+ * started again after a second. The returned function stops it for good.
+ */
+function superviseAgent(spawnOne: () => ChildProcess, node: string): (how: 'graceful' | 'kill') => Promise<void> {
+  let stopped = false;
+  let child = spawnOne();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (c: ChildProcess) =>
+    c.once('exit', (code, signal) => {
+      if (stopped) return;
+      console.error(`svcnet: agent of ${node} exited (${signal ?? code}); starting it again`);
+      timer = setTimeout(() => {
+        if (stopped) return;
+        child = spawnOne();
+        watch(child);
+      }, 1000);
+    });
+  watch(child);
+  return async (how) => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await stopChild(child, how);
+  };
+}
+
 interface ParsedUp {
   mode: PlaneMode;
   root: boolean;
@@ -256,28 +282,25 @@ export async function runUp(flags: UpFlags): Promise<void> {
         dnsIP,
         leaseRenewIntervalMs,
         startAgent: async (l) => {
-          const child = spawnNodeAgent(
-            [
-              '--kubeconfig',
-              nodeKubeconfig,
-              '--node-name',
-              l.node.name,
-              '--node-ip',
-              l.nodeIP,
-              '--mode',
-              mode,
-              '--netns',
-              l.netns,
-              '--service-cidrs',
-              serviceCIDRs.join(','),
-              '--healthz',
-              `${l.nodeIP}:10256`,
-              '--dns-listen',
-              `${l.gateway}:53`,
-            ],
+          const argv = [
+            '--kubeconfig',
+            nodeKubeconfig,
+            '--node-name',
+            l.node.name,
+            '--node-ip',
+            l.nodeIP,
+            '--mode',
+            mode,
+            '--netns',
             l.netns,
-          );
-          return (how) => stopChild(child, how);
+            '--service-cidrs',
+            serviceCIDRs.join(','),
+            '--healthz',
+            `${l.nodeIP}:10256`,
+            '--dns-listen',
+            `${l.gateway}:53`,
+          ];
+          return superviseAgent(() => spawnNodeAgent(argv, l.netns), l.node.name);
         },
         // One writer at a time: nodes start in parallel, and ensure() is a get then a create.
         onNodesChanged: () => {
