@@ -13,6 +13,7 @@ import type { Pod } from '../src/api/types.ts';
 import { createInProcessCluster, type InProcessCluster } from '../src/client/cluster.ts';
 import { inNetns } from '../src/kernel/netns.ts';
 import { execInPod, registerExecCommand } from '../src/lab/exec.ts';
+import { containerLogDir } from '../src/lab/logs.ts';
 import { type PodObj, PodRunner } from '../src/lab/pod-runner.ts';
 import { LabScheduler } from '../src/lab/scheduler.ts';
 import { LabTopology } from '../src/lab/topology.ts';
@@ -261,8 +262,14 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     }
     await cluster.client.create('pods', pod);
     const done = await waitFor('envpod', (x) => x.status?.phase === 'Succeeded');
-    const log = readFileSync(join(dataDir, 'pods', 'default_envpod', 'main.log'), 'utf8');
-    assert.equal(log, `name=envpod ip=${done.status?.podIP} ns=default esc=$(POD_NAME)\n`);
+    // The kubelet's log file of the pod's only run, in CRI format.
+    const file = join(containerLogDir(dataDir, 'default', 'envpod', done.metadata.uid ?? '', 'main'), '0.log');
+    const log = readFileSync(file, 'utf8');
+    assert.match(log, /^\S+Z stdout F name=envpod /);
+    assert.equal(
+      log.replace(/^\S+ stdout F /, ''),
+      `name=envpod ip=${done.status?.podIP} ns=default esc=$(POD_NAME)\n`,
+    );
   });
 
   it('an image without a command waits with ErrImagePull', async () => {
@@ -283,15 +290,23 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
   it('deleting a pod sends SIGTERM; it exits within grace; one ignoring SIGTERM is killed after grace', async () => {
     await cluster.client.create(
       'pods',
-      shPod('polite', 'trap "echo got-TERM; exit 0" TERM; echo up; while :; do sleep 0.1; done', {
-        terminationGracePeriodSeconds: 20,
-      }),
+      shPod(
+        'polite',
+        `trap "echo got-TERM >> ${dataDir}/polite.out; exit 0" TERM; echo up; while :; do sleep 0.1; done`,
+        {
+          terminationGracePeriodSeconds: 20,
+        },
+      ),
     );
     await cluster.client.create(
       'pods',
-      shPod('stubborn', 'trap "echo ignoring-TERM" TERM; echo up; while :; do sleep 0.1; done', {
-        terminationGracePeriodSeconds: 1,
-      }),
+      shPod(
+        'stubborn',
+        `trap "echo ignoring-TERM >> ${dataDir}/stubborn.out" TERM; echo up; while :; do sleep 0.1; done`,
+        {
+          terminationGracePeriodSeconds: 1,
+        },
+      ),
     );
     const polite = await waitFor('polite', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined);
     const stubborn = await waitFor('stubborn', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined);
@@ -304,8 +319,8 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     await cluster.client.delete('pods', 'default', 'stubborn');
     await within(runner.podGone(stubborn.metadata.uid ?? ''), 8000);
     const stubbornMs = Date.now() - t;
-    assert.match(readFileSync(join(dataDir, 'pods', 'default_polite', 'main.log'), 'utf8'), /got-TERM/);
-    assert.match(readFileSync(join(dataDir, 'pods', 'default_stubborn', 'main.log'), 'utf8'), /ignoring-TERM/);
+    assert.match(readFileSync(join(dataDir, 'polite.out'), 'utf8'), /got-TERM/);
+    assert.match(readFileSync(join(dataDir, 'stubborn.out'), 'utf8'), /ignoring-TERM/);
     assert.ok(politeMs < 3000, `polite pod took ${politeMs} ms`);
     assert.ok(stubbornMs >= 1000 && stubbornMs < 4000, `stubborn pod took ${stubbornMs} ms`);
     console.log(`# SIGTERM exit ${politeMs} ms; SIGKILL after grace 1 s: ${stubbornMs} ms`);
@@ -314,9 +329,13 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
   it('a graceful delete (deletionTimestamp) stops the pod with SIGTERM, then the runner removes the object', async () => {
     await cluster.client.create(
       'pods',
-      shPod('graceful', 'trap "echo got-TERM; sleep 0.3; exit 0" TERM; while :; do sleep 0.1; done', {
-        terminationGracePeriodSeconds: 10,
-      }),
+      shPod(
+        'graceful',
+        `trap "echo got-TERM >> ${dataDir}/graceful.out; sleep 0.3; exit 0" TERM; while :; do sleep 0.1; done`,
+        {
+          terminationGracePeriodSeconds: 10,
+        },
+      ),
     );
     const p = await waitFor('graceful', (x) => x.status?.containerStatuses?.[0]?.ready === true);
     await sleep(300);
@@ -327,12 +346,12 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     await within(runner.podGone(p.metadata.uid ?? ''), 8000);
     const ms = Date.now() - t;
     await assert.rejects(get('graceful'), (e: unknown) => (e as { code?: number }).code === 404);
-    assert.match(readFileSync(join(dataDir, 'pods', 'default_graceful', 'main.log'), 'utf8'), /got-TERM/);
+    assert.match(readFileSync(join(dataDir, 'graceful.out'), 'utf8'), /got-TERM/);
     assert.ok(ms < 3000, `took ${ms} ms`);
   });
 
   it('restarts a crashing container with growing back-off (CrashLoopBackOff)', async () => {
-    await cluster.client.create('pods', shPod('crasher', 'date +%s.%N; exit 3'));
+    await cluster.client.create('pods', shPod('crasher', `date +%s.%N >> ${dataDir}/crasher.out; exit 3`));
     let sawBackoff = false;
     const end = Date.now() + 15_000;
     let p: PodObj | undefined;
@@ -347,10 +366,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     assert.ok(sawBackoff, 'never saw CrashLoopBackOff');
     assert.ok((cs?.restartCount ?? 0) >= 4, JSON.stringify(cs));
     assert.equal(cs?.lastState?.terminated?.exitCode, 3);
-    const starts = readFileSync(join(dataDir, 'pods', 'default_crasher', 'main.log'), 'utf8')
-      .trim()
-      .split('\n')
-      .map(Number);
+    const starts = readFileSync(join(dataDir, 'crasher.out'), 'utf8').trim().split('\n').map(Number);
     const gaps = starts.slice(1).map((s, i) => s - (starts[i] ?? 0));
     // First restart at once, then 1 s, 2 s, 4 s (test back-off: 1 s doubling to 4 s).
     assert.ok((gaps[0] ?? 9) < 0.9, `gaps ${gaps}`);

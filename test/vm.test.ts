@@ -1,30 +1,20 @@
-// The tests that need a kernel with IPVS (test/vm/*.vmtest.ts, src/**/*.vmtest.ts) run inside one
-// virtual machine booted by scripts/vm/run.sh, one boot for all of them; their TAP report comes back
+// The tests that need a kernel with IPVS (*.vmtest.ts under src/ and test/) run inside one virtual
+// machine booted by scripts/vm/run.sh, one boot and one process for all of them (test/vm/run-all.ts); their TAP report comes back
 // here. Where the VM cannot start this fails with the harness's reason rather than skipping.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { vmTests } from './vm/files.ts';
 
 const root = join(import.meta.dirname, '..');
-
-function vmTests(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...vmTests(p));
-    else if (e.endsWith('.vmtest.ts')) out.push(relative(root, p));
-  }
-  return out.sort();
-}
 
 test('the IPVS kernel tests pass inside the VM', { timeout: 300_000 }, async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs root: the VM shares the host root filesystem through virtiofsd');
     return;
   }
-  const files = [...vmTests(join(root, 'src')), ...vmTests(join(root, 'test'))];
+  const files = [...vmTests(join(root, 'src')), ...vmTests(join(root, 'test'))].map((f) => relative(root, f));
   assert.ok(files.length > 0);
   const started = Date.now();
   const child = spawn(
@@ -37,10 +27,8 @@ test('the IPVS kernel tests pass inside the VM', { timeout: 300_000 }, async (t)
       process.execPath,
       '--import',
       'tsx',
-      '--test',
-      '--test-concurrency=1',
       '--test-reporter=tap',
-      ...files,
+      'test/vm/run-all.ts',
     ],
     // Without NODE_TEST_CONTEXT: the runner inside would take itself for a child of this one and
     // report in its binary protocol instead of TAP.

@@ -18,6 +18,26 @@ export const labelKeys = {
   metadataName: 'kubernetes.io/metadata.name',
   /** Pods and ReplicaSets of a Deployment: which pod template they run (apps/v1 DefaultDeploymentUniqueLabelKey). */
   podTemplateHash: 'pod-template-hash',
+  /** Node: never a backend of an external load balancer (the service controller skips it). */
+  excludeFromExternalLoadBalancers: 'node.kubernetes.io/exclude-from-external-load-balancers',
+} as const;
+
+export const finalizerKeys = {
+  /** Service: the service controller still has a load balancer to delete (cloud-provider's). */
+  loadBalancerCleanup: 'service.kubernetes.io/load-balancer-cleanup',
+} as const;
+
+export const taintKeys = {
+  /** Node: the cluster autoscaler is about to delete it; no new load-balancer traffic. */
+  toBeDeletedByClusterAutoscaler: 'ToBeDeletedByClusterAutoscaler',
+} as const;
+
+/** spec.loadBalancerClass values svcnet answers to besides the unset class. */
+export const loadBalancerClasses = {
+  /** The MetalLB-compatible IPAM, when a provider serves the unset class. */
+  ipam: 'svcnet.io/ipam',
+  /** A provider by name (svcnet.io/haproxy, …), whichever component serves the unset class. */
+  provider: (name: string) => `svcnet.io/${name}`,
 } as const;
 
 export const annotationKeys = {
@@ -38,6 +58,10 @@ export const annotationKeys = {
   lbAlgorithm: 'svcnet.io/lb-algorithm',
   /** Other endpoints the userspace plane tries within one connection after a failed connect. */
   connectRetries: 'svcnet.io/connect-retries',
+  /** Node: where its svcnet agent serves /healthz, /metrics and /explain ("host:port"). */
+  proxyHealthz: 'svcnet.io/proxy-healthz',
+  /** IPVS scheduler of one Service (rr, wrr, lc, sh, mh, …); the IPVS plane validates it. */
+  ipvsScheduler: 'svcnet.io/ipvs-scheduler',
   /** Deployment and its ReplicaSets: the rollout sequence number (deployment util RevisionAnnotation). */
   deploymentRevision: 'deployment.kubernetes.io/revision',
   /** ReplicaSet rolled back to: the revisions it served before. */
@@ -52,6 +76,18 @@ export const annotationKeys = {
   podDeletionCost: 'controller.kubernetes.io/pod-deletion-cost',
   /** What `kubectl apply` last applied (client-side apply). */
   lastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
+  /** Node of a svcnet lab: which lab (the hash its namespaces are named by). */
+  labId: 'lab.svcnet.io/lab',
+  /** Node of a svcnet lab: the lab LAN's CIDR (where `svcnet node set-ip` may move it). */
+  labLan: 'lab.svcnet.io/lan',
+  /** Node of a svcnet lab: "off" asks the lab to stop the node as if it died, "on" to start it. */
+  labPower: 'lab.svcnet.io/power',
+  /** Node of a svcnet lab: the power state the lab reached ("on" or "off"). */
+  labPowerState: 'lab.svcnet.io/power-state',
+  /** Node of a svcnet lab: the InternalIP asked for (`svcnet node set-ip`). */
+  labInternalIP: 'lab.svcnet.io/internal-ip',
+  /** Node of a svcnet lab: the InternalIP the node and its agent run with. */
+  labInternalIPState: 'lab.svcnet.io/internal-ip-state',
   /** apps/v1beta1 rollbacks, never copied between a Deployment and its ReplicaSets. */
   deprecatedRollbackTo: 'deprecated.deployment.rollback.to',
 } as const;

@@ -6,7 +6,8 @@ import { ApiError, newBadRequest, newUnsupportedMediaType } from '../api/status.
 import type { KubeObject } from '../api/types.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch/index.ts';
 import { decodeProtobufObject } from './protobuf/index.ts';
-import { findUnknownFields, strictDecodingError, unknownFieldWarning } from './schema/unknown-fields.ts';
+import { conformToSchema } from './schema/conform.ts';
+import { strictDecodingError, unknownFieldWarning } from './schema/unknown-fields.ts';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export type PatchType = 'strategic' | 'merge' | 'json' | 'apply';
@@ -15,12 +16,62 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? 'application/json';
 }
 
+/** sigs.k8s.io/json's nesting limit: Kubernetes decodes up to this depth and refuses deeper. */
+export const maxNestingDepth = 10_000;
+
+function tooDeep(): ApiError {
+  return newBadRequest(`error decoding body: exceeded max depth of ${maxNestingDepth}`);
+}
+
+/** Whether JSON text nests deeper than the limit (brackets outside strings; the text may be invalid). */
+export function jsonTooDeep(buf: Buffer, max = maxNestingDepth): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** Whether a decoded value nests deeper than the limit (iterative: deep input must not overflow us). */
+export function valueTooDeep(v: unknown, max = maxNestingDepth): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop() as [unknown, number];
+    if (typeof x !== 'object' || x === null) continue;
+    if (d > max) return true;
+    for (const child of Object.values(x)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
 function parseJSON(buf: Buffer): unknown {
+  if (jsonTooDeep(buf)) throw tooDeep();
   try {
     return JSON.parse(buf.toString('utf8'));
   } catch (e) {
     throw newBadRequest(`error decoding JSON body: ${(e as Error).message}`);
   }
+}
+
+function parseYAML(buf: Buffer, what: string, opts: { uniqueKeys?: boolean } = {}): unknown {
+  let v: unknown;
+  try {
+    // logLevel error: a client's stray directive is its problem, not a process warning of ours.
+    v = parseYaml(buf.toString('utf8'), { version: '1.1', logLevel: 'error', ...opts });
+  } catch (e) {
+    // The parser's own recursion limit (RangeError) included: too deep is bad input too.
+    throw newBadRequest(`error decoding ${what}: ${(e as Error).message}`);
+  }
+  if (valueTooDeep(v)) throw tooDeep();
+  return v;
 }
 
 export function decodeBody(contentType: string | undefined, buf: Buffer): unknown {
@@ -32,11 +83,7 @@ export function decodeBody(contentType: string | undefined, buf: Buffer): unknow
     case 'application/yaml':
     case 'application/x-yaml':
     case 'text/yaml':
-      try {
-        return parseYaml(buf.toString('utf8'), { version: '1.1' });
-      } catch (e) {
-        throw newBadRequest(`error decoding YAML body: ${(e as Error).message}`);
-      }
+      return parseYAML(buf, 'YAML body');
     case 'application/vnd.kubernetes.protobuf':
       return decodeProtobufObject(buf);
     default:
@@ -71,12 +118,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 
 /** The body of an apply patch: YAML (JSON is YAML too), which must be one object. */
 export function decodeApplyPatch(raw: Buffer): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = parseYaml(raw.toString('utf8'), { version: '1.1', uniqueKeys: true });
-  } catch (e) {
-    throw newBadRequest(`error decoding YAML: ${(e as Error).message}`);
-  }
+  const v = parseYAML(raw, 'YAML', { uniqueKeys: true });
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     const what = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
     throw newBadRequest(
@@ -93,22 +135,32 @@ export function applyPatch(
   raw: Buffer,
 ): KubeObject {
   const patch = parseJSON(raw);
-  switch (type) {
-    case 'merge':
-      return applyMergePatch(current, patch) as KubeObject;
-    case 'json':
-      return applyJsonPatch(current, patch) as KubeObject;
-    case 'strategic':
-      // Kinds without a Go struct in kubectl (MetalLB's) get merge-patch semantics, as CRDs do.
-      return applyStrategicMergePatch(current, patch, info.kind) as KubeObject;
+  try {
+    switch (type) {
+      case 'merge':
+        return applyMergePatch(current, patch) as KubeObject;
+      case 'json':
+        return applyJsonPatch(current, patch) as KubeObject;
+      case 'strategic':
+        // Kinds without a Go struct in kubectl (MetalLB's) get merge-patch semantics, as CRDs do.
+        return applyStrategicMergePatch(current, patch, info.kind) as KubeObject;
+    }
+  } catch (e) {
+    // A patch that cannot apply to this object is the client's error, whatever the merge code
+    // threw ("list element types are not identical" and the like): 400, never 500.
+    if (e instanceof ApiError) throw e;
+    throw newBadRequest(e instanceof Error ? e.message : String(e));
   }
 }
 
-/** fieldValidation: Strict throws 400 with the apiserver's text; Warn returns warning texts. */
+/**
+ * Fits a decoded body to its kind's schema in place (schema/conform.ts: unknown fields pruned,
+ * wrong value types a 400). fieldValidation: Strict throws 400 with the apiserver's text for
+ * unknown fields; Warn returns warning texts; Ignore drops them silently.
+ */
 export function checkUnknownFields(info: ResourceInfo, body: unknown, mode: FieldValidation): string[] {
-  if (mode === 'Ignore') return [];
-  const paths = findUnknownFields(info.kind, body);
-  if (paths.length === 0) return [];
+  const paths = conformToSchema(info, body).unknown;
+  if (mode === 'Ignore' || paths.length === 0) return [];
   if (mode === 'Strict') throw strictDecodingError(info.kind, info.version, paths);
   return paths.map(unknownFieldWarning);
 }

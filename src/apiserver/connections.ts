@@ -92,8 +92,13 @@ export class ConnectionGuard {
   private admit(s: Socket): void {
     const ip = s.remoteAddress ?? '';
     const mine = this.byIP.get(ip);
-    if ((mine?.size ?? 0) >= this.limits.maxPerIP && !this.evictFrom(mine)) return this.refuse(s);
-    if (this.conns.size >= this.limits.maxConnections && !this.evictFrom(this.largestGroup())) return this.refuse(s);
+    if (
+      ((mine?.size ?? 0) >= this.limits.maxPerIP && !this.evictFrom(mine)) ||
+      (this.conns.size >= this.limits.maxConnections && !this.evictFrom(this.largestGroup()))
+    ) {
+      this.refuse(s);
+      return;
+    }
     const c: Conn = { socket: s, ip, since: this.seq++, busy: 0 };
     const key = keyOf(s);
     this.conns.set(key, c);

@@ -61,7 +61,7 @@ function apiResource(r: ResourceInfo) {
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs,
+      verbs: r.verbs ? [...r.verbs] : verbs,
       ...(r.shortNames.length ? { shortNames: [...r.shortNames] } : {}),
       ...(r.categories.length ? { categories: [...r.categories] } : {}),
     },
@@ -71,12 +71,32 @@ function apiResource(r: ResourceInfo) {
       name: `${r.resource}/${sub}`,
       singularName: '',
       namespaced: r.namespaced,
-      // The scale subresource speaks autoscaling/v1 Scale, whatever the parent's group.
-      ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind }),
-      verbs: ['get', 'patch', 'update'],
+      ...subresourceShape(r.kind, sub),
     });
   }
   return out;
+}
+
+/** Kind and verbs of a subresource, as kube-apiserver lists them. */
+function subresourceShape(
+  kind: string,
+  sub: string,
+): { group?: string; version?: string; kind: string; verbs: string[] } {
+  switch (sub) {
+    case 'scale':
+      // The scale subresource speaks autoscaling/v1 Scale, whatever the parent's group.
+      return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'log':
+      return { kind, verbs: ['get'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+    case 'exec':
+      return { kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'portforward':
+      return { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
+    default:
+      return { kind, verbs: ['get', 'patch', 'update'] };
+  }
 }
 
 /** APIResourceList for "v1" (core) or "<group>/<version>"; undefined when not served. */

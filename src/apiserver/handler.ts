@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
 import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, Pod } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
 import { managerOrUserAgent } from './apply/field-manager.ts';
 import { serveApply } from './apply/serve.ts';
@@ -11,6 +11,8 @@ import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type Patch
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
 import type { OpenApiV3 } from './openapi.ts';
+import type { KubeletConnection } from './pods/kubelet.ts';
+import { servePodLog } from './pods/log.ts';
 import { createOrUpdateOptions, deleteOptions, dryRunOnly, patchOptions, queryBool, queryInt } from './query.ts';
 import type { GenericRegistry, Target } from './registry/generic.ts';
 import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
@@ -28,6 +30,8 @@ export interface HandlerDeps {
    * from their last resourceVersion, which spreads reconnects and exercises 410 handling.
    */
   minRequestTimeoutSeconds?: number;
+  /** The kubelets behind pods/log (exec and portforward are upgrades: server.ts). */
+  kubelet?: () => KubeletConnection | undefined;
   /** Called with every finished request (for logs and metrics). */
   onRequest?: (method: string, url: string, code: number, ms: number) => void;
   /** See maxWatchBufferBytes; tests lower it. */
@@ -215,6 +219,12 @@ export function createHandler(deps: HandlerDeps) {
   async function serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, q: URLSearchParams) {
     if (r.subresource === 'scale') return serveScale(req, res, r, q);
     const t: Target = { info: r.info, namespace: r.namespace };
+    if (r.subresource === 'log') {
+      if (r.verb !== 'get') throw newMethodNotSupported({ group: '', resource: 'pods/log' }, r.verb);
+      return servePodLog(req, res, (await registry.get(t, r.name)) as Pod, q, deps.kubelet?.());
+    }
+    // Reached without an Upgrade header: these speak only over upgraded connections.
+    if (r.subresource === 'exec' || r.subresource === 'portforward') throw newBadRequest('Upgrade request required');
     const table = wantsTable(req.headers.accept);
     const include = includeObjectOf(q);
     switch (r.verb) {

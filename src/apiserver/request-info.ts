@@ -1,6 +1,7 @@
 // Parses a Kubernetes REST URL into what the request addresses (k8s.io/apiserver's
 // RequestInfoFactory, reduced to the URL shapes kubectl and client libraries use).
 import { type ResourceInfo, resourceInfo } from '../api/resources.ts';
+import { newBadRequest } from '../api/status.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -47,6 +48,13 @@ function verbFor(method: string, hasName: boolean, watch: boolean): Verb | undef
   }
 }
 
+const connectSubresources = new Set(['exec', 'portforward', 'attach']);
+
+function connectVerb(method: string): Verb | undefined {
+  if (method === 'GET' || method === 'HEAD') return 'get';
+  return method === 'POST' ? 'create' : undefined;
+}
+
 /** `parts` are the path segments after /api/v1 or /apis/<group>/<version>. */
 function resourceParts(
   parts: string[],
@@ -64,11 +72,20 @@ function resourceParts(
   return parts.length <= 3 ? { namespace: '', resource, name, subresource: sub } : undefined;
 }
 
+/** A path segment's %-escapes decoded; a malformed escape is the client's error (400), as in Go's net/url. */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw newBadRequest(`invalid URL escape in ${JSON.stringify(seg)}`);
+  }
+}
+
 export function parseRequestInfo(method: string, pathname: string, watchParam: boolean): RequestInfo {
   const segs = pathname
     .split('/')
     .filter((s) => s.length > 0)
-    .map(decodeURIComponent);
+    .map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -96,7 +113,10 @@ export function parseRequestInfo(method: string, pathname: string, watchParam: b
   if (parsed.subresource && !info.subresources.includes(parsed.subresource)) {
     return { kind: 'unknown-resource', path: pathname };
   }
-  const verb = verbFor(method, parsed.name !== '', watch);
+  // Connect subresources (exec, portforward) take GET (WebSocket) and POST (SPDY) on a name,
+  // authorized as get and create, as kube-apiserver does.
+  const connect = connectSubresources.has(parsed.subresource) && parsed.name !== '';
+  const verb = connect ? connectVerb(method) : verbFor(method, parsed.name !== '', watch);
   if (!verb) return { kind: 'unknown-resource', path: pathname };
   return { kind: 'resource', verb, group, version, info, ...parsed };
 }

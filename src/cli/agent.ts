@@ -7,6 +7,7 @@ import { canonicalCIDR } from '../api/ip.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
+import { ipvsSchedulers } from '../kernel/ipvs.ts';
 import { type Agent, startAgent } from '../proxy/agent.ts';
 import { Registry } from '../proxy/metrics.ts';
 import type { DataPlane } from '../proxy/plane.ts';
@@ -32,6 +33,8 @@ export interface NodeAgentOptions {
   lbIPAllowCIDRs?: string[];
   /** kube-proxy --masquerade-all. */
   masqueradeAll?: boolean;
+  /** kube-proxy --ipvs-scheduler: the IPVS plane's default scheduler. */
+  ipvsScheduler?: string;
   /** Also serve cluster DNS here (node-local DNS). */
   dnsListen?: { host: string; port: number }[];
   /** kube-proxy's syncPeriod: a full resync at least this often (repairs rules edited by others). */
@@ -54,6 +57,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.netns !== undefined ? { netns: o.netns } : {}),
     serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
     masqueradeAll: o.masqueradeAll ?? false,
+    ...(o.ipvsScheduler !== undefined ? { ipvsScheduler: o.ipvsScheduler } : {}),
     metrics,
     log: (m) => console.error(`svcnet agent: ${m}`),
   });
@@ -68,6 +72,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.externalIPAllowCIDRs ? { externalIPAllowCIDRs: o.externalIPAllowCIDRs } : {}),
     ...(o.lbIPAllowCIDRs ? { loadBalancerIPAllowCIDRs: o.lbIPAllowCIDRs } : {}),
     serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
+    masqueradeAll: o.masqueradeAll ?? false,
     ...(o.syncPeriodMs !== undefined ? { maxSyncIntervalMs: o.syncPeriodMs } : {}),
     ...(o.minSyncPeriodMs !== undefined ? { minSyncIntervalMs: o.minSyncPeriodMs } : {}),
   });
@@ -95,6 +100,7 @@ interface AgentFlags {
   nodeName: string;
   nodeIp?: string;
   mode: string;
+  ipvsScheduler: string;
   netns?: string;
   healthz: string;
   nodeportAddresses?: string;
@@ -124,6 +130,7 @@ export function registerAgentCommand(program: Command): void {
       'CIDRs whose status.loadBalancer.ingress IPs are served besides IPAddressPool ones (other LB providers)',
     )
     .option('--service-cidrs <cidrs>', 'service CIDRs, comma-separated', '10.96.0.0/12')
+    .option('--ipvs-scheduler <name>', `--mode ipvs: default IPVS scheduler (${ipvsSchedulers.join(', ')})`, 'rr')
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .option('--sync-period <duration>', 'full resync at least this often, also under churn', '30s')
     .option('--min-sync-period <duration>', 'minimum time between two syncs', '1s')
@@ -132,6 +139,9 @@ export function registerAgentCommand(program: Command): void {
         throw new CliError(`--mode must be one of ${planeModes.join(', ')}, not ${flags.mode}`);
       }
       const mode = flags.mode;
+      if (!(ipvsSchedulers as readonly string[]).includes(flags.ipvsScheduler)) {
+        throw new CliError(`--ipvs-scheduler must be one of ${ipvsSchedulers.join(', ')}, not ${flags.ipvsScheduler}`);
+      }
       const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod);
       const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod);
       if (syncPeriodMs < 1000) throw new CliError(`--sync-period must be at least 1s, not ${flags.syncPeriod}`);
@@ -166,6 +176,7 @@ export function registerAgentCommand(program: Command): void {
         ...(flags.dnsListen ? { dnsListen: list(flags.dnsListen).map(parseHostPort) } : {}),
         syncPeriodMs,
         minSyncPeriodMs,
+        ipvsScheduler: flags.ipvsScheduler,
       });
       console.log(`svcnet agent: node ${flags.nodeName} (${nodeIPs.join(', ')}), mode ${flags.mode}`);
       const sig = await untilSignal();

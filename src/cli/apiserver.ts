@@ -9,7 +9,7 @@ import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
 import { ensureServingCert, type TlsMaterial } from '../apiserver/tls.ts';
 import { ipAddressPoolAdmission } from '../controllers/loadbalancer/admission.ts';
 import { openStore } from '../store/open.ts';
-import { CliError, parseHostPort, untilSignal } from './util.ts';
+import { CliError, parseDuration, parseHostPort, untilSignal } from './util.ts';
 
 export interface ApiServerFlags {
   dataDir: string;
@@ -20,6 +20,7 @@ export interface ApiServerFlags {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   verbose?: boolean;
+  eventTtl?: string;
 }
 
 export function addApiServerFlags(cmd: Command): Command {
@@ -34,6 +35,7 @@ export function addApiServerFlags(cmd: Command): Command {
       'serving certificate (PEM); default: a CA and certificate made with openssl in the data directory',
     )
     .option('--tls-key-file <file>', 'serving key (PEM)')
+    .option('--event-ttl <duration>', 'how long Events are kept after their last update (0s: forever)', '1h')
     .option('-v, --verbose', 'log every request');
 }
 
@@ -69,6 +71,8 @@ export async function runApiServer(
       ? await openStore({ kind: 'memory' })
       : await openStore({ kind: 'sqlite', path: join(dataDir, 'svcnet.db') });
   const token = loadOrCreateToken(join(dataDir, 'token'));
+  const eventTTLSeconds =
+    flags.eventTtl === undefined ? undefined : parseDuration('--event-ttl', flags.eventTtl) / 1000;
   const server = new ApiServer({
     store,
     host,
@@ -79,6 +83,7 @@ export async function runApiServer(
     nodePortRange: flags.serviceNodePortRange,
     log: flags.verbose ? (l) => console.error(l) : undefined,
     admission: [ipAddressPoolAdmission],
+    ...(eventTTLSeconds !== undefined ? { eventTTLSeconds } : {}),
     ...extra,
   });
   let url: string;

@@ -1,11 +1,13 @@
 // `svcnet up`: the whole cluster network on one machine. One process tree:
-//   API server (SQLite in the data directory) + controllers (in-process client)
-//   lab node: pod runner + scheduler; pods are processes in their own network namespaces (root)
-//             or on 127.x addresses (rootless)
-//   node agent: the data plane and node-local cluster DNS. As root it runs inside the lab's node
-//             namespace (`ip netns exec`) and talks HTTPS to the API server over the lab link,
-//             like a real node; rootless it runs in-process with the userspace plane.
-// Everything kernel-side lives in the lab node namespace and is removed on exit (DESIGN.md).
+//   API server (SQLite in the data directory) + controllers (in-process client) + scheduler
+//   lab nodes (--nodes N, src/lab/README.md): as root, N node namespaces on a lab LAN with an
+//             outside client namespace; each node has a pod runner (pods are processes in their
+//             own network namespaces) and a node agent; rootless, one node whose pods sit on
+//             127.x addresses
+//   node agent: the data plane and node-local cluster DNS. As root it runs inside its node
+//             namespace (`ip netns exec`) and talks HTTPS to the API server over the LAN, like
+//             a real node; rootless it runs in-process with the userspace plane.
+// Everything kernel-side lives in the lab's namespaces and is removed on exit (DESIGN.md).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -15,21 +17,32 @@ import type { KubeObject } from '../api/types.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
+import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
+import { LabCluster } from '../lab/cluster.ts';
+import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
+import { LabKubelet } from '../lab/kubelet-connection.ts';
+import { LabLan, maxLabNodes } from '../lab/lan.ts';
 import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
-import { isPlaneMode, planeModes, planes } from '../proxy/planes.ts';
+import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { startControllers } from './controller.ts';
+import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
 import { progress } from './progress.ts';
-import { CliError, untilSignal } from './util.ts';
+import { CliError, parseDuration, untilSignal } from './util.ts';
 
 export interface UpFlags extends ApiServerFlags {
   mode: string;
   nodeName: string;
+  nodes: string;
+  clusterCidr: string;
+  zones?: string;
+  lanCidr?: string;
+  nodeMonitorGracePeriod: string;
+  lbProvider: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -56,8 +69,20 @@ async function ensure(client: Client, resource: string, obj: KubeObject): Promis
   }
 }
 
-/** kube-system/kube-dns: ClusterIP = the 10th service address, endpoints = where DNS listens. */
-async function ensureKubeDns(client: Client, clusterIP: string, dnsAddress: string, dnsPort: number): Promise<void> {
+export interface DnsEndpoint {
+  address: string;
+  nodeName?: string;
+  zone?: string;
+  ready: boolean;
+}
+
+/** kube-system/kube-dns: ClusterIP = the 10th service address, endpoints = where DNS listens (one per node). */
+async function ensureKubeDns(
+  client: Client,
+  clusterIP: string,
+  dnsEndpoints: DnsEndpoint[],
+  dnsPort: number,
+): Promise<void> {
   const ns = 'kube-system';
   const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' };
   const ports = [
@@ -80,7 +105,12 @@ async function ensureKubeDns(client: Client, clusterIP: string, dnsAddress: stri
       labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'svcnet-up' },
     },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [dnsAddress], conditions: { ready: true, serving: true, terminating: false } }],
+    endpoints: dnsEndpoints.map((e) => ({
+      addresses: [e.address],
+      conditions: { ready: e.ready, serving: e.ready, terminating: false },
+      ...(e.nodeName ? { nodeName: e.nodeName } : {}),
+      ...(e.zone ? { zone: e.zone } : {}),
+    })),
     ports: ports.map((p) => ({ name: p.name, port: dnsPort, protocol: p.protocol })),
   };
   try {
@@ -102,7 +132,49 @@ function spawnNodeAgent(args: string[], netns: string): ChildProcess {
   return child;
 }
 
-export async function runUp(flags: UpFlags): Promise<void> {
+function stopChild(child: ChildProcess, how: 'graceful' | 'kill'): Promise<void> {
+  return new Promise<void>((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) return res();
+    child.once('exit', () => res());
+    child.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+  });
+}
+
+/**
+ * Keeps a node's agent running as its DaemonSet would: an agent that exits on its own is
+ * started again after a second. The returned function stops it for good.
+ */
+function superviseAgent(spawnOne: () => ChildProcess, node: string): (how: 'graceful' | 'kill') => Promise<void> {
+  let stopped = false;
+  let child = spawnOne();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (c: ChildProcess) =>
+    c.once('exit', (code, signal) => {
+      if (stopped) return;
+      console.error(`svcnet: agent of ${node} exited (${signal ?? code}); starting it again`);
+      timer = setTimeout(() => {
+        if (stopped) return;
+        child = spawnOne();
+        watch(child);
+      }, 1000);
+    });
+  watch(child);
+  return async (how) => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await stopChild(child, how);
+  };
+}
+
+interface ParsedUp {
+  mode: PlaneMode;
+  root: boolean;
+  nodes: number;
+  zones: string[];
+  graceMs: number;
+}
+
+function parseUpFlags(flags: UpFlags): ParsedUp {
   const root = hasNetAdmin();
   const mode = flags.mode === 'auto' ? (root ? 'nftables' : 'userspace') : flags.mode;
   if (!isPlaneMode(mode)) {
@@ -110,83 +182,173 @@ export async function runUp(flags: UpFlags): Promise<void> {
   }
   if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
+  const nodes = Number(flags.nodes);
+  if (!/^\d+$/.test(flags.nodes) || nodes < 1 || nodes > maxLabNodes)
+    throw new CliError(`--nodes must be a whole number from 1 to ${maxLabNodes}, not ${flags.nodes}`);
+  if (nodes > 1 && !root) throw new CliError('--nodes above 1 needs root (CAP_NET_ADMIN) for the node namespaces');
+  const cidr = parseCIDRSloppy(flags.clusterCidr);
+  if (cidr?.bits !== 32 || cidr.prefix > 24)
+    throw new CliError(
+      `--cluster-cidr must be an IPv4 CIDR of /24 or larger, not ${JSON.stringify(flags.clusterCidr)}`,
+    );
+  if (2 ** (24 - cidr.prefix) < nodes)
+    throw new CliError(
+      `--cluster-cidr ${flags.clusterCidr} has room for ${2 ** (24 - cidr.prefix)} node /24s, not ${nodes}`,
+    );
+  const zones = (flags.zones ?? '')
+    .split(',')
+    .map((z) => z.trim())
+    .filter(Boolean);
+  const badZone = zones.find((z) => !/^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/.test(z));
+  if (badZone !== undefined) throw new CliError(`--zones: ${JSON.stringify(badZone)} is not a valid label value`);
+  if (flags.lanCidr !== undefined) {
+    const lan = parseCIDRSloppy(flags.lanCidr);
+    if (lan?.bits !== 32 || lan.prefix > 27)
+      throw new CliError(`--lan-cidr must be an IPv4 CIDR of /27 or larger, not ${JSON.stringify(flags.lanCidr)}`);
+  }
+  const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
+  if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
+  if (!lbProviderNames().includes(flags.lbProvider))
+    throw new CliError(
+      `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
+    );
+  return { mode, root, nodes, zones, graceMs };
+}
+
+export async function runUp(flags: UpFlags): Promise<void> {
+  const { mode, root, nodes, zones, graceMs } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
   const steps = progress();
-  const topology = new LabTopology({ dataDir, mode: root ? 'netns' : 'rootless' });
-  steps.step(root ? 'svcnet: building the lab node namespace' : 'svcnet: preparing the rootless lab');
-  await topology.start();
-  steps.done();
-  const stack: (() => Promise<void>)[] = [() => topology.stop()];
+  const stack: (() => Promise<void>)[] = [];
   const shutdown = async () => {
     for (const f of stack.reverse())
       await f().catch((e: unknown) => console.error(`svcnet: during shutdown: ${String(e)}`));
   };
   try {
+    // The LAN comes first: the API server listens on the parent's LAN address for the nodes.
+    const lanCluster = root ? new LabLan({ dataDir, ...(flags.lanCidr ? { cidr: flags.lanCidr } : {}) }) : undefined;
+    if (lanCluster) {
+      steps.step('svcnet: building the lab LAN and the outside client namespace');
+      await lanCluster.start();
+      stack.push(() => lanCluster.stop());
+      steps.done();
+    }
     steps.step('svcnet: starting the API server');
     const api = await runApiServer(
       flags,
-      root ? { extraHosts: [topology.parentIP ?? ''] } : { allowLoopbackEndpoints: true },
+      lanCluster ? { extraHosts: [lanCluster.parentIP] } : { allowLoopbackEndpoints: true },
     );
     stack.push(() => api.close());
     steps.done(api.url);
-    steps.step('svcnet: starting the controllers, pod runner and scheduler');
+    steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
-    const controllers = startControllers(client, { workloads: true });
+    const lbProvider = lbProviderFromFlag(flags.lbProvider);
+    const controllers = startControllers(client, {
+      workloads: true,
+      scheduler: true,
+      nodeMonitorGracePeriodMs: graceMs,
+      ...(lbProvider ? { lbProvider } : {}),
+    });
     stack.push(() => controllers.stop());
     await controllers.synced();
-
-    const runner = new PodRunner({ client, topology, nodeName: flags.nodeName, dataDir, dnsIP });
-    await runner.start();
-    stack.push(() => runner.stop());
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());
     steps.done();
+    // Node leases are renewed four times per grace period at least (kubelet: 10 s of 50 s).
+    const leaseRenewIntervalMs = Math.min(kubeletLeaseRenewIntervalMs, graceMs / 5);
 
-    if (root) {
-      const netns = topology.nodeNetns ?? '';
-      const gateway = topology.ipam.gateway();
+    if (lanCluster) {
+      steps.step(`svcnet: building ${nodes} lab node${nodes > 1 ? 's' : ''}`);
       const nodeKubeconfig = join(dataDir, 'node-kubeconfig');
-      const port = new URL(api.url).port;
+      const lanParent = lanCluster.parentIP;
       writeKubeconfig(nodeKubeconfig, {
-        server: `https://${topology.parentIP}:${port}`,
+        server: `https://${lanParent}:${new URL(api.url).port}`,
         token: api.token,
         caPem: api.tls.ca,
         tlsServerName: 'localhost',
       });
-      await ensureKubeDns(client, dnsIP, gateway, 53);
-      const child = spawnNodeAgent(
-        [
-          '--kubeconfig',
-          nodeKubeconfig,
-          '--node-name',
-          flags.nodeName,
-          '--node-ip',
-          topology.nodeIP,
-          '--mode',
-          mode,
-          '--netns',
-          netns,
-          '--service-cidrs',
-          serviceCIDRs.join(','),
-          '--healthz',
-          `${topology.nodeIP}:10256`,
-          '--dns-listen',
-          `${gateway}:53`,
-        ],
-        netns,
+      let dnsWrites: Promise<void> = Promise.resolve();
+      const cluster: LabCluster = new LabCluster({
+        client,
+        dataDir,
+        nodes,
+        nodeName: flags.nodeName,
+        clusterCIDR: flags.clusterCidr,
+        zones,
+        lan: lanCluster,
+        dnsIP,
+        leaseRenewIntervalMs,
+        startAgent: async (l) => {
+          const argv = [
+            '--kubeconfig',
+            nodeKubeconfig,
+            '--node-name',
+            l.node.name,
+            '--node-ip',
+            l.nodeIP,
+            '--mode',
+            mode,
+            '--netns',
+            l.netns,
+            '--service-cidrs',
+            serviceCIDRs.join(','),
+            '--healthz',
+            `${l.nodeIP}:10256`,
+            '--dns-listen',
+            `${l.gateway}:53`,
+          ];
+          return superviseAgent(() => spawnNodeAgent(argv, l.netns), l.node.name);
+        },
+        // One writer at a time: nodes start in parallel, and ensure() is a get then a create.
+        onNodesChanged: () => {
+          dnsWrites = dnsWrites.catch(() => {}).then(() => writeDns());
+          return dnsWrites;
+        },
+      });
+      const writeDns = () =>
+        ensureKubeDns(
+          client,
+          dnsIP,
+          cluster.nodes.map((n) => ({
+            address: n.topology.ipam.gateway(),
+            nodeName: n.name,
+            ...(n.spec.zone ? { zone: n.spec.zone } : {}),
+            ready: n.power === 'on',
+          })),
+          53,
+        );
+      stack.push(() => cluster.stop());
+      // kubectl logs / exec / port-forward reach the pods through the runner of their node.
+      api.server.kubelet = new LabKubelet(() => cluster.nodes.flatMap((n) => (n.runner ? [n.runner] : [])));
+      await cluster.start();
+      steps.done();
+      for (const n of cluster.nodes) {
+        console.log(
+          `svcnet: node ${n.name}: namespace ${n.topology.names.nodeNetns}, InternalIP ${n.topology.nodeIP}, pod CIDR ${n.spec.podCIDR}${n.spec.zone ? `, zone ${n.spec.zone}` : ''}`,
+        );
+      }
+      console.log(
+        `svcnet: LAN ${cluster.lan.cidr} (namespace ${cluster.lan.names.lanNetns}); outside client ${cluster.lan.outsideIP} in ${cluster.lan.outsideNetns}: svcnet exec --outside -- CMD`,
       );
-      stack.push(
-        () =>
-          new Promise<void>((res) => {
-            if (child.exitCode !== null) return res();
-            child.once('exit', () => res());
-            child.kill('SIGTERM');
-          }),
-      );
+      console.log(`svcnet: mode ${mode}, lab node namespace ${cluster.nodes[0]?.topology.names.nodeNetns}`);
     } else {
+      const topology = new LabTopology({ dataDir, mode: 'rootless' });
+      steps.step('svcnet: preparing the rootless lab');
+      const runner = new PodRunner({
+        client,
+        topology,
+        nodeName: flags.nodeName,
+        dataDir,
+        dnsIP,
+        leaseRenewIntervalMs,
+      });
+      await runner.start();
+      stack.push(() => runner.stop());
+      api.server.kubelet = new LabKubelet(() => [runner]);
+      steps.done();
       const running = await startNodeAgent({
         client,
         nodeName: flags.nodeName,
@@ -197,12 +359,12 @@ export async function runUp(flags: UpFlags): Promise<void> {
       });
       stack.push(() => running.stop());
       const dnsPort = running.dns?.addresses[0]?.port ?? 0;
-      await ensureKubeDns(client, dnsIP, '127.0.0.1', dnsPort);
+      await ensureKubeDns(client, dnsIP, [{ address: '127.0.0.1', ready: true }], dnsPort);
       console.log(
         `svcnet: cluster DNS on 127.0.0.1:${dnsPort} (rootless: VIPs are loopback aliases, see the agent's mapping)`,
       );
+      console.log(`svcnet: mode ${mode}, rootless`);
     }
-    console.log(`svcnet: mode ${mode}${root ? `, lab node namespace ${topology.nodeNetns}` : ', rootless'}`);
     console.log(`svcnet: ready. Try:`);
     console.log(`  export KUBECONFIG=${api.kubeconfig}`);
     console.log(`  kubectl apply -f examples/ && kubectl get svc`);
@@ -227,6 +389,16 @@ export function registerUpCommand(program: Command): Command {
       `data plane: auto (nftables as root, userspace otherwise), ${planeModes.join(', ')}`,
       'auto',
     )
-    .option('--node-name <name>', 'name of the lab node', 'svcnet-node')
+    .option('--node-name <name>', 'name of the lab node (with --nodes N: <name>-1 … <name>-N)', 'svcnet-node')
+    .option('--nodes <n>', `lab nodes (1-${maxLabNodes}; above 1 needs root)`, '1')
+    .option('--cluster-cidr <cidr>', 'pod CIDR of the cluster; each node gets the next /24', '10.244.0.0/16')
+    .option('--zones <zones>', 'topology.kubernetes.io/zone values given to the nodes round-robin, comma-separated')
+    .option('--lan-cidr <cidr>', "the lab LAN's subnet (default: a /24 in 169.254.0.0/16 from the data directory)")
+    .option(
+      '--node-monitor-grace-period <duration>',
+      'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
+      '50s',
+    )
+    .option(lbProviderFlag, lbProviderHelp(), 'ipam')
     .action(runUp);
 }

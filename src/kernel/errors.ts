@@ -23,7 +23,9 @@ export function fromExec(e: unknown): unknown {
   const s = e.stderr;
   const code: KernelErrorCode = /File exists|already exists/i.test(s)
     ? 'ALREADY_EXISTS'
-    : /Cannot find device|No such file|No such process|does not exist|Cannot open network namespace/i.test(s)
+    : /Cannot find device|No such file|No such process|does not exist|Cannot open network namespace|Cannot assign requested address/i.test(
+          s,
+        )
       ? 'NOT_FOUND'
       : /Invalid argument|invalid|Nexthop has invalid gateway|Error:/i.test(s)
         ? 'INVALID'

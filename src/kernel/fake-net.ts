@@ -147,6 +147,13 @@ export class FakeNet implements Netns, Links {
     l.addresses.push(cidr);
   }
 
+  async deleteAddress(ns: NsRef, name: string, cidr: string): Promise<void> {
+    const l = this.link(ns, name);
+    const i = l.addresses.indexOf(cidr);
+    if (i < 0) throw new KernelError('NOT_FOUND', 'RTNETLINK answers: Cannot assign requested address');
+    l.addresses.splice(i, 1);
+  }
+
   async deleteLink(ns: NsRef, name: string): Promise<void> {
     const l = this.link(ns, name);
     // lo cannot be deleted; it goes with its namespace.
@@ -182,6 +189,25 @@ export class FakeNet implements Netns, Links {
       gateway: route.via,
       dev: route.dev ?? this.connectedDev(s, route.via ?? ''),
     });
+  }
+
+  async replaceRoute(ns: string, route: RouteSpec): Promise<void> {
+    const s = this.space(ns);
+    const i = s.routes.findIndex((r) => r.dst === route.dst);
+    const old = i >= 0 ? s.routes.splice(i, 1) : [];
+    try {
+      await this.addRoute(ns, route);
+    } catch (e) {
+      s.routes.push(...old);
+      throw e;
+    }
+  }
+
+  async deleteRoute(ns: string, dst: string): Promise<void> {
+    const s = this.space(ns);
+    const i = s.routes.findIndex((r) => r.dst === dst);
+    if (i < 0) throw new KernelError('NOT_FOUND', 'RTNETLINK answers: No such process');
+    s.routes.splice(i, 1);
   }
 
   async routes(ns: string): Promise<RouteInfo[]> {

@@ -39,10 +39,16 @@ export interface Links {
   setMaster(ns: NsRef, link: string, bridge: string): Promise<void>;
   setUp(ns: NsRef, link: string): Promise<void>;
   addAddress(ns: NsRef, link: string, cidr: string): Promise<void>;
+  /** Fails with NOT_FOUND when the link does not carry it. */
+  deleteAddress(ns: NsRef, link: string, cidr: string): Promise<void>;
   /** Deleting one end of a veth deletes both. */
   deleteLink(ns: NsRef, name: string): Promise<void>;
   links(ns: NsRef): Promise<LinkInfo[]>;
   addRoute(ns: string, route: RouteSpec): Promise<void>;
+  /** Adds the route or replaces the one to the same destination (`ip route replace`). */
+  replaceRoute(ns: string, route: RouteSpec): Promise<void>;
+  /** Fails with NOT_FOUND when there is no route to `dst`. */
+  deleteRoute(ns: string, dst: string): Promise<void>;
   routes(ns: string): Promise<RouteInfo[]>;
   setSysctl(ns: string, key: string, value: string): Promise<void>;
 }
@@ -95,6 +101,10 @@ export class IpLinks implements Links {
     await this.ip(ns, ['addr', 'add', cidr, 'dev', link]);
   }
 
+  async deleteAddress(ns: NsRef, link: string, cidr: string): Promise<void> {
+    await this.ip(ns, ['addr', 'del', cidr, 'dev', link]);
+  }
+
   async deleteLink(ns: NsRef, name: string): Promise<void> {
     await this.ip(ns, ['link', 'delete', name]);
   }
@@ -118,6 +128,17 @@ export class IpLinks implements Links {
     if (route.via) args.push('via', route.via);
     if (route.dev) args.push('dev', route.dev);
     await this.ip(requireNamed(ns, 'routes'), args);
+  }
+
+  async replaceRoute(ns: string, route: RouteSpec): Promise<void> {
+    const args = ['route', 'replace', route.dst];
+    if (route.via) args.push('via', route.via);
+    if (route.dev) args.push('dev', route.dev);
+    await this.ip(requireNamed(ns, 'routes'), args);
+  }
+
+  async deleteRoute(ns: string, dst: string): Promise<void> {
+    await this.ip(requireNamed(ns, 'routes'), ['route', 'del', dst]);
   }
 
   async routes(ns: string): Promise<RouteInfo[]> {

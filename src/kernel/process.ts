@@ -1,8 +1,9 @@
 // Long-running processes (the lab's containers): spawned with their own process group so a
-// signal reaches helpers they fork, output appended to a log file, exit reported once.
+// signal reaches helpers they fork, output appended to a CRI log file, exit reported once.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { CriLogWriter } from './cri-log.ts';
 
 export interface ProcessExit {
   /** Exit status, or null when killed by a signal. */
@@ -18,7 +19,7 @@ export interface ProcessHandle {
 
 export interface SpawnOptions {
   env: Record<string, string>;
-  /** stdout and stderr are appended here. */
+  /** stdout and stderr are appended here as CRI log records (cri-log.ts). */
   logFile: string;
   cwd?: string;
 }
@@ -30,20 +31,43 @@ export interface Spawner {
 
 export const systemSpawner: Spawner = {
   spawn(argv, opts) {
-    mkdirSync(dirname(opts.logFile), { recursive: true });
-    const fd = openSync(opts.logFile, 'a');
+    // A pod's output is its own: readable by svcnet's user only (kubelet's logs are 0640 root).
+    mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
+    const log = new CriLogWriter(opts.logFile);
     const [cmd = '', ...args] = argv;
     const child = spawn(cmd, args, {
       env: opts.env,
       cwd: opts.cwd,
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    closeSync(fd);
-    const exited = new Promise<ProcessExit>((resolve) => {
+    child.stdout?.on('data', (b: Buffer) => log.write('stdout', b));
+    child.stderr?.on('data', (b: Buffer) => log.write('stderr', b));
+    child.stdout?.once('end', () => log.end('stdout'));
+    child.stderr?.once('end', () => log.end('stderr'));
+    const status = new Promise<ProcessExit>((resolve) => {
       child.once('error', () => resolve({ code: 127, signal: null }));
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
+    // Reported once the output is in the log too ('close' follows 'exit' and the pipes' end), so
+    // a reader of the log after the exit sees all of it. A helper the program forked may keep the
+    // pipes open: the exit is then reported without waiting for them.
+    const exited = status.then(
+      (e) =>
+        new Promise<ProcessExit>((resolve) => {
+          let finished = false;
+          const done = () => {
+            if (finished) return;
+            finished = true;
+            clearTimeout(t);
+            log.close();
+            resolve(e);
+          };
+          const t = setTimeout(done, 2_000);
+          if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) done();
+          else child.once('close', done);
+        }),
+    );
     return {
       pid: child.pid,
       kill(signal) {

@@ -1,7 +1,7 @@
 // The one error the rule-loading seams throw (iptables-restore, ip6tables-restore, ipset restore),
 // real or fake, so a plane branches on `isRestoreError`, never on a tool's message text. `line`
 // is the input line the tool blamed, when it said.
-export type RestoreTool = 'iptables' | 'ip6tables' | 'ipset';
+export type RestoreTool = 'iptables' | 'ip6tables' | 'ipset' | 'ipvsadm';
 
 export class RestoreError extends Error {
   readonly code = 'RESTORE_FAILED';

@@ -9,7 +9,7 @@ function setup(restartPolicy: ContainerDeps['restartPolicy'] = 'Always') {
   const spawner = new FakeSpawner();
   const c = new ContainerRunner(
     { name: 'main', image: 'x' },
-    { argv: ['/bin/app'], env: {}, logFile: '/dev/null' },
+    { argv: ['/bin/app'], env: {}, logDir: '/nonexistent' },
     {
       spawner,
       clock,

@@ -5,6 +5,7 @@
 import type { Container, ContainerState, ContainerStatus } from 'kubernetes-types/core/v1.js';
 import type { ProcessExit, ProcessHandle, Spawner } from '../kernel/process.ts';
 import type { LabClock } from './clock.ts';
+import { dropRunLog, runLogFile } from './logs.ts';
 import type { ProbeWorker } from './probes.ts';
 
 export interface BackoffOptions {
@@ -25,7 +26,8 @@ export interface StartRefusal {
 export interface ContainerLaunch {
   argv: string[];
   env: Record<string, string>;
-  logFile: string;
+  /** Each run logs to <logDir>/<restartCount>.log (logs.ts). */
+  logDir: string;
 }
 
 export interface ContainerDeps {
@@ -77,7 +79,9 @@ export class ContainerRunner {
     if (this.stopping) return;
     const now = this.deps.clock.now();
     this.startedAt = now;
-    const handle = this.deps.spawner.spawn(l.argv, { env: l.env, logFile: l.logFile });
+    // The kubelet keeps the current run's log and the previous one (`kubectl logs --previous`).
+    if (this.restartCount >= 2) dropRunLog(l.logDir, this.restartCount - 2);
+    const handle = this.deps.spawner.spawn(l.argv, { env: l.env, logFile: runLogFile(l.logDir, this.restartCount) });
     this.handle = handle;
     this.state = { running: { startedAt: rfc3339(now) } };
     this.probes = this.deps.probes(() => this.livenessFailed(), this.deps.onChange);
@@ -171,6 +175,28 @@ export class ContainerRunner {
 
   running(): boolean {
     return this.handle !== undefined;
+  }
+
+  /**
+   * The log file `kubectl logs [--previous]` reads, chosen as the kubelet chooses the container
+   * (validateContainerLogStatus): the running or finished run, else the last terminated one; or
+   * why there is none, in the kubelet's words.
+   */
+  logFile(previous: boolean, podName: string): { file: string } | { error: string } {
+    const dir = 'reason' in this.launch ? undefined : this.launch.logDir;
+    const name = this.spec.name;
+    const last = dir && this.lastState.terminated ? { file: runLogFile(dir, this.restartCount - 1) } : undefined;
+    if (previous) return last ?? { error: `previous terminated container "${name}" in pod "${podName}" not found` };
+    if (dir && (this.state.running || this.state.terminated)) return { file: runLogFile(dir, this.restartCount) };
+    if (last) return last;
+    const reason = this.state.waiting?.reason ?? 'ContainerCreating';
+    const why = reason === 'ErrImagePull' ? "image can't be pulled" : reason;
+    return { error: `container "${name}" in pod "${podName}" is waiting to start: ${why}` };
+  }
+
+  /** The environment a command run in this container gets (the container's own). */
+  execEnv(): Record<string, string> | undefined {
+    return 'reason' in this.launch ? undefined : this.launch.env;
   }
 
   ready(): boolean {

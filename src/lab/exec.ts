@@ -2,16 +2,20 @@
 // view — in the pod's network namespace as root, plainly in the rootless lab (pods share the
 // host's loopback there). The namespace is found by the pod's IP among the lab's namespaces
 // (`svn-*`), so this needs only API access, not the lab's data directory.
+// `svcnet exec --outside -- CMD…` runs it in the lab's outside client namespace (lan.ts), found
+// by the lab annotation its Nodes carry.
 import type { Command } from 'commander';
-import type { KubeObject, Pod } from '../api/types.ts';
+import type { KubeObject, Node, Pod } from '../api/types.ts';
+import { annotationKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { type AttachedResult, runAttached } from '../kernel/exec.ts';
 import { IpLinks, type Links } from '../kernel/links.ts';
 import { IpNetns, type Netns } from '../kernel/netns.ts';
 import { hostsFileHasPodIP } from './hosts.ts';
+import { outsideNetnsOf } from './lan.ts';
 import { namePrefix } from './topology.ts';
 
-export type PodExecErrorCode = 'POD_NO_IP' | 'POD_NETNS_NOT_FOUND';
+export type PodExecErrorCode = 'POD_NO_IP' | 'POD_NETNS_NOT_FOUND' | 'NO_LAB_OUTSIDE' | 'NO_COMMAND';
 
 export class PodExecError extends Error {
   readonly code: PodExecErrorCode;
@@ -79,6 +83,34 @@ export async function execInPod(o: ExecInPodOptions): Promise<AttachedResult> {
   return runAttached(netns.execArgv(ns, o.argv), { stdio });
 }
 
+/** The outside client namespace of the lab whose Nodes `client` lists. */
+export async function findOutsideNetns(client: Client, netns: Netns): Promise<string> {
+  const nodes = (await client.list<Node & KubeObject>('nodes')).items;
+  const ids = new Set(nodes.map((n) => n.metadata.annotations?.[annotationKeys.labId]).filter((x) => x !== undefined));
+  const present = await netns.list();
+  for (const id of ids) {
+    const name = outsideNetnsOf(id);
+    if (present.includes(name)) return name;
+  }
+  throw new PodExecError(
+    'NO_LAB_OUTSIDE',
+    ids.size === 0
+      ? 'no svcnet lab node in this cluster: --outside needs a lab started by `svcnet up` as root'
+      : `the lab's outside namespace (${[...ids].map(outsideNetnsOf).join(', ')}) is not on this machine`,
+  );
+}
+
+export async function execOutside(o: {
+  client: Client;
+  argv: string[];
+  stdio?: 'inherit' | 'pipe';
+  netns?: Netns;
+}): Promise<AttachedResult> {
+  const netns = o.netns ?? new IpNetns();
+  const ns = await findOutsideNetns(o.client, netns);
+  return runAttached(netns.execArgv(ns, o.argv), { stdio: o.stdio ?? 'inherit' });
+}
+
 export interface ExecCommandDeps {
   /** Default: a Client from --kubeconfig/--context (client/kubeconfig.ts). */
   client?: (opts: { kubeconfig?: string; context?: string }) => Client | Promise<Client>;
@@ -89,19 +121,40 @@ export interface ExecCommandDeps {
 export function registerExecCommand(program: Command, deps: ExecCommandDeps = {}): Command {
   return program
     .command('exec')
-    .description("run a command in a lab pod's network namespace: svcnet exec [-n NS] POD -- CMD [ARGS…]")
+    .description(
+      "run a command in a lab pod's network namespace: svcnet exec [-n NS] POD -- CMD [ARGS…], or outside the cluster: svcnet exec --outside -- CMD",
+    )
     .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
+    .option('--outside', "run in the lab's outside client namespace (on the LAN with every node), not in a pod")
     .option('--kubeconfig <file>', 'kubeconfig to use')
     .option('--context <name>', 'kubeconfig context')
-    .argument('<pod>', 'pod name')
-    .argument('<command...>', 'command and arguments (after --)')
-    .action(async (pod: string, argv: string[], opts: { namespace: string; kubeconfig?: string; context?: string }) => {
-      const make =
-        deps.client ??
-        (async (o: { kubeconfig?: string; context?: string }) =>
-          (await import('../client/kubeconfig.ts')).createClient(o));
-      const client = await make({ kubeconfig: opts.kubeconfig, context: opts.context });
-      const r = await execInPod({ client, namespace: opts.namespace, pod, argv });
-      (deps.exit ?? ((c: number) => (process.exitCode = c)))(r.code);
-    });
+    .argument('[pod]', 'pod name (none with --outside)')
+    .argument('[command...]', 'command and arguments (after --)')
+    .action(
+      async (
+        pod: string | undefined,
+        rest: string[],
+        opts: { namespace: string; kubeconfig?: string; context?: string; outside?: boolean },
+      ) => {
+        // With --outside there is no pod: what came first is the command.
+        const argv = opts.outside ? [...(pod !== undefined ? [pod] : []), ...rest] : rest;
+        if (argv.length === 0) {
+          throw new PodExecError(
+            'NO_COMMAND',
+            opts.outside
+              ? 'give a command: svcnet exec --outside -- CMD'
+              : 'give a pod and a command: svcnet exec POD -- CMD',
+          );
+        }
+        const make =
+          deps.client ??
+          (async (o: { kubeconfig?: string; context?: string }) =>
+            (await import('../client/kubeconfig.ts')).createClient(o));
+        const client = await make({ kubeconfig: opts.kubeconfig, context: opts.context });
+        const r = opts.outside
+          ? await execOutside({ client, argv })
+          : await execInPod({ client, namespace: opts.namespace, pod: pod ?? '', argv });
+        (deps.exit ?? ((c: number) => (process.exitCode = c)))(r.code);
+      },
+    );
 }

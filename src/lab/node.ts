@@ -13,6 +13,7 @@ export interface NodeInfo {
   internalIP: string;
   podCIDR: string;
   zone?: string;
+  annotations?: Record<string, string>;
 }
 
 function readyCondition(ready: boolean, now: number, message: string) {
@@ -36,7 +37,7 @@ export async function registerNode(client: Client, info: NodeInfo, now = Date.no
   const desired: NodeObj = {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: info.name, labels },
+    metadata: { name: info.name, labels, ...(info.annotations ? { annotations: info.annotations } : {}) },
     spec: { podCIDR: info.podCIDR, podCIDRs: [info.podCIDR] },
   };
   try {
@@ -51,7 +52,12 @@ export async function registerNode(client: Client, info: NodeInfo, now = Date.no
       const spec = cur.spec?.podCIDR
         ? cur.spec
         : { ...(cur.spec ?? {}), podCIDR: info.podCIDR, podCIDRs: [info.podCIDR] };
-      return client.update<NodeObj>('nodes', { ...cur, metadata: { ...cur.metadata, labels: curLabels }, spec });
+      const annotations = { ...(cur.metadata.annotations ?? {}), ...(info.annotations ?? {}) };
+      return client.update<NodeObj>('nodes', {
+        ...cur,
+        metadata: { ...cur.metadata, labels: curLabels, annotations },
+        spec,
+      });
     });
   }
   return setNodeStatus(client, info, true, now, 'svcnet pod runner is posting ready status');

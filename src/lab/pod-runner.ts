@@ -5,7 +5,6 @@
 // Deletion: a pod with deletionTimestamp is stopped (SIGTERM, grace, SIGKILL) and then deleted
 // for good, as the kubelet does after a graceful delete. A pod that vanishes from the API at
 // once (an immediate delete) is stopped the same way; only its status can no longer be written.
-import { join } from 'node:path';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
@@ -14,6 +13,7 @@ import { Informer } from '../client/informer.ts';
 import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
+import { MountedUtsNamespaces, type UtsNamespaces } from '../kernel/uts.ts';
 import { type LabClock, realLabClock } from './clock.ts';
 import {
   type BackoffOptions,
@@ -23,7 +23,9 @@ import {
   type StartRefusal,
 } from './container.ts';
 import { containerInvocation } from './env.ts';
+import { NodeHeartbeat } from './heartbeat.ts';
 import { managedHostsFile } from './hosts.ts';
+import { containerLogDir, dropPodLogs } from './logs.ts';
 import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
 import { podStatus } from './pod-status.ts';
 import { buildCheck, ProbeWorker } from './probes.ts';
@@ -38,6 +40,10 @@ export interface PodRunnerOptions {
   nodeName: string;
   dataDir: string;
   zone?: string;
+  /** Annotations the Node carries (the lab writes which lab the node belongs to). */
+  nodeAnnotations?: Record<string, string>;
+  /** Node lease renewal (kubelet: 10 s); undefined: the kubelet's default. */
+  leaseRenewIntervalMs?: number;
   /** Cluster DNS: written into each pod's resolv.conf (dnsPolicy ClusterFirst). */
   dnsIP?: string;
   clusterDomain?: string;
@@ -47,6 +53,8 @@ export interface PodRunnerOptions {
   clock?: LabClock;
   spawner?: Spawner;
   prober?: Prober;
+  /** Each pod's UTS namespace (its hostname); default: mounted ones when the lab has namespaces. */
+  uts?: UtsNamespaces;
   /** How to start the svcnet/echo image; default: this Node with tsx on src/lab/echo/main.ts. */
   echoArgv?: string[];
   onError?: (err: unknown, where: string) => void;
@@ -79,7 +87,9 @@ export class PodRunner {
   readonly prober: Prober;
   readonly backoff: BackoffOptions;
   readonly echoArgv: string[];
+  readonly uts: UtsNamespaces | undefined;
   private stopped = false;
+  private heartbeat: NodeHeartbeat | undefined;
 
   constructor(readonly opts: PodRunnerOptions) {
     this.clock = opts.clock ?? realLabClock;
@@ -87,7 +97,14 @@ export class PodRunner {
     this.prober = opts.prober ?? new SystemProber();
     this.backoff = { ...kubeletBackoff, ...opts.backoff };
     this.echoArgv = opts.echoArgv ?? defaultEchoArgv();
-    this.node = { name: opts.nodeName, internalIP: '', podCIDR: '', zone: opts.zone };
+    this.uts = opts.uts ?? (opts.topology.mode === 'netns' ? new MountedUtsNamespaces() : undefined);
+    this.node = {
+      name: opts.nodeName,
+      internalIP: '',
+      podCIDR: '',
+      ...(opts.zone ? { zone: opts.zone } : {}),
+      ...(opts.nodeAnnotations ? { annotations: opts.nodeAnnotations } : {}),
+    };
     this.informer = new Informer<PodObj>(opts.client, 'pods', {
       fieldSelector: `spec.nodeName=${opts.nodeName}`,
     });
@@ -109,9 +126,23 @@ export class PodRunner {
   async start(): Promise<void> {
     const topo = this.opts.topology;
     await topo.start();
+    // UTS namespaces a crashed run left behind (the network namespaces went in topo.start()).
+    const own = `${topo.names.nodeNetns}-`;
+    for (const n of (await this.uts?.list()) ?? []) if (n.startsWith(own)) await this.uts?.delete(n);
     this.node.internalIP = topo.nodeIP;
     this.node.podCIDR = topo.podCIDR;
     await registerNode(this.opts.client, this.node, this.clock.now());
+    this.heartbeat = new NodeHeartbeat({
+      client: this.opts.client,
+      nodeName: this.node.name,
+      clock: this.clock,
+      ...(this.opts.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: this.opts.leaseRenewIntervalMs } : {}),
+      onNotReady: async () => {
+        await setNodeStatus(this.opts.client, this.node, true, this.clock.now(), readyMessage);
+      },
+      onError: (e) => this.report(e, 'node lease'),
+    });
+    await this.heartbeat.start();
     this.informer.on((old, cur) => this.onPod(old, cur));
     this.informer.start();
     await this.informer.waitForSync();
@@ -145,18 +176,44 @@ export class PodRunner {
     return this.workers.get(uid);
   }
 
+  /** The node's InternalIP moved (lab `node set-ip`): the Node and every pod's hostIP follow. */
+  async setNodeIP(ip: string): Promise<void> {
+    await this.opts.topology.setNodeIP(ip);
+    this.node.internalIP = ip;
+    await setNodeStatus(this.opts.client, this.node, true, this.clock.now(), readyMessage);
+    for (const w of this.workers.values()) w.refreshStatus();
+  }
+
+  /**
+   * The machine died: containers are killed, the node's namespaces vanish, the lease stops
+   * being renewed, and nothing more is written to the API (no pod or node status).
+   */
+  async crash(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.informer.stop();
+    await this.heartbeat?.stop();
+    await Promise.all([...this.workers.values()].map((w) => w.crash()));
+    this.workers.clear();
+    await this.opts.topology.crash();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.informer.stop();
+    await this.heartbeat?.stop();
     const cap = this.opts.shutdownGraceMs ?? 5_000;
-    await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap)));
+    // The pods stay in the API (a restart runs them again), so their logs stay too.
+    await Promise.all([...this.workers.values()].map((w) => w.terminate(false, cap, true)));
     await this.opts.topology.stop();
     await setNodeStatus(this.opts.client, this.node, false, this.clock.now(), 'svcnet pod runner stopped').catch(
       (e: unknown) => this.report(e, 'node status'),
     );
   }
 }
+
+const readyMessage = 'svcnet pod runner is posting ready status';
 
 export class PodWorker {
   private pod: PodObj;
@@ -184,6 +241,11 @@ export class PodWorker {
     this.finished = new Promise((r) => {
       this.resolveFinished = r;
     });
+  }
+
+  /** The pod's hostname, as the kubelet sets it (spec.hostname, else the name, ≤ 63). */
+  private get hostname(): string {
+    return (this.pod.spec?.hostname || this.pod.metadata.name || '').slice(0, 63);
   }
 
   private get label(): string {
@@ -235,6 +297,7 @@ export class PodWorker {
     if (net.netns) {
       const hosts = managedHostsFile(this.pod, [net.ip], o.clusterDomain ?? 'cluster.local');
       await topo.netnsOps.writeEtc(net.netns, 'hosts', hosts);
+      await this.runner.uts?.add(net.netns, this.hostname);
     }
     if (this.terminating) return;
     const pod = this.podWithIPs();
@@ -276,10 +339,9 @@ export class PodWorker {
 
   private launchFor(pod: PodObj, c: Container, net: PodNetwork): ContainerLaunch | StartRefusal {
     const o = this.runner.opts;
-    const hostname = (this.pod.spec?.hostname || this.pod.metadata.name || '').slice(0, 63);
     const base: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOSTNAME: hostname,
+      HOSTNAME: this.hostname,
     };
     let inv: ReturnType<typeof containerInvocation>;
     try {
@@ -300,19 +362,52 @@ export class PodWorker {
       }
     }
     if (argv.length === 0) return { reason: 'CreateContainerError', message: 'empty command' };
-    const dir = join(o.dataDir, 'pods', `${this.pod.metadata.namespace}_${this.pod.metadata.name}`);
+    const m = this.pod.metadata;
     return {
-      argv: net.netns ? this.runner.topology.netnsOps.execArgv(net.netns, argv) : argv,
+      argv: this.inSandbox(argv),
       env: { ...base, ...inv.env },
-      logFile: join(dir, `${c.name}.log`),
+      logDir: containerLogDir(o.dataDir, m.namespace ?? '', m.name ?? '', this.uid, c.name),
     };
+  }
+
+  /** `argv` run inside the pod's namespaces (network, UTS); as is in the rootless lab. */
+  private inSandbox(argv: readonly string[]): string[] {
+    const ns = this.net?.netns;
+    if (!ns) return [...argv];
+    const inNet = this.runner.topology.netnsOps.execArgv(ns, argv);
+    return this.runner.uts ? this.runner.uts.execArgv(ns, inNet) : inNet;
+  }
+
+  /**
+   * How to run a command in one of the pod's containers (`kubectl exec`): inside the pod's
+   * namespaces with the container's environment; or why not, in the kubelet's words.
+   */
+  execLaunch(
+    container: string,
+    argv: readonly string[],
+  ): { argv: string[]; env: Record<string, string> } | { error: string } {
+    const name = this.pod.metadata.name ?? '';
+    const c = this.containers.find((r) => r.spec.name === container);
+    if (!c?.running() || this.terminating) {
+      return { error: `container ${container} is not running in pod ${name}` };
+    }
+    return { argv: this.inSandbox(argv), env: c.execEnv() ?? {} };
+  }
+
+  /** The pod's network namespace (port-forward dials from it); undefined when rootless. */
+  get podIP(): string | undefined {
+    return this.net?.ip;
+  }
+
+  get netns(): string | undefined {
+    return this.net?.netns;
   }
 
   /**
    * Stops every container (SIGTERM, grace, SIGKILL), tears the network down and, when the
    * pod was deleted gracefully, removes the object. Idempotent.
    */
-  terminate(deleteObject: boolean, graceCapMs?: number): Promise<void> {
+  terminate(deleteObject: boolean, graceCapMs?: number, keepLogs = false): Promise<void> {
     if (this.terminating) return this.terminating;
     this.terminating = (async () => {
       await this.started;
@@ -321,10 +416,15 @@ export class PodWorker {
       await Promise.all(this.containers.map((c) => c.stop(grace)));
       await this.flushStatus();
       this.objectGone = true;
+      const ns = this.net?.netns;
       await this.runner.topology
         .removePod(this.uid)
         .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: teardown`));
+      if (ns) await this.runner.uts?.delete(ns).catch((e: unknown) => this.runner.report(e, `pod ${this.label}: uts`));
       if (deleteObject) await this.deleteObject();
+      // A deleted pod's logs go with it, as the kubelet removes /var/log/pods/<pod>.
+      const m = this.pod.metadata;
+      if (!keepLogs) await dropPodLogs(this.runner.opts.dataDir, m.namespace ?? '', m.name ?? '', this.uid);
     })()
       .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: terminate`))
       .finally(() => this.resolveFinished());
@@ -342,6 +442,20 @@ export class PodWorker {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+  }
+
+  /** Kills the containers at once and writes nothing more (the node died). */
+  async crash(): Promise<void> {
+    this.objectGone = true;
+    this.terminating ??= Promise.resolve();
+    await this.started;
+    await Promise.all(this.containers.map((c) => c.stop(0)));
+    this.resolveFinished();
+  }
+
+  /** Writes the status again (the node's address changed). */
+  refreshStatus(): void {
+    this.markDirty();
   }
 
   containerRunners(): readonly ContainerRunner[] {

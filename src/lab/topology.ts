@@ -10,6 +10,10 @@
 //   pod namespaces  svn-<h6>-<id>     node-side veths   eth0 (uplink), br0, v<id> (per pod)
 // All ≤ 15 characters (IFNAMSIZ - 1), the limit for link names.
 //
+// In a cluster of lab nodes (lan.ts) the uplink joins the lab's LAN bridge instead of the
+// parent namespace, and node i > 0 takes its names from the hash of "<data dir>, node i", so
+// every node's namespaces keep the shape above and node 0 keeps the single node's names.
+//
 // Without CAP_NET_ADMIN the lab degrades to loopback: no namespaces, each pod a distinct
 // 127.x.y.z address that its processes bind to.
 import { createHash } from 'node:crypto';
@@ -32,8 +36,24 @@ export interface TopologyOptions {
   linkCIDR?: string;
   /** Default: netns when this process has CAP_NET_ADMIN, else rootless. */
   mode?: LabMode;
+  /** Join this LAN (lan.ts) instead of a link to the parent namespace. */
+  lan?: LanAttachment;
+  /** This node's number in a cluster of lab nodes (0: the single node's names). */
+  nodeIndex?: number;
   netns?: Netns;
   links?: Links;
+}
+
+/** Where a node's uplink plugs into the lab LAN. */
+export interface LanAttachment {
+  /** The LAN namespace and its bridge. */
+  netns: string;
+  bridge: string;
+  /** This node's port on the bridge (a link in the LAN namespace). */
+  port: string;
+  /** The node's InternalIP on the LAN, and the LAN's prefix length. */
+  nodeIP: string;
+  prefix: number;
 }
 
 export const namePrefix = 'svn-';
@@ -47,8 +67,9 @@ export interface LabNames {
   parentLink: string;
 }
 
-export function labNames(dataDir: string): LabNames {
-  const hash = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 6);
+export function labNames(dataDir: string, nodeIndex = 0): LabNames {
+  const seed = nodeIndex === 0 ? resolve(dataDir) : `${resolve(dataDir)}\0node ${nodeIndex}`;
+  const hash = createHash('sha256').update(seed).digest('hex').slice(0, 6);
   return { hash, nodeNetns: `${namePrefix}${hash}`, parentLink: `${namePrefix}${hash}` };
 }
 
@@ -71,14 +92,15 @@ export class LabTopology {
   readonly mode: LabMode;
   readonly names: LabNames;
   readonly podCIDR: string;
-  /** The node's InternalIP: the node end of the parent link (127.0.0.1 when rootless). */
-  readonly nodeIP: string;
+  /** The node's InternalIP: the node end of the uplink (127.0.0.1 when rootless). */
+  private currentNodeIP: string;
   /** The parent end of the link: where the node namespace's traffic to the parent goes. */
   readonly parentIP: string | undefined;
   readonly ipam: PodIPAM;
   private readonly netns: Netns;
   private readonly links: Links;
   private readonly parentNetns: string | undefined;
+  private readonly lan: LanAttachment | undefined;
   private readonly linkPrefix: number;
   private nextId = 0;
   private readonly pods = new Map<string, PodNetwork>();
@@ -86,24 +108,47 @@ export class LabTopology {
 
   constructor(opts: TopologyOptions) {
     this.mode = opts.mode ?? (hasNetAdmin() ? 'netns' : 'rootless');
-    this.names = labNames(opts.dataDir);
+    this.names = labNames(opts.dataDir, opts.nodeIndex ?? 0);
     this.netns = opts.netns ?? new IpNetns();
     this.links = opts.links ?? new IpLinks();
     this.parentNetns = opts.parentNetns;
+    this.lan = opts.lan;
     if (this.mode === 'rootless') {
       this.podCIDR = loopbackPodCIDR(Number.parseInt(this.names.hash.slice(0, 2), 16));
       this.ipam = new PodIPAM(this.podCIDR, { gateway: false });
-      this.nodeIP = '127.0.0.1';
+      this.currentNodeIP = '127.0.0.1';
       this.parentIP = undefined;
       this.linkPrefix = 8;
+    } else if (opts.lan) {
+      this.podCIDR = opts.podCIDR ?? '10.244.0.0/24';
+      this.ipam = new PodIPAM(this.podCIDR);
+      this.parentIP = undefined;
+      this.currentNodeIP = opts.lan.nodeIP;
+      this.linkPrefix = opts.lan.prefix;
     } else {
       this.podCIDR = opts.podCIDR ?? '10.244.0.0/24';
       this.ipam = new PodIPAM(this.podCIDR);
       const link = parseCidr4(opts.linkCIDR ?? defaultLinkCIDR(this.names.hash));
       this.parentIP = intToIpv4(link.base + 1);
-      this.nodeIP = intToIpv4(link.base + 2);
+      this.currentNodeIP = intToIpv4(link.base + 2);
       this.linkPrefix = link.bits;
     }
+  }
+
+  get nodeIP(): string {
+    return this.currentNodeIP;
+  }
+
+  /** Moves the node's InternalIP on the LAN (the old address goes, the new one comes). */
+  async setNodeIP(ip: string): Promise<void> {
+    if (!this.lan) throw new Error('only a node on a lab LAN can change its address');
+    if (ip === this.currentNodeIP) return;
+    const ns = this.names.nodeNetns;
+    if (this.started) {
+      await this.links.addAddress(ns, uplinkName, `${ip}/${this.linkPrefix}`);
+      await this.links.deleteAddress(ns, uplinkName, `${this.currentNodeIP}/${this.linkPrefix}`);
+    }
+    this.currentNodeIP = ip;
   }
 
   get nodeNetns(): string | undefined {
@@ -123,9 +168,18 @@ export class LabTopology {
       await this.links.addBridge(ns, bridgeName);
       await this.links.addAddress(ns, bridgeName, `${this.ipam.gateway()}/${this.ipam.prefixLength()}`);
       await this.links.setUp(ns, bridgeName);
-      await this.links.addVeth(this.parentNetns, this.names.parentLink, uplinkName, ns);
-      await this.links.addAddress(this.parentNetns, this.names.parentLink, `${this.parentIP}/${this.linkPrefix}`);
-      await this.links.setUp(this.parentNetns, this.names.parentLink);
+      if (this.lan) {
+        await this.links.addVeth(this.lan.netns, this.lan.port, uplinkName, ns);
+        await this.links.setMaster(this.lan.netns, this.lan.port, this.lan.bridge);
+        await this.links.setUp(this.lan.netns, this.lan.port);
+      } else {
+        await this.links.addVeth(this.parentNetns, this.names.parentLink, uplinkName, ns);
+        await this.links.addAddress(this.parentNetns, this.names.parentLink, `${this.parentIP}/${this.linkPrefix}`);
+        await this.links.setUp(this.parentNetns, this.names.parentLink);
+      }
+      // setNodeIP adds the new address before removing the old one: the new one must survive
+      // as the primary when the old primary goes (by default the kernel drops secondaries too).
+      await this.links.setSysctl(ns, `net.ipv4.conf.${uplinkName}.promote_secondaries`, '1');
       await this.links.addAddress(ns, uplinkName, `${this.nodeIP}/${this.linkPrefix}`);
       await this.links.setUp(ns, uplinkName);
       // The node routes between pods and the parent link; pods answer the parent's clients.
@@ -205,6 +259,18 @@ export class LabTopology {
     if (this.mode === 'netns') await this.cleanup();
   }
 
+  /**
+   * The machine died: every process and link of the node goes, nothing is written anywhere.
+   * The pod runner has stopped its containers first; start() builds the node again.
+   */
+  async crash(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const key of this.pods.keys()) this.ipam.release(key);
+    this.pods.clear();
+    if (this.mode === 'netns') await this.cleanup();
+  }
+
   /** Deletes every namespace, /etc/netns entry and parent link of this lab (by name). */
   async cleanup(): Promise<void> {
     const own = (n: string) => n === this.names.nodeNetns || n.startsWith(`${this.names.nodeNetns}-`);
@@ -219,7 +285,10 @@ export class LabTopology {
     // Normally gone with the node namespace (veth pairs die together); a run that crashed
     // between creating the pair and moving it may have left this end alone.
     try {
-      await this.links.deleteLink(this.parentNetns, this.names.parentLink);
+      if (this.lan) {
+        if ((await this.netns.list()).includes(this.lan.netns))
+          await this.links.deleteLink(this.lan.netns, this.lan.port);
+      } else await this.links.deleteLink(this.parentNetns, this.names.parentLink);
     } catch (e) {
       if (!isKernelError(e, 'NOT_FOUND')) throw e;
     }

@@ -17,8 +17,13 @@ import type { ProxySnapshot } from './snapshot.ts';
 
 export interface RelaySpec {
   readonly protocol: 'TCP' | 'UDP';
-  /** The NodePort, listened on at [::1]. */
+  /** The NodePort, listened on at [::1] (or `listen`). */
   readonly port: number;
+  /**
+   * The loopback address listened on; default ::1. The IPVS plane also relays 127.0.0.1, which
+   * IPVS cannot serve (a virtual server on 127.0.0.1 never sees the packets of local clients).
+   */
+  readonly listen?: '::1' | '127.0.0.1';
   /** Where a relayed flow goes: a kernel VIP of the same Service. */
   readonly host: string;
   readonly targetPort: number;
@@ -37,7 +42,8 @@ export interface LocalhostRelay {
   close(): Promise<void>;
 }
 
-export const relayKey = (s: Pick<RelaySpec, 'protocol' | 'port'>): string => `${s.protocol}/${s.port}`;
+export const relayKey = (s: Pick<RelaySpec, 'protocol' | 'port' | 'listen'>): string =>
+  `${s.protocol}/${s.listen && s.listen !== '::1' ? `${s.listen}:` : ''}${s.port}`;
 
 /**
  * The relay listeners a snapshot asks for. The target is the NodePort on an IPv6 node address
@@ -92,7 +98,8 @@ function tcpListener(spec: RelaySpec): Promise<Listener> {
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '::1', port: spec.port, ipv6Only: true }, () => {
+    const host = spec.listen ?? '::1';
+    server.listen({ host, port: spec.port, ipv6Only: host === '::1' }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       resolve(l);
@@ -102,7 +109,8 @@ function tcpListener(spec: RelaySpec): Promise<Listener> {
 
 function udpListener(spec: RelaySpec): Promise<Listener> {
   const l: Listener = { spec, close: () => {} };
-  const down = createSocket({ type: 'udp6', ipv6Only: true });
+  const listen = spec.listen ?? '::1';
+  const down = createSocket(listen === '::1' ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
   const sessions = new Map<string, { up: UdpSocket; timer: NodeJS.Timeout }>();
   const end = (key: string) => {
     const s = sessions.get(key);
@@ -139,7 +147,7 @@ function udpListener(spec: RelaySpec): Promise<Listener> {
   };
   return new Promise((resolve, reject) => {
     down.once('error', reject);
-    down.bind({ address: '::1', port: spec.port }, () => {
+    down.bind({ address: listen, port: spec.port }, () => {
       down.off('error', reject);
       down.on('error', () => {});
       resolve(l);

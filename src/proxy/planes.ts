@@ -5,6 +5,7 @@
 import { cidrContains } from '../api/ip.ts';
 import { iptablesMetricNames } from './iptables/metrics.ts';
 import { cleanupIptables, createIptablesPlane } from './iptables/plane.ts';
+import { cleanupIpvs, IpvsPlane, ipvsMetricNames } from './ipvs/plane.ts';
 import type { Registry } from './metrics.ts';
 import { cleanupNftables, createNftablesPlane } from './nftables/plane.ts';
 import type { DataPlane } from './plane.ts';
@@ -22,6 +23,8 @@ export interface PlaneConfig {
   /** The agent's registry: the plane's own metrics are registered here. */
   readonly metrics: Registry;
   readonly log: (msg: string) => void;
+  /** `--ipvs-scheduler` (the IPVS plane's default scheduler). */
+  readonly ipvsScheduler?: string;
 }
 
 export interface CleanupConfig {
@@ -39,7 +42,7 @@ export interface PlaneEntry {
   readonly metrics: readonly string[];
 }
 
-export const planeModes = ['nftables', 'iptables', 'userspace'] as const;
+export const planeModes = ['nftables', 'iptables', 'ipvs', 'userspace'] as const;
 export type PlaneMode = (typeof planeModes)[number];
 
 export function isPlaneMode(m: string): m is PlaneMode {
@@ -80,6 +83,20 @@ export const planes: Readonly<Record<PlaneMode, PlaneEntry>> = {
       }),
     cleanup: (cfg) => cleanupIptables(cfg.netns),
     metrics: [...iptablesMetricNames, ...kernelShared],
+  },
+  ipvs: {
+    needsRoot: true,
+    create: (cfg) =>
+      new IpvsPlane({
+        ...(cfg.netns !== undefined ? { netns: cfg.netns } : {}),
+        serviceCIDRs: cfg.serviceCIDRs,
+        masqueradeAll: cfg.masqueradeAll,
+        ...(cfg.ipvsScheduler !== undefined ? { scheduler: cfg.ipvsScheduler } : {}),
+        metrics: cfg.metrics,
+        log: cfg.log,
+      }),
+    cleanup: (cfg) => cleanupIpvs(cfg.netns),
+    metrics: [...ipvsMetricNames, ...kernelShared],
   },
   userspace: {
     needsRoot: false,

@@ -132,6 +132,9 @@ export function servicePortsOf(
         trafficDistribution: (spec as { trafficDistribution?: string }).trafficDistribution,
         lbAlgorithm: lbAlgorithmOf(svc),
         connectRetries: connectRetriesOf(svc, opts.defaultConnectRetries),
+        ...(svc.metadata?.annotations?.[annotationKeys.ipvsScheduler] !== undefined
+          ? { ipvsScheduler: svc.metadata.annotations[annotationKeys.ipvsScheduler] }
+          : {}),
       }),
     );
   }

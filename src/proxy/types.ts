@@ -62,6 +62,8 @@ export interface ServicePortInfo {
   readonly lbAlgorithm: LbAlgorithm;
   /** Other endpoints tried within one client connection after a failed connect. */
   readonly connectRetries: number;
+  /** The `svcnet.io/ipvs-scheduler` annotation as written (the IPVS plane validates it). */
+  readonly ipvsScheduler?: string;
 }
 
 export interface EndpointInfo {

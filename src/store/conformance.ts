@@ -9,6 +9,7 @@ import type { ObjectKey, Store, WatchEvent, WatchOptions } from './store.ts';
 
 export interface ConformanceOptions {
   historyLimit?: number;
+  historyBytes?: number;
   bookmarkIntervalMs?: number;
 }
 
@@ -606,6 +607,32 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           const w = collect(s, 'services', { resourceVersion: String(oldest) });
           await w.upTo(s.currentRevision() - oldest);
           assert.equal(w.events.length, s.currentRevision() - oldest);
+          w.watch.stop();
+        }));
+
+      it('the history window is bounded in bytes too: large versions compact sooner', () =>
+        withStore({ historyLimit: 10_000, historyBytes: 200_000 }, async (s) => {
+          const big = 'x'.repeat(20_000);
+          await s.create(svcKey('a'), svc('a'));
+          const first = s.currentRevision();
+          for (let i = 0; i < 60; i++) {
+            await s.update(svcKey('a'), (o) => ({
+              ...o,
+              metadata: { ...o.metadata, annotations: { big, i: String(i) } },
+            }));
+          }
+          // 60 prior versions of ~20 kB are ~1.2 MB: far more than the bound keeps.
+          const st = await rejectsWith(
+            () => s.watch('services', { resourceVersion: String(first) }, () => {}),
+            410,
+            'Expired',
+          );
+          const oldest = Number(/\((\d+)\)$/.exec(st.message)?.[1]);
+          const kept = s.currentRevision() - oldest;
+          assert.ok(kept >= 5 && kept <= 11, `kept ${kept} revisions of ~20 kB under a 200 kB bound`);
+          // What is kept replays.
+          const w = collect(s, 'services', { resourceVersion: String(oldest) });
+          await w.upTo(kept);
           w.watch.stop();
         }));
 

@@ -66,21 +66,88 @@ export function firstChanges(events: readonly LoggedEvent[]): Map<string, Logged
   return first;
 }
 
-/** In-memory log that keeps at least `keep` revisions, dropping older ones in batches. */
+/** Default bound on the bytes of prior versions the window holds (see ByteWindow). */
+export const defaultHistoryBytes = 128 * 1024 * 1024;
+
+/** Bytes an event costs the window: its prior version's text. */
+export const eventBytes = (prevJson: string | undefined | null): number => prevJson?.length ?? 0;
+
+/**
+ * The byte side of a history window. A window counted in revisions alone grows with object size:
+ * 10,000 revisions of a 1 MiB object are 10 GiB. Past `max` bytes the oldest events go (down to
+ * 90%, so compaction stays amortised), however few revisions remain; the newest is always kept.
+ */
+export class ByteWindow {
+  private sizes: { rv: number; bytes: number }[] = [];
+  private head = 0;
+  total = 0;
+
+  constructor(readonly max: number) {
+    if (!(max >= 1)) throw new Error(`history byte limit must be at least 1, got ${max}`);
+  }
+
+  push(rv: number, bytes: number): void {
+    this.sizes.push({ rv, bytes });
+    this.total += bytes;
+  }
+
+  /** Forgets the newest event (its write failed). */
+  dropLast(): void {
+    const e = this.sizes.pop();
+    if (e) this.total -= e.bytes;
+  }
+
+  /** Forgets events up to and including `rv` (compacted for another reason). */
+  dropThrough(rv: number): void {
+    while (this.head < this.sizes.length) {
+      const e = this.sizes[this.head];
+      if (!e || e.rv > rv) break;
+      this.total -= e.bytes;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.sizes.length) {
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The revision to compact through to get back under the bound, or undefined when within it. */
+  overflow(): number | undefined {
+    if (this.total <= this.max) return undefined;
+    const target = this.max * 0.9;
+    let total = this.total;
+    let through: number | undefined;
+    for (let i = this.head; i < this.sizes.length - 1 && total > target; i++) {
+      const e = this.sizes[i];
+      if (!e) break;
+      total -= e.bytes;
+      through = e.rv;
+    }
+    return through;
+  }
+}
+
+/**
+ * In-memory log that keeps at least `keep` revisions, dropping older ones in batches, unless
+ * their prior versions pass `maxBytes` (ByteWindow).
+ */
 export class EventLog implements History {
   private events: LoggedEvent[] = [];
   private head = 0;
   private compactedRv: number;
   private readonly batch: number;
+  private readonly bytes: ByteWindow;
 
   constructor(
     private readonly keep: number,
     compacted = 0,
+    maxBytes = defaultHistoryBytes,
   ) {
     if (!(keep >= 1)) throw new Error(`history limit must be at least 1, got ${keep}`);
     this.compactedRv = compacted;
     // Batching keeps compaction amortised O(1) per write; the contract is "at least keep".
     this.batch = Math.max(1, Math.ceil(keep / 10));
+    this.bytes = new ByteWindow(maxBytes);
   }
 
   compacted(): number {
@@ -89,10 +156,14 @@ export class EventLog implements History {
 
   push(e: LoggedEvent): void {
     this.events.push(e);
+    this.bytes.push(e.rv, eventBytes(e.prevJson));
     if (this.events.length - this.head > this.keep + this.batch) this.compactTo(e.rv - this.keep);
+    const over = this.bytes.overflow();
+    if (over !== undefined) this.compactTo(over);
   }
 
   private compactTo(rv: number): void {
+    this.bytes.dropThrough(rv);
     while (this.head < this.events.length) {
       const e = this.events[this.head];
       if (!e || e.rv > rv) break;

@@ -6,12 +6,14 @@ import { EventLog } from './history.ts';
 export interface MemoryStoreOptions extends StoreOptions {
   /** Revisions kept for watch replay and continue tokens (at least this many; default 10000). */
   historyLimit?: number;
+  /** ...unless their prior versions pass this many bytes (default 128 MiB). */
+  historyBytes?: number;
 }
 
 class MemoryBackend implements Backend {
   readonly history: EventLog;
-  constructor(keep: number) {
-    this.history = new EventLog(keep);
+  constructor(keep: number, maxBytes: number | undefined) {
+    this.history = new EventLog(keep, 0, maxBytes);
   }
   commit(c: Parameters<Backend['commit']>[0]): void {
     this.history.push({
@@ -28,6 +30,6 @@ class MemoryBackend implements Backend {
 
 export class MemoryStore extends CachedStore {
   constructor(opts: MemoryStoreOptions = {}) {
-    super(new MemoryBackend(opts.historyLimit ?? 10_000), { revision: 1, objects: [] }, opts);
+    super(new MemoryBackend(opts.historyLimit ?? 10_000, opts.historyBytes), { revision: 1, objects: [] }, opts);
   }
 }

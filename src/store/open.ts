@@ -5,8 +5,8 @@ import { SqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 
 export type StoreConfig =
-  | ({ kind: 'memory'; historyLimit?: number } & StoreOptions)
-  | ({ kind: 'sqlite'; path: string; historyLimit?: number } & StoreOptions);
+  | ({ kind: 'memory'; historyLimit?: number; historyBytes?: number } & StoreOptions)
+  | ({ kind: 'sqlite'; path: string; historyLimit?: number; historyBytes?: number } & StoreOptions);
 
 /** Store plus the on-demand bookmark both implementations offer. */
 export type OpenedStore = Store & { bookmarkNow(): void };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -77,6 +77,19 @@ describe('sqlite store: persistence', () => {
     const count = db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
     db.close();
     assert.ok(count >= 5 && count <= 11, `event log is bounded (${count})`);
+  });
+
+  it('keeps the database and its WAL readable by its own user only (0600), also an older 0644 file', async () => {
+    const path = freshPath();
+    const s = new SqliteStore({ path });
+    await s.create(key('a'), svc('a'));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(`${path}-wal`).mode & 0o777, 0o600);
+    await s.close();
+    chmodSync(path, 0o644);
+    const again = new SqliteStore({ path });
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    await again.close();
   });
 
   it('refuses a second store on a file that is in use', async () => {

@@ -302,7 +302,8 @@ export class FieldManager {
       if (!(e instanceof TypedError)) throw e;
       const ns = typeof pmeta.namespace === 'string' ? pmeta.namespace : '';
       const name = typeof pmeta.name === 'string' ? pmeta.name : '';
-      throw newUnknownError(`failed to create typed patch object (${ns}/${name}; ${this.gvk()}): ${e.message}`);
+      // Upstream's text; answered 400, not upstream's 500: the patch is what is wrong.
+      throw newBadRequest(`failed to create typed patch object (${ns}/${name}; ${this.gvk()}): ${e.message}`);
     }
     const id = managerId({ manager, operation: 'Apply', subresource: this.subresource || undefined });
     const attempt = (forced: boolean) => this.applyOnce(liveObj, patch, configSet, cloneManaged(managed), id, forced);

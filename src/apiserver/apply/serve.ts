@@ -7,6 +7,7 @@ import type { KubeObject } from '../../api/types.ts';
 import { decodeApplyPatch } from '../codec.ts';
 import type { PatchOptions } from '../query.ts';
 import type { GenericRegistry, Target } from '../registry/generic.ts';
+import { conformToSchema } from '../schema/conform.ts';
 import { fieldManagerFor } from './field-manager.ts';
 
 export interface ApplyResult {
@@ -23,6 +24,8 @@ export async function serveApply(
   opts: PatchOptions,
 ): Promise<ApplyResult> {
   const patch = decodeApplyPatch(raw);
+  // Value types checked like any body; unknown fields are the field manager's to refuse.
+  conformToSchema(t.info, patch, { prune: false });
   const meta = patch.metadata;
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
     throw newBadRequest('error decoding YAML: metadata must be an object');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ApiError, isBadRequest, isInternalError, isInvalid } from '../../api/status.ts';
+import { type ApiError, isBadRequest, isInvalid } from '../../api/status.ts';
 import { applyStrategicMergePatch } from './strategic.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -233,12 +233,10 @@ describe('applyStrategicMergePatch: directives', () => {
 describe('applyStrategicMergePatch: errors as the apiserver reports them', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } };
 
-  it('500 for a merge-list item without its merge key', () => {
+  it('400 (upstream: 500) for a merge-list item without its merge key, with upstream text', () => {
     assert.throws(
       () => applyStrategicMergePatch(svc, { spec: { ports: [{ name: 'x' }] } }, 'Service'),
-      (e: ApiError) =>
-        isInternalError(e) &&
-        e.message === 'Internal error occurred: map: map[name:x] does not contain declared merge key: port',
+      (e: ApiError) => isBadRequest(e) && e.message === 'map: map[name:x] does not contain declared merge key: port',
     );
   });
 
@@ -258,10 +256,10 @@ describe('applyStrategicMergePatch: errors as the apiserver reports them', () =>
     assert.throws(() => applyStrategicMergePatch(svc, { spec: { ports: [[1]] } }, 'Service'), isInvalid);
   });
 
-  it('500 for unknown $patch values', () => {
+  it('400 (upstream: 500) for unknown $patch values', () => {
     assert.throws(
       () => applyStrategicMergePatch(svc, { spec: { $patch: 'frob' } }, 'Service'),
-      (e: ApiError) => isInternalError(e) && e.message.includes('unknown patch type: frob in map: map[$patch:frob]'),
+      (e: ApiError) => isBadRequest(e) && e.message.includes('unknown patch type: frob in map: map[$patch:frob]'),
     );
   });
 });

@@ -4,7 +4,7 @@
 // unknown-field checks and protobuf decoding. Errors take the apiserver's shapes: the mergepatch
 // format errors are 400, lists of lists 422, anything else a 500 carrying upstream's text.
 import type { ResourceInfo } from '../../api/resources.ts';
-import { type ApiError, newBadRequest, newInternalError, newRejectedRequest } from '../../api/status.ts';
+import { type ApiError, newBadRequest, newRejectedRequest } from '../../api/status.ts';
 import { kindSchema } from '../schema/index.ts';
 import { type FieldSpec, fieldFor, type MessageSchema, messageOf, type ScalarType } from '../schema/types.ts';
 import { goTypeName, goValue, isObject, type JsonObject } from './json-value.ts';
@@ -382,7 +382,9 @@ function toApiError(e: SmpError): ApiError {
       // apimachinery NewGenericServerResponse(422): the detail does not reach the client.
       return newRejectedRequest(e);
     case 'internal':
-      return newInternalError(e);
+      // Upstream answers these 500 (its merge code's errors); the patch is what cannot apply,
+      // so here they are the client's 400, with upstream's text.
+      return newBadRequest(e.message);
   }
 }
 

@@ -7,7 +7,7 @@ import { canonicalIP, cidrContains, ipFamilyOf } from '../../api/ip.ts';
 import { categorizeEndpoints, sourceRangesOf } from '../eligibility.ts';
 import { endpointSetsOf, trafficClassOf } from '../traffic-class.ts';
 import { type EndpointInfo, endpointKey, type NodeInfo, type ServicePortInfo } from '../types.ts';
-import { type Vip, vipsOf } from '../vips.ts';
+import { vipsOf } from '../vips.ts';
 import type { Item } from './store.ts';
 import {
   affinityEndpointPrefix,

@@ -169,7 +169,6 @@ export class NftablesRenderer {
   sharedRules(family: NftFamily, chain: SharedChain | (typeof baseChains)[number]['name']): string[] {
     const w = familyWords[family];
     const vip = `${w.sel} daddr . meta l4proto . th dport`;
-    const podsKnown = cidrsOf(this.env?.node.podCIDRs ?? [], family).length > 0;
     const mark = 'jump mark-for-masquerade';
     switch (chain) {
       case 'raw-prerouting':

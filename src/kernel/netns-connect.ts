@@ -1,0 +1,42 @@
+// TCP connections made from inside a named network namespace (the native netns-connect addon),
+// wrapped as Node sockets: how `kubectl port-forward` reaches a lab pod's own loopback.
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { nativeAddonPath } from './entry.ts';
+import { KernelError } from './errors.ts';
+
+interface NetnsConnectAddon {
+  connect(nsPath: string, ip: string, port: number): number;
+}
+
+let addon: NetnsConnectAddon | null | undefined;
+
+function load(): NetnsConnectAddon | null {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(nativeAddonPath('netns-connect', 'netns_connect')) as NetnsConnectAddon;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+/** Connects to ip:port from inside /run/netns/<netns>; rejects with the errno's name (ECONNREFUSED…). */
+export async function connectInNetns(netns: string, ip: string, port: number): Promise<Socket> {
+  const a = load();
+  if (!a)
+    throw new KernelError(
+      'FAILED',
+      'connections into a pod need the native netns-connect addon (scripts/build-native.sh)',
+    );
+  const fd = a.connect(`/run/netns/${netns}`, ip, port);
+  if (fd < 0) {
+    const name = errnoNames.get(-fd) ?? `errno ${-fd}`;
+    throw Object.assign(new Error(`connect ${ip}:${port} in ${netns}: ${name}`), { code: name });
+  }
+  return new Socket({ fd, readable: true, writable: true });
+}
