@@ -72,6 +72,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.externalIPAllowCIDRs ? { externalIPAllowCIDRs: o.externalIPAllowCIDRs } : {}),
     ...(o.lbIPAllowCIDRs ? { loadBalancerIPAllowCIDRs: o.lbIPAllowCIDRs } : {}),
     serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
+    masqueradeAll: o.masqueradeAll ?? false,
     ...(o.syncPeriodMs !== undefined ? { maxSyncIntervalMs: o.syncPeriodMs } : {}),
     ...(o.minSyncPeriodMs !== undefined ? { minSyncIntervalMs: o.minSyncPeriodMs } : {}),
   });

@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Register>> = {
   controller: async () => (await import('./controller.ts')).registerControllerCommand,
   agent: async () => (await import('./agent.ts')).registerAgentCommand,
   cleanup: async () => (await import('./cleanup.ts')).registerCleanupCommand,
+  explain: async () => (await import('./explain.ts')).registerExplainCommand,
   dns: async () => (await import('../dns/command.ts')).registerDnsCommand,
   exec: async () => (await import('../lab/exec.ts')).registerExecCommand,
   node: async () => (await import('../lab/node-command.ts')).registerNodeCommand,

@@ -17,6 +17,7 @@ import type { KubeObject } from '../api/types.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
+import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { LabCluster } from '../lab/cluster.ts';
@@ -29,7 +30,7 @@ import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { startControllers } from './controller.ts';
+import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
 
@@ -41,6 +42,7 @@ export interface UpFlags extends ApiServerFlags {
   zones?: string;
   lanCidr?: string;
   nodeMonitorGracePeriod: string;
+  lbProvider: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -138,6 +140,32 @@ function stopChild(child: ChildProcess, how: 'graceful' | 'kill'): Promise<void>
   });
 }
 
+/**
+ * Keeps a node's agent running as its DaemonSet would: an agent that exits on its own is
+ * started again after a second. The returned function stops it for good.
+ */
+function superviseAgent(spawnOne: () => ChildProcess, node: string): (how: 'graceful' | 'kill') => Promise<void> {
+  let stopped = false;
+  let child = spawnOne();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (c: ChildProcess) =>
+    c.once('exit', (code, signal) => {
+      if (stopped) return;
+      console.error(`svcnet: agent of ${node} exited (${signal ?? code}); starting it again`);
+      timer = setTimeout(() => {
+        if (stopped) return;
+        child = spawnOne();
+        watch(child);
+      }, 1000);
+    });
+  watch(child);
+  return async (how) => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await stopChild(child, how);
+  };
+}
+
 interface ParsedUp {
   mode: PlaneMode;
   root: boolean;
@@ -180,6 +208,10 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
+  if (!lbProviderNames().includes(flags.lbProvider))
+    throw new CliError(
+      `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
+    );
   return { mode, root, nodes, zones, graceMs };
 }
 
@@ -212,10 +244,12 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
+    const lbProvider = lbProviderFromFlag(flags.lbProvider);
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
       nodeMonitorGracePeriodMs: graceMs,
+      ...(lbProvider ? { lbProvider } : {}),
     });
     stack.push(() => controllers.stop());
     await controllers.synced();
@@ -248,28 +282,25 @@ export async function runUp(flags: UpFlags): Promise<void> {
         dnsIP,
         leaseRenewIntervalMs,
         startAgent: async (l) => {
-          const child = spawnNodeAgent(
-            [
-              '--kubeconfig',
-              nodeKubeconfig,
-              '--node-name',
-              l.node.name,
-              '--node-ip',
-              l.nodeIP,
-              '--mode',
-              mode,
-              '--netns',
-              l.netns,
-              '--service-cidrs',
-              serviceCIDRs.join(','),
-              '--healthz',
-              `${l.nodeIP}:10256`,
-              '--dns-listen',
-              `${l.gateway}:53`,
-            ],
+          const argv = [
+            '--kubeconfig',
+            nodeKubeconfig,
+            '--node-name',
+            l.node.name,
+            '--node-ip',
+            l.nodeIP,
+            '--mode',
+            mode,
+            '--netns',
             l.netns,
-          );
-          return (how) => stopChild(child, how);
+            '--service-cidrs',
+            serviceCIDRs.join(','),
+            '--healthz',
+            `${l.nodeIP}:10256`,
+            '--dns-listen',
+            `${l.gateway}:53`,
+          ];
+          return superviseAgent(() => spawnNodeAgent(argv, l.netns), l.node.name);
         },
         // One writer at a time: nodes start in parallel, and ensure() is a get then a create.
         onNodesChanged: () => {
@@ -368,5 +399,6 @@ export function registerUpCommand(program: Command): Command {
       'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
       '50s',
     )
+    .option(lbProviderFlag, lbProviderHelp(), 'ipam')
     .action(runUp);
 }

@@ -6,12 +6,13 @@
 import type { AddressInfo } from 'node:net';
 import { ApiError } from '../api/status.ts';
 import type { EndpointSlice, Event, IPAddressPool, KubeObject, Node, Service } from '../api/types.ts';
-import { labelKeys } from '../api/well-known.ts';
+import { annotationKeys, labelKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
 import type { InformerOptions } from '../client/informer-api.ts';
 import { localhostNodePortsAllowed, resolveNodePortAddresses } from './eligibility.ts';
 import { EndpointsChangeTracker } from './endpoints.ts';
+import { explainRoutes } from './explain/http.ts';
 import { ProxyHealth, ProxyHealthServer, type ServiceHealthEntry, ServiceHealthServer } from './healthcheck.ts';
 import { poolRangesOf, rejectedLoadBalancerIPReason, rejectionMessage } from './lb-ingress.ts';
 import { type ProxyMetrics, proxyMetrics, Registry } from './metrics.ts';
@@ -51,6 +52,13 @@ export interface AgentOptions {
   metrics?: Registry;
   clock?: RunnerClock;
   informer?: InformerOptions;
+  /** kube-proxy --masquerade-all (what /explain reports; the plane is configured by its creator). */
+  masqueradeAll?: boolean;
+  /**
+   * "host:port" published on this Node as svcnet.io/proxy-healthz, where `svcnet explain`
+   * finds this agent; default: the healthz address when it is not a wildcard.
+   */
+  advertiseHealthz?: string;
   /** Record plane events (ejections…) as Kubernetes Events; default true. */
   recordEvents?: boolean;
   onError?: (err: unknown, where: string) => void;
@@ -191,6 +199,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   });
   nodes.on((_old, cur) => {
     if (cur && cur.metadata.name !== opts.nodeName) return;
+    if (cur && advertised !== undefined && cur.metadata.annotations?.[annotationKeys.proxyHealthz] !== advertised) {
+      // Best effort: explain falls back to the InternalIP and port 10256.
+      const patch = { metadata: { annotations: { [annotationKeys.proxyHealthz]: advertised } } };
+      void opts.client.patch('nodes', '', opts.nodeName, 'merge', patch).catch((e) => onError(e, 'node annotation'));
+    }
     const next: NodeInfo = {
       name: opts.nodeName,
       zone: cur?.metadata.labels?.[labelKeys.topologyZone] ?? '',
@@ -252,12 +265,22 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
   });
 
+  let advertised = opts.advertiseHealthz;
   let healthServer: ProxyHealthServer | undefined;
   let healthzAddress: AddressInfo | undefined;
   if (opts.healthz !== null) {
     const hz = opts.healthz ?? { host: '0.0.0.0', port: 10256 };
-    healthServer = new ProxyHealthServer({ ...hz, health, metrics: () => metrics.render() });
+    healthServer = new ProxyHealthServer({
+      ...hz,
+      health,
+      metrics: () => metrics.render(),
+      routes: explainRoutes({ plane: opts.plane, snapshot: () => last, masqueradeAll: opts.masqueradeAll === true }),
+    });
     healthzAddress = await healthServer.start();
+    const host = healthzAddress.address;
+    if (advertised === undefined && host !== '0.0.0.0' && host !== '::') {
+      advertised = host.includes(':') ? `[${host}]:${healthzAddress.port}` : `${host}:${healthzAddress.port}`;
+    }
   }
 
   runner.start();

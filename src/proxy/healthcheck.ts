@@ -145,6 +145,8 @@ export interface ProxyHealthServerOptions {
   health: ProxyHealth;
   /** Prometheus text for /metrics. */
   metrics?: () => string;
+  /** Other paths this listener answers (the agent's /explain): status and JSON body. */
+  routes?: Readonly<Record<string, (query: URLSearchParams) => Promise<{ status: number; body: unknown }>>>;
   now?: () => number;
 }
 
@@ -172,6 +174,23 @@ export class ProxyHealthServer {
     const h = this.opts.health;
     const now = new Date((this.opts.now ?? Date.now)()).toISOString();
     const last = new Date(h.lastUpdatedMs()).toISOString();
+    const route = this.opts.routes?.[path ?? ''];
+    if (route) {
+      const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+      void route(query).then(
+        (r) => {
+          res.statusCode = r.status;
+          res.setHeader('Content-Type', 'application/json');
+          res.end(`${JSON.stringify(r.body, null, 2)}\n`);
+        },
+        (e: unknown) => {
+          res.statusCode = 500;
+          res.setHeader('Content-Type', 'application/json');
+          res.end(`${JSON.stringify({ message: e instanceof Error ? e.message : String(e) })}\n`);
+        },
+      );
+      return;
+    }
     if (path === '/metrics' && this.opts.metrics) {
       res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
       res.end(this.opts.metrics());

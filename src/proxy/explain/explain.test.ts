@@ -153,6 +153,7 @@ describe('explain: the shared decision with reasons', () => {
       'path',
       'pathSource',
       'plane',
+      'planeVerdict',
       'rule',
       'service',
       'source',

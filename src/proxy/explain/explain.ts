@@ -43,6 +43,30 @@ function sameVerdict(a: TraceVerdict, b: TraceVerdict): string | undefined {
   return undefined;
 }
 
+/** The documented key order, whatever order the parts were computed in. */
+function ordered(e: Explanation): Explanation {
+  const { node, plane, source, destination, service, endpoints, verdict, planeVerdict, rule } = e;
+  const { masquerade, masqueradeReason, affinity, path, pathSource, consistent, probe } = e;
+  return {
+    node,
+    plane,
+    source,
+    destination,
+    service,
+    endpoints,
+    verdict,
+    planeVerdict,
+    rule,
+    masquerade,
+    masqueradeReason,
+    affinity,
+    path,
+    pathSource,
+    consistent,
+    ...(probe ? { probe } : {}),
+  };
+}
+
 /** Builds the explanation; `plane` supplies the programmed path (undefined: decision only). */
 export async function explainFlow(
   snap: ProxySnapshot,
@@ -50,6 +74,16 @@ export async function explainFlow(
   planeName: string,
   plane: PlaneExplainer | undefined,
   opts: ExplainOptions = {},
+): Promise<Explanation> {
+  return ordered(await explainUnordered(snap, packet, planeName, plane, opts));
+}
+
+async function explainUnordered(
+  snap: ProxySnapshot,
+  packet: ExplainPacket,
+  planeName: string,
+  plane: PlaneExplainer | undefined,
+  opts: ExplainOptions,
 ): Promise<Explanation> {
   const found = findServicePort(snap, packet);
   const trace: PlaneTrace | undefined = plane ? await plane.explain(packet, snap) : undefined;
@@ -72,6 +106,7 @@ export async function explainFlow(
       service: null,
       endpoints: [],
       verdict: kind === 'endpoints' ? 'UNHANDLED' : kind,
+      planeVerdict: kind,
       rule: trace?.rule ?? (kind === 'UNHANDLED' ? 'not a service address on this node' : null),
       masquerade: false,
       masqueradeReason: 'not a service flow',
@@ -117,11 +152,14 @@ export async function explainFlow(
     },
     endpoints,
     verdict: v.kind,
+    planeVerdict: trace?.verdict.kind ?? v.kind,
     rule: v.kind === 'endpoints' ? null : (trace?.rule ?? `${v.kind} (${v.reason})`),
     masquerade,
-    masqueradeReason: hairpin
-      ? `${d.masqueradeReason}; the source is itself an endpoint: a hairpin flow to itself is masqueraded`
-      : d.masqueradeReason,
+    masqueradeReason: trace?.masqueradeReason
+      ? trace.masqueradeReason
+      : hairpin
+        ? `${d.masqueradeReason}; the source is itself an endpoint: a hairpin flow to itself is masqueraded`
+        : d.masqueradeReason,
     affinity:
       svc.affinityTimeoutSeconds === undefined
         ? { type: 'None' }

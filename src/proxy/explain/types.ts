@@ -36,6 +36,8 @@ export interface PlaneTrace {
   readonly steps: readonly PathStep[];
   /** The endpoint this client is pinned to by ClientIP affinity, where the plane can tell. */
   readonly pinnedTo?: string;
+  /** Set when the plane rewrites sources for its own reason (a proxy that connects itself). */
+  readonly masqueradeReason?: string;
   /** Set when the plane differs from the shared decision on purpose: why (e.g. refuses instead of dropping). */
   readonly deviation?: string;
 }
@@ -98,6 +100,8 @@ export interface Explanation {
   } | null;
   readonly endpoints: readonly ExplainEndpoint[];
   readonly verdict: 'endpoints' | 'REJECT' | 'DROP' | 'UNHANDLED';
+  /** What the plane's programmed state does (equal to verdict unless `consistent` says otherwise). */
+  readonly planeVerdict: 'endpoints' | 'REJECT' | 'DROP' | 'UNHANDLED';
   /** The rule deciding REJECT/DROP (programmed text where the plane has rules), else the reason. */
   readonly rule: string | null;
   readonly masquerade: boolean;

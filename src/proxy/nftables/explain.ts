@@ -32,7 +32,13 @@ export function pathSteps(family: NftFamily, path: readonly string[], counters: 
       steps.push({ kind: 'nat', name: 'dnat', detail: `to ${joinHostPort(dnat[1] ?? '', Number(dnat[2]))}` });
     else if (p === 'drop' || p === 'reject') steps.push({ kind: 'verdict', name: p });
     else if (p === 'no local socket' || p === 'no svcnet table') steps.push({ kind: 'verdict', name: p });
-    else steps.push(count ? { kind: 'chain', name: p, detail: count } : { kind: 'chain', name: p });
+    else {
+      const pick = /^(?:cluster|local)-pick-(\d+)$/.exec(p);
+      const detail = pick
+        ? `numgen random mod ${pick[1]}: each flow takes one of ${pick[1]} slots; the first is shown`
+        : count;
+      steps.push(detail ? { kind: 'chain', name: p, detail } : { kind: 'chain', name: p });
+    }
   }
   return steps;
 }

@@ -47,7 +47,8 @@ export function userspaceExplainer(plane: UserspacePlane, landings: LandingTable
         steps.push({
           kind: 'listener',
           name: `${p.proto.toLowerCase()} ${host}:${p.dport}`,
-          detail: mapped ? `VIP ${p.dst} is bound as ${mapped}` : `${spec.dest} socket`,
+          detail:
+            mapped && mapped !== p.dst ? `VIP ${p.dst} is bound as ${mapped}` : `${spec.dest} socket on this node`,
         });
         const route = plane.route(spec, p.src);
         if (route) {
@@ -86,6 +87,12 @@ export function userspaceExplainer(plane: UserspacePlane, landings: LandingTable
         steps,
         ...(pinnedTo ? { pinnedTo } : {}),
         deviation: refuses,
+        ...(v.kind === 'endpoints'
+          ? {
+              masqueradeReason:
+                "the userspace proxy opens its own connection to the endpoint: the endpoint sees this node's address, never the client's",
+            }
+          : {}),
       };
     },
     async landing(f: FlowTuple) {
