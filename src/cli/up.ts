@@ -17,6 +17,7 @@ import type { KubeObject } from '../api/types.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
+import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { LabCluster } from '../lab/cluster.ts';
@@ -29,7 +30,7 @@ import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { startControllers } from './controller.ts';
+import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
 
@@ -41,6 +42,7 @@ export interface UpFlags extends ApiServerFlags {
   zones?: string;
   lanCidr?: string;
   nodeMonitorGracePeriod: string;
+  lbProvider: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -206,6 +208,10 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
+  if (!lbProviderNames().includes(flags.lbProvider))
+    throw new CliError(
+      `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
+    );
   return { mode, root, nodes, zones, graceMs };
 }
 
@@ -238,10 +244,12 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
+    const lbProvider = lbProviderFromFlag(flags.lbProvider);
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
       nodeMonitorGracePeriodMs: graceMs,
+      ...(lbProvider ? { lbProvider } : {}),
     });
     stack.push(() => controllers.stop());
     await controllers.synced();
@@ -391,5 +399,6 @@ export function registerUpCommand(program: Command): Command {
       'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
       '50s',
     )
+    .option(lbProviderFlag, lbProviderHelp(), 'ipam')
     .action(runUp);
 }
