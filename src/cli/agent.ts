@@ -139,6 +139,8 @@ export function registerAgentCommand(program: Command): void {
         throw new CliError(`--mode must be one of ${planeModes.join(', ')}, not ${flags.mode}`);
       }
       const mode = flags.mode;
+      const missing = planes[mode].unavailable?.();
+      if (missing) throw new CliError(`--mode ${mode}: ${missing}`);
       if (!(ipvsSchedulers as readonly string[]).includes(flags.ipvsScheduler)) {
         throw new CliError(`--ipvs-scheduler must be one of ${ipvsSchedulers.join(', ')}, not ${flags.ipvsScheduler}`);
       }

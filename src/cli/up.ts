@@ -182,6 +182,8 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
+  const missing = planes[mode].unavailable?.();
+  if (missing) throw new CliError(`--mode ${mode}: ${missing}`);
   const nodes = Number(flags.nodes);
   if (!/^\d+$/.test(flags.nodes) || nodes < 1 || nodes > maxLabNodes)
     throw new CliError(`--nodes must be a whole number from 1 to ${maxLabNodes}, not ${flags.nodes}`);
