@@ -200,6 +200,9 @@ describe('kubectl logs, exec and port-forward on lab pods', {
     assert.match(r.stderr, /command terminated with exit code 3/);
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'hostname']), 'talker\n');
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'sh', '-c', 'echo $HOSTNAME']), 'talker\n');
+    // The shortcut enters the same namespaces.
+    const short = await inNs(join(repo, 'bin', 'svcnet'), ['exec', 'talker', '--', 'hostname'], env());
+    assert.equal(short.stdout, 'talker\n', short.stderr);
     const big = 'x'.repeat(300_000);
     const echoed = await kc(['exec', '-i', 'talker', '-c', 'main', '--', 'sh', '-c', 'wc -c; echo done'], big);
     assert.equal(echoed, `${big.length}\ndone\n`);
