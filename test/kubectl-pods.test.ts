@@ -200,6 +200,9 @@ describe('kubectl logs, exec and port-forward on lab pods', {
     assert.match(r.stderr, /command terminated with exit code 3/);
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'hostname']), 'talker\n');
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'sh', '-c', 'echo $HOSTNAME']), 'talker\n');
+    // The shortcut enters the same namespaces.
+    const short = await inNs(join(repo, 'bin', 'svcnet'), ['exec', 'talker', '--', 'hostname'], env());
+    assert.equal(short.stdout, 'talker\n', short.stderr);
     const big = 'x'.repeat(300_000);
     const echoed = await kc(['exec', '-i', 'talker', '-c', 'main', '--', 'sh', '-c', 'wc -c; echo done'], big);
     assert.equal(echoed, `${big.length}\ndone\n`);
@@ -237,6 +240,37 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert.equal(r.code, 7, r.stdout + r.stderr);
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
     assert.match(r.stdout, /40 132/);
+  });
+
+  it('the official Python client: exec with its exit code (v4.channel.k8s.io) and port-forward', async () => {
+    const script = `
+import sys
+from kubernetes import client, config
+from kubernetes.stream import stream, portforward
+config.load_kube_config(config_file=sys.argv[1])
+api = client.CoreV1Api()
+r = stream(api.connect_get_namespaced_pod_exec, "talker", "default", container="main",
+           command=["sh", "-c", "echo from-python; exit 4"], stderr=True, stdin=False, stdout=True, tty=False,
+           _preload_content=False)
+r.run_forever(timeout=20)
+print("exec", r.read_stdout().strip(), r.returncode)
+pf = portforward(api.connect_get_namespaced_pod_portforward, "talker", "default", ports="8080")
+s = pf.socket(8080)
+s.setblocking(True)
+s.sendall(b"GET /hostname HTTP/1.0\\r\\n\\r\\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+s.close()
+print("pf", data.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
+`;
+    const r = await inNs('/usr/bin/python3', ['-c', script, join(dir, 'data', 'kubeconfig')], env());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^exec from-python 4$/m);
+    assert.match(r.stdout, /^pf talker$/m);
   });
 
   it('kubectl port-forward reaches the pod port; two connections in turn', async () => {
