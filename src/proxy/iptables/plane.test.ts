@@ -320,3 +320,26 @@ describe('iptables plane on the fake kernel', () => {
     assert.equal(canonical(k), canonical(fresh(s)));
   });
 });
+
+describe('iptables plane: --cluster-cidr', () => {
+  it("local traffic is a source in the cluster CIDR: another node's pod is not masqueraded, the node is", async () => {
+    const k = kernel();
+    const s = snapshotOf([[svcPort('default', 'web', { clusterIPs: ['10.96.0.10'] }), [ep('10.244.1.6', 8080)]]]);
+    const r = new IptablesRenderer({
+      families: ['IPv4'],
+      serviceCIDRs,
+      masqueradeAll: false,
+      clusterCIDRs: ['10.244.0.0/16'],
+    });
+    r.update(s);
+    for (const [f, p] of r.renderFull()) await new IptablesApplier(k.ipt, k.ipset).apply(f, p);
+    const t = new IptablesTracer(k.ipt, k.ipset, { localAddresses: s.node.ips });
+    const masq = (src: string) => {
+      const v = t.trace({ src, dst: '10.96.0.10', proto: 'TCP', dport: 80 });
+      return v.kind === 'endpoints' ? v.masq : v.kind;
+    };
+    // 10.244.3.3 is outside this node's pod CIDR (10.244.0.0/24) but inside the cluster's.
+    assert.equal(masq('10.244.3.3'), false);
+    assert.equal(masq('192.168.77.1'), true);
+  });
+});
