@@ -347,7 +347,10 @@ export class Informer<T extends KubeObject = KubeObject> implements InformerLike
   private lastLogged: { text: string; at: number } | undefined;
 
   private report(err: unknown, phase: InformerErrorPhase): void {
-    if (this.opts.onError) return this.opts.onError(err, phase);
+    if (this.opts.onError) {
+      this.opts.onError(err, phase);
+      return;
+    }
     if (phase === 'handler') {
       console.error(`informer ${this.resource}: handler failed:`, err);
       return;
