@@ -3,11 +3,14 @@
 // under `svcnet up` the lab's node namespace (started there with `ip netns exec`).
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { layer2, layer2Metrics } from '../announcer/layer2/announcer.ts';
+import { type Speaker, startSpeaker } from '../announcer/speaker.ts';
 import { canonicalCIDR } from '../api/ip.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
 import { ipvsSchedulers } from '../kernel/ipvs.ts';
+import { openPacketSocket, packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { type Agent, startAgent } from '../proxy/agent.ts';
 import { Registry } from '../proxy/metrics.ts';
 import type { DataPlane } from '../proxy/plane.ts';
@@ -47,12 +50,15 @@ export interface NodeAgentOptions {
   syncPeriodMs?: number;
   /** kube-proxy's minSyncPeriod: syncs start at least this far apart. */
   minSyncPeriodMs?: number;
+  /** Announce LoadBalancer addresses (MetalLB's speaker): "layer2" answers ARP/NDP; default off. */
+  announce?: 'layer2' | 'off';
 }
 
 export interface NodeAgent {
   agent: Agent;
   plane: DataPlane;
   dns: ClusterDns | undefined;
+  speaker: Speaker | undefined;
   stop(): Promise<void>;
 }
 
@@ -67,7 +73,18 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     metrics,
     log: (m) => console.error(`svcnet agent: ${m}`),
   });
+  // Failures repeat on every retry (a 403 from RBAC above all): logged when they change and
+  // again every minute, so the operator sees them without a flood.
+  const logged = new Map<string, number>();
   const agent = await startAgent({
+    onError: (e, where) => {
+      const text = `svcnet agent: ${where}: ${e instanceof Error ? e.message : String(e)}`;
+      const now = Date.now();
+      if (now - (logged.get(text) ?? -Infinity) < 60_000) return;
+      logged.set(text, now);
+      if (logged.size > 1000) logged.clear();
+      console.error(text);
+    },
     client: o.client,
     nodeName: o.nodeName,
     nodeIPs: o.nodeIPs,
@@ -84,11 +101,31 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.minSyncPeriodMs !== undefined ? { minSyncIntervalMs: o.minSyncPeriodMs } : {}),
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
+  let speaker: Speaker | undefined;
+  if (o.announce === 'layer2') {
+    if (!packetSocketsAvailable())
+      throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+    const log = (m: string) => console.error(`svcnet agent: speaker: ${m}`);
+    speaker = await startSpeaker({
+      client: o.client,
+      nodeName: o.nodeName,
+      metrics,
+      announcer: layer2.create(o.nodeName, {
+        open: openPacketSocket,
+        metrics: layer2Metrics(metrics),
+        onError: (e) => log(String(e instanceof Error ? e.message : e)),
+      }),
+      log,
+      onError: (e, where) => log(`${where}: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  }
   return {
     agent,
     plane,
     dns,
+    speaker,
     async stop() {
+      await speaker?.stop('shutdown');
       await dns?.close();
       await agent.stop({ drainMs: 2000 });
     },
@@ -117,6 +154,7 @@ interface AgentFlags {
   lbIpAllow?: string;
   syncPeriod: string;
   minSyncPeriod: string;
+  announce: string;
   proxyMode?: string;
   masqueradeAll?: boolean;
   clusterCidr?: string;
@@ -145,6 +183,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .option('--sync-period <duration>', 'full resync at least this often, also under churn', '30s')
     .option('--min-sync-period <duration>', 'minimum time between two syncs', '1s')
+    .option('--announce <protocol>', "announce LoadBalancer IPs as MetalLB's speaker: layer2 (ARP/NDP) or off", 'off')
     .option('--proxy-mode <mode>', "kube-proxy's name for --mode")
     .option('--masquerade-all', 'masquerade every flow to a ClusterIP (kube-proxy --masquerade-all)')
     .option(
@@ -163,6 +202,9 @@ export function registerAgentCommand(program: Command): void {
       if (!(ipvsSchedulers as readonly string[]).includes(flags.ipvsScheduler)) {
         throw new CliError(`--ipvs-scheduler must be one of ${ipvsSchedulers.join(', ')}, not ${flags.ipvsScheduler}`);
       }
+      if (flags.announce !== 'layer2' && flags.announce !== 'off')
+        throw new CliError(`--announce must be layer2 or off, not ${flags.announce}`);
+      const announce = flags.announce;
       const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod);
       const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod);
       if (syncPeriodMs < 1000) throw new CliError(`--sync-period must be at least 1s, not ${flags.syncPeriod}`);
@@ -198,6 +240,7 @@ export function registerAgentCommand(program: Command): void {
         syncPeriodMs,
         minSyncPeriodMs,
         ipvsScheduler: flags.ipvsScheduler,
+        announce,
         ...(flags.masqueradeAll ? { masqueradeAll: true } : {}),
         ...(flags.clusterCidr ? { clusterCIDRs: list(flags.clusterCidr) } : {}),
       });

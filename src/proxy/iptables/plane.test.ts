@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { IPFamily } from '../../api/ip.ts';
 import { FakeConntrack } from '../../kernel/conntrack.ts';
+import { ExecError } from '../../kernel/exec.ts';
 import { FakeIpset } from '../../kernel/fake-ipset.ts';
 import { FakeIptables } from '../../kernel/fake-iptables.ts';
 import type { Iptables } from '../../kernel/iptables.ts';
@@ -19,7 +20,7 @@ import { syncChanges as changes, type ProxySnapshot } from '../snapshot.ts';
 import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
 import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { IptablesApplier } from './applier.ts';
-import { createIptablesPlane, type IptablesPlane } from './plane.ts';
+import { cleanupIptables, createIptablesPlane, type IptablesPlane } from './plane.ts';
 import { existingRules, IptablesRenderer } from './render.ts';
 import { IptablesTracer } from './trace.ts';
 
@@ -341,5 +342,14 @@ describe('iptables plane: --cluster-cidr', () => {
     // 10.244.3.3 is outside this node's pod CIDR (10.244.0.0/24) but inside the cluster's.
     assert.equal(masq('10.244.3.3'), false);
     assert.equal(masq('192.168.77.1'), true);
+  });
+});
+
+describe('cleanupIptables', () => {
+  it('a machine without iptables or ipset has nothing to remove', async () => {
+    const runner = async (argv: readonly string[]) => {
+      throw new ExecError('EXEC_NOT_FOUND', argv, {});
+    };
+    await cleanupIptables('absent', { runner, stateDir: '/nonexistent' });
   });
 });
