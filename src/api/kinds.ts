@@ -9,8 +9,13 @@ import { defaultPod } from './defaults/pod.ts';
 import { defaultReplicaSet } from './defaults/replicaset.ts';
 import type { ErrorList } from './field.ts';
 import type {
+  BFDProfile,
   BGPAdvertisement,
   BGPPeer,
+  ClusterRole,
+  ClusterRoleBinding,
+  Community,
+  ConfigMap,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -23,6 +28,9 @@ import type {
   Node,
   Pod,
   ReplicaSet,
+  Role,
+  RoleBinding,
+  ServiceAccount,
 } from './types.ts';
 import { validateDeployment, validateDeploymentUpdate } from './validation/deployment.ts';
 import { validateEndpoints, validateEndpointsUpdate } from './validation/endpoints.ts';
@@ -31,14 +39,29 @@ import { validateEvent, validateEventUpdate } from './validation/event.ts';
 import { validateLease, validateLeaseUpdate } from './validation/lease.ts';
 import {
   metallbUpdate,
+  validateBFDProfile,
   validateBGPAdvertisement,
   validateBGPPeer,
+  validateCommunity,
   validateIPAddressPool,
   validateL2Advertisement,
 } from './validation/metallb.ts';
 import { validateNamespace, validateNamespaceUpdate } from './validation/namespace.ts';
 import { validateNode, validateNodeUpdate } from './validation/node.ts';
 import { validatePod, validatePodUpdate } from './validation/pod.ts';
+import {
+  defaultBinding,
+  metaUpdate,
+  validateClusterRole,
+  validateClusterRoleBinding,
+  validateClusterRoleBindingUpdate,
+  validateConfigMap,
+  validateConfigMapUpdate,
+  validateRole,
+  validateRoleBinding,
+  validateRoleBindingUpdate,
+  validateServiceAccount,
+} from './validation/rbac.ts';
 import {
   validateReplicaSet,
   validateReplicaSetStatusUpdate,
@@ -107,6 +130,18 @@ export const kindStrategies = {
     defaultBGPAdvertisement,
     validateBGPAdvertisement,
     metallbUpdate(validateBGPAdvertisement),
+  ),
+  communities: strategy<Community>(undefined, validateCommunity, metallbUpdate(validateCommunity)),
+  bfdprofiles: strategy<BFDProfile>(undefined, validateBFDProfile, metallbUpdate(validateBFDProfile)),
+  configmaps: strategy<ConfigMap>(undefined, validateConfigMap, validateConfigMapUpdate),
+  serviceaccounts: strategy<ServiceAccount>(undefined, validateServiceAccount, metaUpdate(validateServiceAccount)),
+  roles: strategy<Role>(undefined, validateRole, metaUpdate(validateRole)),
+  clusterroles: strategy<ClusterRole>(undefined, validateClusterRole, metaUpdate(validateClusterRole)),
+  rolebindings: strategy<RoleBinding>(defaultBinding, validateRoleBinding, validateRoleBindingUpdate),
+  clusterrolebindings: strategy<ClusterRoleBinding>(
+    defaultBinding,
+    validateClusterRoleBinding,
+    validateClusterRoleBindingUpdate,
   ),
 } satisfies Record<string, KindStrategy>;
 

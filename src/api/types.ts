@@ -4,6 +4,7 @@
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
+  ConfigMap,
   Container,
   Endpoints,
   Event,
@@ -11,13 +12,26 @@ import type {
   Node,
   Pod,
   Service,
+  ServiceAccount,
   ServicePort,
   ServiceSpec,
 } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  PolicyRule,
+  Role,
+  RoleBinding,
+  RoleRef,
+  Subject,
+} from 'kubernetes-types/rbac/v1.js';
 
 export type {
+  ClusterRole,
+  ClusterRoleBinding,
+  ConfigMap,
   Container,
   Deployment,
   Endpoint,
@@ -32,10 +46,16 @@ export type {
   ObjectMeta,
   OwnerReference,
   Pod,
+  PolicyRule,
   ReplicaSet,
+  Role,
+  RoleBinding,
+  RoleRef,
   Service,
+  ServiceAccount,
   ServicePort,
   ServiceSpec,
+  Subject,
 };
 
 /** Any stored API object: apiVersion + kind + metadata, the rest is kind-specific. */
@@ -104,6 +124,7 @@ export interface BGPPeer {
     routerID?: string;
     nodeSelectors?: LabelSelector[];
     password?: string;
+    passwordSecret?: { name?: string; namespace?: string };
     bfdProfile?: string;
     ebgpMultiHop?: boolean;
     vrf?: string;
@@ -124,5 +145,31 @@ export interface BGPAdvertisement {
     ipAddressPoolSelectors?: LabelSelector[];
     nodeSelectors?: LabelSelector[];
     peers?: string[];
+  };
+}
+
+/** metallb.io/v1beta1 Community: named aliases for BGP community values. */
+export interface Community {
+  apiVersion?: 'metallb.io/v1beta1';
+  kind?: 'Community';
+  metadata?: ObjectMeta;
+  spec?: {
+    communities?: { name?: string; value?: string }[];
+  };
+}
+
+/** metallb.io/v1beta1 BFDProfile (intervals in milliseconds). */
+export interface BFDProfile {
+  apiVersion?: 'metallb.io/v1beta1';
+  kind?: 'BFDProfile';
+  metadata?: ObjectMeta;
+  spec?: {
+    receiveInterval?: number;
+    transmitInterval?: number;
+    detectMultiplier?: number;
+    echoInterval?: number;
+    echoMode?: boolean;
+    passiveMode?: boolean;
+    minimumTtl?: number;
   };
 }

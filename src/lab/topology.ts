@@ -177,6 +177,9 @@ export class LabTopology {
         await this.links.addAddress(this.parentNetns, this.names.parentLink, `${this.parentIP}/${this.linkPrefix}`);
         await this.links.setUp(this.parentNetns, this.names.parentLink);
       }
+      // setNodeIP adds the new address before removing the old one: the new one must survive
+      // as the primary when the old primary goes (by default the kernel drops secondaries too).
+      await this.links.setSysctl(ns, `net.ipv4.conf.${uplinkName}.promote_secondaries`, '1');
       await this.links.addAddress(ns, uplinkName, `${this.nodeIP}/${this.linkPrefix}`);
       await this.links.setUp(ns, uplinkName);
       // The node routes between pods and the parent link; pods answer the parent's clients.

@@ -2,8 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultBGPPeer, defaultIPAddressPool } from '../defaults/metallb.ts';
 import { errorBody, type FieldError } from '../field.ts';
-import type { BGPPeer, IPAddressPool, L2Advertisement } from '../types.ts';
-import { parsePoolEntry, validateBGPPeer, validateIPAddressPool, validateL2Advertisement } from './metallb.ts';
+import type { BFDProfile, BGPAdvertisement, BGPPeer, Community, IPAddressPool, L2Advertisement } from '../types.ts';
+import {
+  formatCommunity,
+  parseCommunity,
+  parseGoDuration,
+  parsePoolEntry,
+  validateBFDProfile,
+  validateBGPAdvertisement,
+  validateBGPPeer,
+  validateCommunity,
+  validateIPAddressPool,
+  validateL2Advertisement,
+} from './metallb.ts';
 
 const causes = (errs: FieldError[]): [string, string, string][] => errs.map((e) => [e.type, e.field, errorBody(e)]);
 const metadata = { name: 'pool', namespace: 'metallb-system' };
@@ -135,5 +146,82 @@ describe('L2Advertisement', () => {
         ['FieldValueRequired', 'spec.nodeSelectors[0].matchExpressions[0].values'],
       ],
     );
+  });
+});
+
+describe('BGP communities, Community and BFDProfile', () => {
+  it('parses standard and large communities and prints them back', () => {
+    for (const text of ['65535:65282', '0:0', 'large:4294967295:1:2']) {
+      const v = parseCommunity(text);
+      assert.notEqual(typeof v, 'string', text);
+      if (typeof v !== 'string') assert.equal(formatCommunity(v), text);
+    }
+    for (const bad of ['65536:1', '1:2:3', 'large:1:2', 'a:b', '', ':', '1:-2', 'large:4294967296:0:0'])
+      assert.equal(typeof parseCommunity(bad), 'string', bad);
+  });
+
+  it('Community: names unique, without colons, values valid', () => {
+    const c: Community = {
+      metadata,
+      spec: {
+        communities: [
+          { name: 'no-advertise', value: '65535:65282' },
+          { name: 'no-advertise', value: '1:1' },
+          { name: 'a:b', value: 'large:1:2:3' },
+          { name: 'bad', value: '70000:1' },
+          { value: '1:1' },
+        ],
+      },
+    };
+    assert.deepEqual(
+      validateCommunity(c).map((e) => [e.type, e.field]),
+      [
+        ['FieldValueDuplicate', 'spec.communities[1].name'],
+        ['FieldValueInvalid', 'spec.communities[2].name'],
+        ['FieldValueInvalid', 'spec.communities[3].value'],
+        ['FieldValueRequired', 'spec.communities[4].name'],
+      ],
+    );
+  });
+
+  it('BFDProfile: the CRD bounds', () => {
+    const ok: BFDProfile = {
+      metadata,
+      spec: { receiveInterval: 10, transmitInterval: 60000, detectMultiplier: 3, minimumTtl: 254 },
+    };
+    assert.deepEqual(validateBFDProfile(ok), []);
+    const bad: BFDProfile = {
+      metadata,
+      spec: { receiveInterval: 9, detectMultiplier: 1, echoInterval: 60001, minimumTtl: 255 },
+    };
+    assert.deepEqual(
+      validateBFDProfile(bad).map((e) => e.field),
+      ['spec.receiveInterval', 'spec.detectMultiplier', 'spec.echoInterval', 'spec.minimumTtl'],
+    );
+  });
+
+  it('BGPAdvertisement: community values must parse, alias names pass', () => {
+    const adv: BGPAdvertisement = { metadata, spec: { communities: ['no-advertise', '65535:65282', '1:2:3'] } };
+    assert.deepEqual(
+      validateBGPAdvertisement(adv).map((e) => [e.field, e.type]),
+      [['spec.communities[2]', 'FieldValueInvalid']],
+    );
+  });
+
+  it('BGPPeer: hold time 0 or ≥ 3s, keepalive ≤ hold, password xor passwordSecret', () => {
+    const peer = (spec: Partial<BGPPeer['spec']>): BGPPeer => ({
+      metadata,
+      spec: { myASN: 64512, peerASN: 64513, peerAddress: '192.0.2.1', ...spec },
+    });
+    assert.deepEqual(validateBGPPeer(peer({ holdTime: '0s', keepaliveTime: '0s' })), []);
+    assert.deepEqual(validateBGPPeer(peer({ holdTime: '1m30s', keepaliveTime: '30s' })), []);
+    assert.deepEqual(
+      validateBGPPeer(peer({ holdTime: '2s', keepaliveTime: '5s', password: 'x', passwordSecret: { name: 's' } })).map(
+        (e) => e.field,
+      ),
+      ['spec.holdTime', 'spec.keepaliveTime', 'spec.passwordSecret'],
+    );
+    assert.equal(parseGoDuration('1m30.5s'), 90_500);
+    assert.equal(parseGoDuration('-1s'), undefined);
   });
 });

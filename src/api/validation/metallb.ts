@@ -3,7 +3,16 @@
 import { duplicate, type ErrorList, invalid, Path, required } from '../field.ts';
 import { bytesAreIPv4, bytesToBigInt, type IPFamily, ipFamilyOf, parseCIDRSloppy, parseIPSloppy } from '../ip.ts';
 import { validateLabelSelector } from '../labels/validate.ts';
-import type { BGPAdvertisement, BGPPeer, IPAddressPool, L2Advertisement, LabelSelector, ObjectMeta } from '../types.ts';
+import type {
+  BFDProfile,
+  BGPAdvertisement,
+  BGPPeer,
+  Community,
+  IPAddressPool,
+  L2Advertisement,
+  LabelSelector,
+  ObjectMeta,
+} from '../types.ts';
 import { validateDNS1123Label, validateDNS1123Subdomain, validateNonnegative } from './common.ts';
 import { inclusiveRangeError, nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './names.ts';
 
@@ -44,6 +53,42 @@ export function parsePoolEntry(entry: string): AddressRange | string {
   const last = bytesToBigInt(end.bytes);
   if (first > last) return 'range start must not be after range end';
   return { family: fs ?? 'IPv4', first, last };
+}
+
+// ---- BGP communities -------------------------------------------------------------------------
+
+/** RFC 1997 standard community (two 16-bit halves) or RFC 8092 large community (three 32-bit words). */
+export type CommunityValue =
+  | { kind: 'standard'; value: number }
+  | { kind: 'large'; global: number; local1: number; local2: number };
+
+const communityHelp =
+  'must be a standard community "AA:NN" (two numbers 0-65535) or "large:AA:NN:MM" (three 0-4294967295)';
+
+function uintOf(text: string, max: number): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= max ? n : undefined;
+}
+
+/** Parse MetalLB's community spelling; a string is the reason it is invalid. */
+export function parseCommunity(text: string): CommunityValue | string {
+  const parts = text.split(':');
+  if (parts[0] === 'large') {
+    const [g, a, b] = parts.slice(1).map((x) => uintOf(x, maxASN));
+    if (parts.length !== 4 || g === undefined || a === undefined || b === undefined) return communityHelp;
+    return { kind: 'large', global: g, local1: a, local2: b };
+  }
+  const [hi, lo] = parts.map((x) => uintOf(x, 0xffff));
+  if (parts.length !== 2 || hi === undefined || lo === undefined) return communityHelp;
+  return { kind: 'standard', value: hi * 0x10000 + lo };
+}
+
+/** MetalLB's own text form, which is also what BIRD and FRR print. */
+export function formatCommunity(c: CommunityValue): string {
+  return c.kind === 'large'
+    ? `large:${c.global}:${c.local1}:${c.local2}`
+    : `${Math.floor(c.value / 0x10000)}:${c.value % 0x10000}`;
 }
 
 // ---- kinds -----------------------------------------------------------------------------------
@@ -128,6 +173,11 @@ export function validateBGPAdvertisement(adv: BGPAdvertisement): ErrorList {
     const p = Path.of('spec', 'communities').index(i);
     if (!c) errs.push(required(p, 'a community value (e.g. 65535:65282) or a Community name is required'));
     else if (seen.has(c)) errs.push(duplicate(p, c));
+    else if (c.includes(':')) {
+      // Anything with a colon is a value, never an alias name (names are DNS-1123 labels).
+      const v = parseCommunity(c);
+      if (typeof v === 'string') errs.push(invalid(p, c, v));
+    }
     seen.add(c);
   });
   errs.push(...names(spec.ipAddressPools, Path.of('spec', 'ipAddressPools')));
@@ -140,6 +190,26 @@ export function validateBGPAdvertisement(adv: BGPAdvertisement): ErrorList {
 // Go's time.ParseDuration grammar: a sequence of decimal numbers with units.
 const durationRegexp =
   /^[-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))*$|^0$/;
+
+const unitMs: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Go's time.ParseDuration, in milliseconds; undefined when it would not parse (negative too). */
+export function parseGoDuration(text: string): number | undefined {
+  if (!durationRegexp.test(text) || text.startsWith('-')) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(m[1]) * (unitMs[m[2] ?? ''] ?? 0);
+  return total;
+}
 
 export function validateBGPPeer(peer: BGPPeer): ErrorList {
   const errs = meta(peer.metadata);
@@ -166,12 +236,76 @@ export function validateBGPPeer(peer: BGPPeer): ErrorList {
     errs.push(invalid(Path.of('spec', 'peerPort'), spec.peerPort, inclusiveRangeError(1, 16384)));
   if (spec.routerID && ipFamilyOf(spec.routerID) !== 'IPv4')
     errs.push(invalid(Path.of('spec', 'routerID'), spec.routerID, 'must be a valid IPv4 address'));
+  const ms: Partial<Record<'holdTime' | 'keepaliveTime', number>> = {};
   for (const field of ['holdTime', 'keepaliveTime'] as const) {
     const v = spec[field];
-    if (v !== undefined && !durationRegexp.test(v))
-      errs.push(invalid(Path.of('spec', field), v, 'must be a duration such as "90s" or "1m30s"'));
+    if (v === undefined) continue;
+    const d = parseGoDuration(v);
+    if (d === undefined) errs.push(invalid(Path.of('spec', field), v, 'must be a duration such as "90s" or "1m30s"'));
+    else ms[field] = d;
   }
+  // RFC 4271 4.2: a hold time is zero or at least three seconds; MetalLB refuses a keepalive
+  // longer than the hold time, which would let the session expire between keepalives.
+  if (ms.holdTime !== undefined && ms.holdTime !== 0 && ms.holdTime < 3000)
+    errs.push(invalid(Path.of('spec', 'holdTime'), spec.holdTime, 'must be 0 or at least 3s (RFC 4271)'));
+  if (ms.holdTime !== undefined && ms.keepaliveTime !== undefined && ms.keepaliveTime > ms.holdTime)
+    errs.push(
+      invalid(
+        Path.of('spec', 'keepaliveTime'),
+        spec.keepaliveTime,
+        `must not be longer than holdTime (${spec.holdTime})`,
+      ),
+    );
+  if (spec.password && spec.passwordSecret)
+    errs.push(
+      invalid(
+        Path.of('spec', 'passwordSecret'),
+        spec.passwordSecret.name ?? '',
+        'may not be set together with spec.password',
+      ),
+    );
+  if (spec.passwordSecret && !spec.passwordSecret.name)
+    errs.push(required(Path.of('spec', 'passwordSecret', 'name'), 'the name of a kubernetes.io/basic-auth Secret'));
   errs.push(...selectors(spec.nodeSelectors, Path.of('spec', 'nodeSelectors')));
+  return errs;
+}
+
+export function validateCommunity(c: Community): ErrorList {
+  const errs = meta(c.metadata);
+  const seen = new Set<string>();
+  (c.spec?.communities ?? []).forEach((alias, i) => {
+    const p = Path.of('spec', 'communities').index(i);
+    if (!alias.name) errs.push(required(p.child('name'), 'the alias other resources use for this value'));
+    else if (seen.has(alias.name)) errs.push(duplicate(p.child('name'), alias.name));
+    else if (alias.name.includes(':'))
+      errs.push(invalid(p.child('name'), alias.name, 'may not contain ":" (it would read as a community value)'));
+    if (alias.name) seen.add(alias.name);
+    if (!alias.value) errs.push(required(p.child('value'), 'a community value such as "65535:65282"'));
+    else {
+      const v = parseCommunity(alias.value);
+      if (typeof v === 'string') errs.push(invalid(p.child('value'), alias.value, v));
+    }
+  });
+  return errs;
+}
+
+/** The CRD's bounds (kubebuilder Minimum/Maximum), in milliseconds where they are times. */
+export const bfdBounds = {
+  receiveInterval: [10, 60000],
+  transmitInterval: [10, 60000],
+  detectMultiplier: [2, 255],
+  echoInterval: [10, 60000],
+  minimumTtl: [1, 254],
+} as const;
+
+export function validateBFDProfile(b: BFDProfile): ErrorList {
+  const errs = meta(b.metadata);
+  const spec = b.spec ?? {};
+  for (const [field, [lo, hi]] of Object.entries(bfdBounds)) {
+    const v = spec[field as keyof typeof bfdBounds];
+    if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi))
+      errs.push(invalid(Path.of('spec', field), v, inclusiveRangeError(lo, hi)));
+  }
   return errs;
 }
 

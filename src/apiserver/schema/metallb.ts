@@ -99,3 +99,31 @@ export const BGPAdvertisement = {
   },
   status: { t: 'object', of: {} },
 } as const satisfies MessageSchema;
+
+export const Community = {
+  ...TypeMeta,
+  metadata: { t: 'object', of: ObjectMeta },
+  spec: {
+    t: 'object',
+    of: { communities: { t: 'array', of: { name: { t: 'string' }, value: { t: 'string' } } } },
+  },
+  status: { t: 'object', of: {} },
+} as const satisfies MessageSchema;
+
+export const BFDProfile = {
+  ...TypeMeta,
+  metadata: { t: 'object', of: ObjectMeta },
+  spec: {
+    t: 'object',
+    of: {
+      receiveInterval: { t: 'int64' },
+      transmitInterval: { t: 'int64' },
+      detectMultiplier: { t: 'int64' },
+      echoInterval: { t: 'int64' },
+      echoMode: { t: 'bool' },
+      passiveMode: { t: 'bool' },
+      minimumTtl: { t: 'int64' },
+    },
+  },
+  status: { t: 'object', of: {} },
+} as const satisfies MessageSchema;
