@@ -132,5 +132,11 @@ describe('svcnet CLI', () => {
     const order = await run(['agent', '--node-ip', '10.0.0.1', '--sync-period', '2s', '--min-sync-period', '1m']);
     assert.equal(order.code, 1);
     assert.equal(order.stderr.trim(), 'svcnet: --min-sync-period must not exceed --sync-period');
+    const lb = await run(['controller', '--lb-provider', 'aws', '--kubeconfig', join(dir, 'none')]);
+    assert.equal(lb.code, 1);
+    assert.match(lb.stderr.trim(), /^svcnet: --lb-provider must be one of ipam(, [a-z]+)*, not "aws"$/);
+    const upLb = await run(['up', '--data-dir', join(dir, 'up'), '--lb-provider', '']);
+    assert.equal(upLb.code, 1);
+    assert.match(upLb.stderr.trim(), /^svcnet: --lb-provider must be one of ipam(, [a-z]+)*, not ""$/);
   });
 });

@@ -18,6 +18,26 @@ export const labelKeys = {
   metadataName: 'kubernetes.io/metadata.name',
   /** Pods and ReplicaSets of a Deployment: which pod template they run (apps/v1 DefaultDeploymentUniqueLabelKey). */
   podTemplateHash: 'pod-template-hash',
+  /** Node: never a backend of an external load balancer (the service controller skips it). */
+  excludeFromExternalLoadBalancers: 'node.kubernetes.io/exclude-from-external-load-balancers',
+} as const;
+
+export const finalizerKeys = {
+  /** Service: the service controller still has a load balancer to delete (cloud-provider's). */
+  loadBalancerCleanup: 'service.kubernetes.io/load-balancer-cleanup',
+} as const;
+
+export const taintKeys = {
+  /** Node: the cluster autoscaler is about to delete it; no new load-balancer traffic. */
+  toBeDeletedByClusterAutoscaler: 'ToBeDeletedByClusterAutoscaler',
+} as const;
+
+/** spec.loadBalancerClass values svcnet answers to besides the unset class. */
+export const loadBalancerClasses = {
+  /** The MetalLB-compatible IPAM, when a provider serves the unset class. */
+  ipam: 'svcnet.io/ipam',
+  /** A provider by name (svcnet.io/haproxy, …), whichever component serves the unset class. */
+  provider: (name: string) => `svcnet.io/${name}`,
 } as const;
 
 export const annotationKeys = {

@@ -1,14 +1,18 @@
 // `svcnet controller`: the controllers against any API server (svcnet's or a real cluster's),
 // as kube-controller-manager and MetalLB's controller run them.
 import type { Command } from 'commander';
+import { loadBalancerClasses } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { startEndpointControllers } from '../controllers/endpoints/start.ts';
 import { startGarbageCollector } from '../controllers/gc/controller.ts';
+import { startServiceController } from '../controllers/lbprovider/controller.ts';
+import type { LoadBalancerProvider } from '../controllers/lbprovider/provider.ts';
+import { createLbProvider, defaultLbProvider, lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
 import { startNodeLifecycleController } from '../controllers/nodelifecycle/controller.ts';
 import { startDeploymentController } from '../controllers/workloads/controller.ts';
-import { untilSignal } from './util.ts';
+import { CliError, untilSignal } from './util.ts';
 
 export interface ControllerSet {
   stop(): Promise<void>;
@@ -20,17 +24,41 @@ export function startControllers(
   client: Client,
   opts: {
     maxEndpointsPerSlice?: number;
+    /**
+     * Run the EndpointSlice and Endpoints controllers (default true). A real cluster's
+     * kube-controller-manager runs them already, under the same managed-by label: two would fight.
+     */
+    endpoints?: boolean;
     workloads?: boolean;
     /** Leave pods unbound for a scheduler (the lab's), as upstream's ReplicaSet controller does. */
     scheduler?: boolean;
     /** Run the node lifecycle controller with this grace period (kube-controller-manager's). */
     nodeMonitorGracePeriodMs?: number;
+    /** A load-balancer provider for class-less Services (default: the IPAM serves them). */
+    lbProvider?: LoadBalancerProvider;
+    onError?: (err: unknown) => void;
   } = {},
 ): ControllerSet {
+  const p = opts.lbProvider;
   const handles: { stop(): Promise<void>; synced(): Promise<void> }[] = [
-    startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }),
-    startLoadBalancerController(client),
+    // Side by side by class: whoever serves class-less Services, the other answers to its own class.
+    startLoadBalancerController(client, {
+      loadBalancerClass: loadBalancerClasses.ipam,
+      classless: !p,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    }),
   ];
+  if (opts.endpoints ?? true) {
+    handles.push(startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }));
+  }
+  if (p)
+    handles.push(
+      startServiceController(client, {
+        provider: p,
+        own: { classless: true, loadBalancerClass: loadBalancerClasses.provider(p.name) },
+        ...(opts.onError ? { onError: opts.onError } : {}),
+      }),
+    );
   // Against a real cluster its own controller manager runs Deployments and the garbage collector;
   // only the lab needs ours.
   if (opts.workloads)
@@ -47,6 +75,21 @@ export function startControllers(
   };
 }
 
+export const lbProviderFlag = '--lb-provider <name>';
+
+export function lbProviderHelp(): string {
+  return `who gives LoadBalancer Services their address: ${lbProviderNames().join(', ')} (ipam: MetalLB-style pools announced by the nodes)`;
+}
+
+/** The provider a --lb-provider value names; a bad name is a one-line CLI error. */
+export function lbProviderFromFlag(name: string): LoadBalancerProvider | undefined {
+  try {
+    return createLbProvider(name, { onError: (e) => console.error(`svcnet: ${String(e)}`) });
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 export function registerControllerCommand(program: Command): void {
   program
     .command('controller')
@@ -55,17 +98,36 @@ export function registerControllerCommand(program: Command): void {
     .option('--context <name>', 'kubeconfig context')
     .option('--max-endpoints-per-slice <n>', 'endpoints per EndpointSlice (1-1000)', '100')
     .option(
+      '--no-endpoints',
+      "leave EndpointSlices and Endpoints to the cluster's kube-controller-manager (real clusters)",
+    )
+    .option(
       '--workloads',
       'also run the Deployment, ReplicaSet and garbage collector controllers (svcnet apiserver has none)',
     )
+    .option(lbProviderFlag, lbProviderHelp(), defaultLbProvider)
     .action(
-      async (flags: { kubeconfig?: string; context?: string; maxEndpointsPerSlice: string; workloads?: boolean }) => {
+      async (flags: {
+        kubeconfig?: string;
+        context?: string;
+        maxEndpointsPerSlice: string;
+        workloads?: boolean;
+        endpoints: boolean;
+        lbProvider: string;
+      }) => {
         const max = Number(flags.maxEndpointsPerSlice);
         if (!Number.isInteger(max) || max < 1 || max > 1000) {
           throw new Error(`--max-endpoints-per-slice must be 1-1000, not ${flags.maxEndpointsPerSlice}`);
         }
+        const lbProvider = lbProviderFromFlag(flags.lbProvider);
         const client = createClient({ kubeconfig: flags.kubeconfig, context: flags.context });
-        const set = startControllers(client, { maxEndpointsPerSlice: max, workloads: !!flags.workloads });
+        const set = startControllers(client, {
+          maxEndpointsPerSlice: max,
+          workloads: !!flags.workloads,
+          endpoints: flags.endpoints,
+          ...(lbProvider ? { lbProvider } : {}),
+          onError: (e) => console.error(`svcnet: ${e instanceof Error ? e.message : String(e)}`),
+        });
         await set.synced();
         console.log('svcnet: controllers synced');
         const sig = await untilSignal();

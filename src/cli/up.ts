@@ -17,8 +17,10 @@ import type { KubeObject } from '../api/types.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
+import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
+import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
 import { LabKubelet } from '../lab/kubelet-connection.ts';
@@ -29,7 +31,7 @@ import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
 import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { startControllers } from './controller.ts';
+import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
 
@@ -41,6 +43,8 @@ export interface UpFlags extends ApiServerFlags {
   zones?: string;
   lanCidr?: string;
   nodeMonitorGracePeriod: string;
+  announce: string;
+  lbProvider: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -170,6 +174,7 @@ interface ParsedUp {
   nodes: number;
   zones: string[];
   graceMs: number;
+  announce: 'layer2' | 'off';
 }
 
 function parseUpFlags(flags: UpFlags): ParsedUp {
@@ -180,6 +185,8 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
+  const missing = planes[mode].unavailable?.();
+  if (missing) throw new CliError(`--mode ${mode}: ${missing}`);
   const nodes = Number(flags.nodes);
   if (!/^\d+$/.test(flags.nodes) || nodes < 1 || nodes > maxLabNodes)
     throw new CliError(`--nodes must be a whole number from 1 to ${maxLabNodes}, not ${flags.nodes}`);
@@ -206,11 +213,21 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
-  return { mode, root, nodes, zones, graceMs };
+  if (flags.announce !== 'layer2' && flags.announce !== 'off')
+    throw new CliError(`--announce must be layer2 or off, not ${JSON.stringify(flags.announce)}`);
+  if (flags.announce === 'layer2' && !root)
+    throw new CliError('--announce layer2 needs root (CAP_NET_ADMIN) for the lab LAN');
+  if (flags.announce === 'layer2' && !packetSocketsAvailable())
+    throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+  if (!lbProviderNames().includes(flags.lbProvider))
+    throw new CliError(
+      `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
+    );
+  return { mode, root, nodes, zones, graceMs, announce: flags.announce };
 }
 
 export async function runUp(flags: UpFlags): Promise<void> {
-  const { mode, root, nodes, zones, graceMs } = parseUpFlags(flags);
+  const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
@@ -238,10 +255,12 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
+    const lbProvider = lbProviderFromFlag(flags.lbProvider);
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
       nodeMonitorGracePeriodMs: graceMs,
+      ...(lbProvider ? { lbProvider } : {}),
     });
     stack.push(() => controllers.stop());
     await controllers.synced();
@@ -291,6 +310,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
             `${l.nodeIP}:10256`,
             '--dns-listen',
             `${l.gateway}:53`,
+            // The lab LAN is where LoadBalancer addresses are reached from (svcnet exec --outside).
+            '--announce',
+            announce,
           ];
           return superviseAgent(() => spawnNodeAgent(argv, l.netns), l.node.name);
         },
@@ -391,5 +413,11 @@ export function registerUpCommand(program: Command): Command {
       'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
       '50s',
     )
+    .option(
+      '--announce <protocol>',
+      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP) or off',
+      'off',
+    )
+    .option(lbProviderFlag, lbProviderHelp(), 'ipam')
     .action(runUp);
 }

@@ -13,6 +13,7 @@ import { chooseContainer, nodeOf } from './container.ts';
 import { execOptions, execProtocols, relayExec } from './exec.ts';
 import { type KubeletConnection, KubeletError } from './kubelet.ts';
 import { portForwardProtocol, portForwardSession, portForwardTunnelProtocol } from './portforward.ts';
+import { forwardPorts, portForwardChannelProtocol, relayPortForwardChannels } from './portforward-ws.ts';
 
 /** WebSocket messages larger than this end the connection (bounded memory per client). */
 const maxMessageBytes = 4 << 20;
@@ -88,10 +89,18 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const node = nodeOf(pod, name);
     const kubelet = deps.kubelet();
     if (!kubelet) throw newServiceUnavailable(`no kubelet is reachable for node ${node}`);
-    if (isWs) {
-      if (!offered.includes(portForwardTunnelProtocol)) {
-        throw newBadRequest(`port-forward over WebSocket needs subprotocol ${portForwardTunnelProtocol}`);
+    if (isWs && !offered.includes(portForwardTunnelProtocol)) {
+      if (!offered.includes(portForwardChannelProtocol)) {
+        throw newBadRequest(
+          `port-forward over WebSocket needs subprotocol ${portForwardTunnelProtocol} or ${portForwardChannelProtocol}`,
+        );
       }
+      const ports = forwardPorts(q);
+      (req as IncomingMessage & { svcnetProtocol?: string }).svcnetProtocol = portForwardChannelProtocol;
+      wss.handleUpgrade(req, socket, head, (ws) => relayPortForwardChannels(ws, pod, ports, kubelet));
+      return;
+    }
+    if (isWs) {
       (req as IncomingMessage & { svcnetProtocol?: string }).svcnetProtocol = portForwardTunnelProtocol;
       wss.handleUpgrade(req, socket, head, (ws) => {
         const session = portForwardSession({ write: (b) => ws.send(b), close: () => ws.close(1000) }, pod, kubelet);

@@ -29,6 +29,8 @@ import { EventRecorder } from './recorder.ts';
 export interface LoadBalancerControllerOptions {
   /** Besides Services without a class, serve those with this spec.loadBalancerClass. */
   loadBalancerClass?: string;
+  /** Serve Services without a class (default); false when a provider serves them. */
+  classless?: boolean;
   /** Read pools only from this namespace (MetalLB reads its own, e.g. metallb-system). Default: all. */
   poolNamespace?: string;
   /** Event source component. */

@@ -24,13 +24,16 @@ export type ConvergeOutcome =
 export interface ConvergeOptions {
   /** The loadBalancerClass this controller serves besides the unset class. */
   loadBalancerClass?: string;
+  /** Serve Services without a class (default); false when a provider serves them. */
+  classless?: boolean;
 }
 
 /** Whether this controller is responsible for the Service's load-balancer addresses. */
 export function handles(svc: Service, opts: ConvergeOptions): boolean {
   if (svc.spec?.type !== 'LoadBalancer') return false;
   const cls = svc.spec.loadBalancerClass;
-  return cls === undefined || cls === '' || cls === opts.loadBalancerClass;
+  if (cls === undefined || cls === '') return opts.classless ?? true;
+  return cls === opts.loadBalancerClass;
 }
 
 export function statusIPs(svc: Service): Addr[] | undefined {
