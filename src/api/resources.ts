@@ -67,6 +67,7 @@ export const resources = [
   r('communities', 'Community', 'metallb.io', 'v1beta1', true, ['community']),
   r('bfdprofiles', 'BFDProfile', 'metallb.io', 'v1beta1', true, ['bfdprofile']),
   r('serviceaccounts', 'ServiceAccount', '', 'v1', true, ['sa'], [], ['token']),
+  r('configmaps', 'ConfigMap', '', 'v1', true, ['cm']),
   r('roles', 'Role', rbacGroup, 'v1', true),
   r('rolebindings', 'RoleBinding', rbacGroup, 'v1', true),
   r('clusterroles', 'ClusterRole', rbacGroup, 'v1', false),

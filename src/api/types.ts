@@ -4,6 +4,7 @@
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
+  ConfigMap,
   Container,
   Endpoints,
   Event,
@@ -30,6 +31,7 @@ import type {
 export type {
   ClusterRole,
   ClusterRoleBinding,
+  ConfigMap,
   Container,
   Deployment,
   Endpoint,

@@ -73,7 +73,18 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     metrics,
     log: (m) => console.error(`svcnet agent: ${m}`),
   });
+  // Failures repeat on every retry (a 403 from RBAC above all): logged when they change and
+  // again every minute, so the operator sees them without a flood.
+  const logged = new Map<string, number>();
   const agent = await startAgent({
+    onError: (e, where) => {
+      const text = `svcnet agent: ${where}: ${e instanceof Error ? e.message : String(e)}`;
+      const now = Date.now();
+      if (now - (logged.get(text) ?? -Infinity) < 60_000) return;
+      logged.set(text, now);
+      if (logged.size > 1000) logged.clear();
+      console.error(text);
+    },
     client: o.client,
     nodeName: o.nodeName,
     nodeIPs: o.nodeIPs,

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { bigIntToIP, formatIP, ipToBigInt, parseCIDRSloppy } from '../api/ip.ts';
 import { loadOrCreateToken } from '../apiserver/auth.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
@@ -48,6 +49,14 @@ export interface RunningApiServer {
   close(): Promise<void>;
 }
 
+/** The kubernetes Service's ClusterIP: the first address of the service range. */
+function firstServiceIP(cidr: string): string | undefined {
+  const c = parseCIDRSloppy(cidr);
+  if (!c) return undefined;
+  const base = ipToBigInt(formatIP(c.network));
+  return base ? bigIntToIP(base.family, base.value + 1n) : undefined;
+}
+
 export async function runApiServer(
   flags: ApiServerFlags,
   extra: Pick<ApiServerOptions, 'extraHosts' | 'allowLoopbackEndpoints'> = {},
@@ -62,7 +71,17 @@ export async function runApiServer(
     tls = { cert, key: readFileSync(flags.tlsKeyFile, 'utf8'), ca: cert };
   } else {
     // Always TLS: client-go (kubectl) never sends a bearer token over plain http.
-    tls = ensureServingCert(dataDir, [host]);
+    // In-cluster clients reach the API at the kubernetes Service's ClusterIP or DNS names.
+    const first = firstServiceIP(flags.serviceClusterIpRange.split(',')[0]?.trim() ?? '');
+    tls = ensureServingCert(dataDir, [
+      host,
+      ...(extra.extraHosts ?? []),
+      ...(first ? [first] : []),
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ]);
   }
   if (flags.store !== 'sqlite' && flags.store !== 'memory')
     throw new CliError(`--store must be sqlite or memory, not ${flags.store}`);

@@ -185,7 +185,7 @@ export class ExecIpvs implements Ipvs {
   /** ip_vs is a module; ipvsadm loads it too, but only for some commands. */
   private async load(): Promise<void> {
     if (this.loaded) return;
-    await this.runner(['modprobe', 'ip_vs']).catch(() => {});
+    if (!existsSync('/proc/net/ip_vs')) await this.runner(['modprobe', 'ip_vs']).catch(() => {});
     this.loaded = true;
   }
 }

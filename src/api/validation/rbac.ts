@@ -2,11 +2,21 @@
 // ValidateServiceAccount), with kube-apiserver's messages: a rule with no verb or a resource rule
 // with no group can never match, and a binding's roleRef is immutable because changing what a
 // binding grants must be a delete and create that RBAC checks again.
-import { type ErrorList, invalid, notSupported, notSupportedInOrder, Path, required } from '../field.ts';
+import {
+  type ErrorList,
+  forbidden,
+  invalid,
+  notSupported,
+  notSupportedInOrder,
+  Path,
+  required,
+  tooLong,
+} from '../field.ts';
 import { rbacGroup } from '../resources.ts';
 import type {
   ClusterRole,
   ClusterRoleBinding,
+  ConfigMap,
   PolicyRule,
   Role,
   RoleBinding,
@@ -137,4 +147,57 @@ export function defaultBinding(b: RoleBinding | ClusterRoleBinding): void {
   for (const s of b.subjects ?? []) {
     if (!s.apiGroup && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = rbacGroup;
   }
+}
+
+const configKey = /^[-._a-zA-Z0-9]+$/;
+const maxConfigMapBytes = 1024 * 1024;
+
+/** ValidateConfigMap: keys as file names (IsConfigMapKey), 1 MiB in all, one key per map. */
+export function validateConfigMap(cm: ConfigMap): ErrorList {
+  const errs = validateObjectMeta(cm.metadata, { namespaced: true, nameFn: nameIsDNSSubdomain }, Path.root('metadata'));
+  let total = 0;
+  for (const [field, m] of [
+    ['data', cm.data],
+    ['binaryData', cm.binaryData],
+  ] as const) {
+    for (const [k, v] of Object.entries(m ?? {})) {
+      const p = Path.root(field).key(k);
+      if (k.length > 253) errs.push(invalid(p, k, 'must be no more than 253 characters'));
+      if (!configKey.test(k)) {
+        errs.push(
+          invalid(
+            p,
+            k,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+          ),
+        );
+      } else if (k === '.' || k === '..' || k.startsWith('..')) {
+        errs.push(
+          invalid(p, k, k === '.' ? "must not be '.'" : k === '..' ? "must not be '..'" : "must not start with '..'"),
+        );
+      }
+      if (field === 'binaryData' && cm.data && Object.hasOwn(cm.data, k))
+        errs.push(invalid(p, k, 'duplicate of key present in data'));
+      total += String(v).length;
+    }
+  }
+  if (total > maxConfigMapBytes) errs.push(tooLong(Path.root(''), '', maxConfigMapBytes));
+  return errs;
+}
+
+export function validateConfigMapUpdate(cm: ConfigMap, old: ConfigMap): ErrorList {
+  const errs = [
+    ...validateObjectMetaUpdate(cm.metadata, old.metadata, Path.root('metadata')),
+    ...validateConfigMap(cm),
+  ];
+  if (old.immutable) {
+    if (!cm.immutable) errs.push(forbidden(Path.root('immutable'), 'field is immutable when `immutable` is set'));
+    if (
+      JSON.stringify(cm.data ?? {}) !== JSON.stringify(old.data ?? {}) ||
+      JSON.stringify(cm.binaryData ?? {}) !== JSON.stringify(old.binaryData ?? {})
+    ) {
+      errs.push(forbidden(Path.root('data'), 'field is immutable when `immutable` is set'));
+    }
+  }
+  return errs;
 }

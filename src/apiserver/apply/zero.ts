@@ -32,6 +32,7 @@ const zeros: Readonly<Record<string, () => Obj>> = {
   ReplicaSet: () => ({ metadata: meta(), spec: { selector: null, template: podTemplate() }, status: { replicas: 0 } }),
   Lease: () => ({ metadata: meta(), spec: {} }),
   ServiceAccount: () => ({ metadata: meta() }),
+  ConfigMap: () => ({ metadata: meta() }),
   Role: () => ({ metadata: meta(), rules: null }),
   ClusterRole: () => ({ metadata: meta(), rules: null }),
   RoleBinding: () => ({ metadata: meta(), roleRef: { apiGroup: '', kind: '', name: '' } }),

@@ -9,6 +9,7 @@ import { BFDProfile, BGPAdvertisement, BGPPeer, Community, IPAddressPool, L2Adve
 import {
   ClusterRole,
   ClusterRoleBinding,
+  ConfigMap,
   Role,
   RoleBinding,
   SelfSubjectAccessReview,
@@ -43,6 +44,7 @@ const tables: Readonly<Record<string, MessageSchema>> = {
   Community,
   BFDProfile,
   ServiceAccount,
+  ConfigMap,
   Role,
   RoleBinding,
   ClusterRole,

@@ -129,3 +129,12 @@ export const TokenRequest = {
   },
   status: { n: 3, t: 'any' },
 } as const satisfies MessageSchema;
+
+/** core/v1 ConfigMap: the components' configuration in deploy/ (binaryData stays JSON-only). */
+export const ConfigMap = {
+  ...TypeMeta,
+  metadata: { n: 1, t: 'object', of: ObjectMeta },
+  data: { n: 2, t: 'map', of: 'string' },
+  binaryData: { t: 'any' },
+  immutable: { n: 4, t: 'bool', ptr: true },
+} as const satisfies MessageSchema;
