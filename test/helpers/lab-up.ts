@@ -93,6 +93,16 @@ export class LabUp {
   async start(): Promise<void> {
     execFileSync('ip', ['netns', 'add', this.o.ns]);
     execFileSync('ip', ['-n', this.o.ns, 'link', 'set', 'lo', 'up']);
+    await this.spawnUp();
+  }
+
+  /** Ctrl-C, then a second `svcnet up` on the same data directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.spawnUp();
+  }
+
+  private async spawnUp(): Promise<void> {
     this.log = '';
     const p = spawn(
       'nsenter',
