@@ -8,8 +8,11 @@ import { createInterface } from 'node:readline';
 export interface ProbeResult {
   /** The source port the flow used (0 when none was bound). */
   readonly sport: number;
-  /** connected / replied: the flow reached something; refused: REJECT; timeout: DROP. */
-  readonly outcome: 'connected' | 'replied' | 'sent' | 'refused' | 'timeout';
+  /**
+   * connected / replied: the flow reached something; reset: accepted, then reset (a proxy refusing
+   * after accept, or an endpoint closing: the landing table tells which); refused: REJECT; timeout: DROP.
+   */
+  readonly outcome: 'connected' | 'replied' | 'sent' | 'reset' | 'refused' | 'timeout';
 }
 
 // An error before the deadline is a refusal: RST (ECONNREFUSED) or an ICMP error the reject
@@ -25,8 +28,9 @@ if (proto === 'TCP') {
   let reported = false;
   const report = (o) => { if (!reported) { reported = true; done(o); } };
   // A proxy accepts before it decides: a reset right after the handshake is a refusal too.
-  s.on('connect', () => { clearTimeout(t); const sport = s.localPort; setTimeout(() => { report({ sport, outcome: 'connected' }); hold(() => { s.destroy(); process.exit(0); }); }, 300); });
-  s.on('error', (e) => { clearTimeout(t); report({ sport: s.localPort || 0, outcome: e.code === 'ETIMEDOUT' ? 'timeout' : 'refused' }); process.exit(0); });
+  let sport = 0;
+  s.on('connect', () => { clearTimeout(t); sport = s.localPort; setTimeout(() => { report({ sport, outcome: 'connected' }); hold(() => { s.destroy(); process.exit(0); }); }, 300); });
+  s.on('error', (e) => { clearTimeout(t); report({ sport: sport || s.localPort || 0, outcome: sport ? 'reset' : e.code === 'ETIMEDOUT' ? 'timeout' : 'refused' }); process.exit(0); });
 } else {
   const u = require('dgram').createSocket(dst.includes(':') ? 'udp6' : 'udp4');
   u.connect(Number(dport), dst, () => {

@@ -243,8 +243,9 @@ async function probe(src: Source, target: Target, agent: string, e: Explanation)
         dport: String(target.port),
       });
       const r = await getJSON<{ landed: string | null }>(`${agent}/explain/landing?${q}`);
-      // A UDP datagram nobody answered and no plane recorded: it was dropped.
-      landed = r.landed ?? (outcome === 'sent' ? 'DROP' : 'UNHANDLED');
+      // A UDP datagram nobody answered and no plane recorded: it was dropped. A reset no plane
+      // recorded a landing for: refused after accept.
+      landed = r.landed ?? (outcome === 'sent' ? 'DROP' : outcome === 'reset' ? 'REJECT' : 'UNHANDLED');
     }
     const expected = e.planeVerdict;
     const allowed = e.endpoints.filter((x) => x.eligible).map((x) => joinHostPort(x.ip, x.port));
