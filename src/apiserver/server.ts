@@ -34,6 +34,7 @@ import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
 import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
+import { cookieAuthenticates, handleUi, type UiExplain } from './ui/serve.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -68,6 +69,8 @@ export interface ApiServerOptions {
   maxWatchBufferBytes?: number;
   /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
   eventTTLSeconds?: number;
+  /** Serve the dashboard under /ui/ (default true; `--no-ui` turns it off). */
+  ui?: boolean;
   /** Secret the ServiceAccount token key derives from; default the admin token (stable across restarts). */
   serviceAccountKey?: string;
 }
@@ -141,6 +144,7 @@ type OptionalKeys =
   | 'connectionLimits'
   | 'maxWatchBufferBytes'
   | 'eventTTLSeconds'
+  | 'ui'
   | 'serviceAccountKey';
 
 export class ApiServer {
@@ -253,6 +257,9 @@ export class ApiServer {
     }
   }
 
+  /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
+  uiExplain: UiExplain | undefined;
+
   private initialized = false;
 
   /**
@@ -297,8 +304,21 @@ export class ApiServer {
       },
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
     });
+    const token = this.opts.token;
+    const ui = this.opts.ui !== false;
     const reviewDeps = { store: this.opts.store, signer: this.authenticator.signer };
     const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (ui && (req.url === '/ui' || req.url?.startsWith('/ui/') || req.url?.startsWith('/ui?'))) {
+        void handleUi(req, res, token, this.uiExplain).catch((e: unknown) => {
+          if (!res.headersSent) sendJSON(res, 500, { message: e instanceof Error ? e.message : String(e) });
+          else res.destroy();
+        });
+        return;
+      }
+      // The dashboard's cookie stands in for the bearer token, on reads only (ui/serve.ts).
+      if (ui && req.headers.authorization === undefined && cookieAuthenticates(req, token)) {
+        req.headers.authorization = `Bearer ${token}`;
+      }
       void (async () => {
         try {
           const user = await this.admit(req);

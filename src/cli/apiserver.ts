@@ -22,6 +22,8 @@ export interface ApiServerFlags {
   tlsKeyFile?: string;
   verbose?: boolean;
   eventTtl?: string;
+  /** commander's --no-ui. */
+  ui?: boolean;
 }
 
 export function addApiServerFlags(cmd: Command): Command {
@@ -37,6 +39,7 @@ export function addApiServerFlags(cmd: Command): Command {
     )
     .option('--tls-key-file <file>', 'serving key (PEM)')
     .option('--event-ttl <duration>', 'how long Events are kept after their last update (0s: forever)', '1h')
+    .option('--no-ui', 'do not serve the dashboard under /ui/')
     .option('-v, --verbose', 'log every request');
 }
 
@@ -103,6 +106,7 @@ export async function runApiServer(
     log: flags.verbose ? (l) => console.error(l) : undefined,
     admission: [ipAddressPoolAdmission],
     ...(eventTTLSeconds !== undefined ? { eventTTLSeconds } : {}),
+    ui: flags.ui !== false,
     ...extra,
   });
   let url: string;

@@ -226,6 +226,31 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   return { mode, root, nodes, zones, graceMs, announce: flags.announce };
 }
 
+/** The dashboard's explain form: what `svcnet explain` answers, as JSON (bad input: a 400 with the one line). */
+function dashboardExplain(client: Client) {
+  return async (q: URLSearchParams) => {
+    const { runExplain } = await import('./explain.ts');
+    try {
+      const r = await runExplain(
+        {
+          from: q.get('from') ?? '',
+          to: q.get('to') ?? '',
+          namespace: 'default',
+          output: 'json',
+          ...(q.get('proto') ? { proto: q.get('proto') ?? '' } : {}),
+        },
+        client,
+      );
+      return { status: 200, body: r.explanation as unknown };
+    } catch (e) {
+      return {
+        status: e instanceof CliError ? 400 : 500,
+        body: { message: e instanceof Error ? e.message : String(e) },
+      };
+    }
+  };
+}
+
 export async function runUp(flags: UpFlags): Promise<void> {
   const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
@@ -378,6 +403,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
         `svcnet: cluster DNS on 127.0.0.1:${dnsPort} (rootless: VIPs are loopback aliases, see the agent's mapping)`,
       );
       console.log(`svcnet: mode ${mode}, rootless`);
+    }
+    if (flags.ui !== false) {
+      api.server.uiExplain = dashboardExplain(client);
+      console.log(`svcnet: dashboard: ${api.url}/ui/?token=${encodeURIComponent(api.token)}`);
     }
     console.log(`svcnet: ready. Try:`);
     console.log(`  export KUBECONFIG=${api.kubeconfig}`);
