@@ -5,6 +5,7 @@
 //  2. node failure: `svcnet node stop` → the last request through another node's NodePort
 //     that still went to the dead node's endpoint (a request timing out), against the
 //     configured --node-monitor-grace-period (the floor: endpoints may leave only after it).
+//     A request counts as failed after 1 s (a stalled machine must not pass for a dead node).
 // Runs inside a network namespace of its own (root needed; otherwise prints a skip line).
 //   node --import tsx bench/multinode.ts [--smoke] [--nodes 5] [--services 1000] [--changes 50]
 //        [--grace 10s] [--mode nftables]
@@ -139,6 +140,8 @@ function pct(xs: number[], p: number): number {
 }
 
 let prober: ChildProcess | undefined;
+const began = Date.now();
+const step = (m: string) => console.error(`multinode: ${((Date.now() - began) / 1000).toFixed(1)} s: ${m}`);
 try {
   await until(
     `${nodes} agents`,
@@ -149,6 +152,7 @@ try {
     name: m[1] ?? '',
     ip: m[2] ?? '',
   }));
+  step(`${nodes} agents up`);
   const outsideNs = /outside client [\d.]+ in (\S+):/.exec(log)?.[1] ?? '';
   const client = createClient({ kubeconfig: join(dataDir, 'kubeconfig') });
   const t0 = Date.now();
@@ -196,6 +200,7 @@ try {
   // Everything programmed: the web NodePort answers on every node.
   await ask({ op: 'wait', port: 30080, ips: ips.map((n) => n.ip) });
   const setupS = (Date.now() - t0) / 1000;
+  step('every node programmed');
 
   // 1. programming latency of a Service change on every node.
   const all: number[] = [];
@@ -213,12 +218,13 @@ try {
     first.push(Math.min(...t) - start);
   }
 
+  step(`${changes} changes measured`);
   // 2. a node stops: traffic through node 1 until no request goes to the dead node's endpoint.
   const victim = ips[ips.length - 1];
   const via = ips[0];
   if (!victim || !via) throw new Error('no nodes');
   const loadMs = graceMs + 8000;
-  const load = ask<{ out: [number, number][] }>({ op: 'load', ip: via.ip, port: 30080, ms: loadMs, timeout: 300 });
+  const load = ask<{ out: [number, number][] }>({ op: 'load', ip: via.ip, port: 30080, ms: loadMs, timeout: 1000 });
   await new Promise((r) => setTimeout(r, 500));
   const stopAt = Date.now();
   execFileSync(svcnet, ['node', 'stop', victim.name, '--kubeconfig', join(dataDir, 'kubeconfig')], { stdio: 'ignore' });

@@ -8,7 +8,7 @@
 //        [--pods 40] [--seconds 60] [--tcp-rate 300] [--udp-workers 8]
 import { fileURLToPath } from 'node:url';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
-import { isPlaneMode, planeModes } from '../src/proxy/planes.ts';
+import { isPlaneMode, planeModes, planes } from '../src/proxy/planes.ts';
 import { startChurnNode } from '../src/proxy/testing/churn-node.ts';
 import { runInOwnNetns } from '../src/proxy/testing/netns-child.ts';
 import { formatSoak, runSoak } from '../src/proxy/testing/soak.ts';
@@ -51,6 +51,11 @@ if (!netns) {
   }
   let failed = false;
   for (const plane of planesWanted) {
+    const why = isPlaneMode(plane) ? planes[plane].unavailable?.() : undefined;
+    if (why) {
+      console.log(`soak ${plane}: skipped (${why})`);
+      continue;
+    }
     // A node of its own per plane: a fresh namespace and process.
     const r = await runInOwnNetns('skn', 'SOAK_NETNS', ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
       passThrough: true,

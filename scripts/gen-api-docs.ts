@@ -24,9 +24,16 @@ function prefixOf(file: string): string | undefined {
   return undefined;
 }
 
-const files = ['core/v1', 'apps/v1', 'discovery/v1', 'coordination/v1', 'meta/v1', 'api/resource'].map((f) =>
-  join(typesDir, `${f}.d.ts`),
-);
+const files = [
+  'core/v1',
+  'apps/v1',
+  'discovery/v1',
+  'coordination/v1',
+  'rbac/v1',
+  'authorization/v1',
+  'meta/v1',
+  'api/resource',
+].map((f) => join(typesDir, `${f}.d.ts`));
 const program = ts.createProgram(files, { strict: true });
 const checker = program.getTypeChecker();
 

@@ -44,6 +44,10 @@ tests=(
   "ipvsadm ipvsadm"
   "busybox busybox-static"
   "cpio cpio"
+  # The dashboard's browser tests drive it headless through playwright-core.
+  "chromium chromium"
+  # The layer 2 announcer's lab test asks the LAN who has a LoadBalancer address.
+  "arping iputils-arping"
 )
 need=()
 wanted=("${runtime[@]}")

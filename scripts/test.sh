@@ -15,4 +15,14 @@ done
 echo "== tests"
 # One file at a time: kernel and kubectl tests share the machine's two cores.
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=1 "${files[@]}"
+log="$(mktemp)"
+status=0
+node --import tsx --test --test-concurrency=1 "${files[@]}" 2>&1 | tee "$log" || status=$?
+if [ "$status" != 0 ]; then
+  # A run can fail with "# fail 0": a test that was cancelled (its file ended first) or timed
+  # out. Name every test that did not pass, whatever the reason, so the cause is in the log.
+  echo "== tests that did not pass"
+  awk '/^ *not ok /{line=$0} /failureType:/{print line " — " $2}' "$log"
+fi
+rm -f "$log"
+exit "$status"

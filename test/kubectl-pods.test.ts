@@ -2,37 +2,17 @@
 // this test owns): `kubectl logs` with its options, `kubectl exec` with stdin, a terminal and exit
 // codes, `kubectl port-forward`, and each pod's own hostname.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
 import { eventually } from './helpers/eventually.ts';
+import { LabUp } from './helpers/lab-up.ts';
 
-const repo = join(import.meta.dirname, '..');
 const root = hasNetAdmin();
 const ns = `svt-${process.pid % 100000}-k`;
 const port = 21000 + (process.pid % 10000);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function inNs(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'nsenter',
-      [`--net=/run/netns/${ns}`, cmd, ...args],
-      { cwd: repo, env: { ...process.env, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
 
 const pods = `
 apiVersion: v1
@@ -59,48 +39,19 @@ spec:
 describe('kubectl logs, exec and port-forward on lab pods', {
   skip: root ? false : 'needs root (CAP_NET_ADMIN) for lab namespaces',
 }, () => {
-  let dir: string;
-  let up: ChildProcess | undefined;
-  let log = '';
-  const env = () => ({ KUBECONFIG: join(dir, 'data', 'kubeconfig'), HOME: dir });
-  const kubectl = (args: string[], input?: string) =>
-    inNs('kubectl', ['--cache-dir', join(dir, 'kc'), ...args], env(), input);
-  const kc = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const lab = new LabUp({ ns, args: ['--listen', `127.0.0.1:${port}`], nodes: 1, timeoutMs: 120_000 });
+  const kubectl = (args: string[], input?: string) => lab.kubectlRun(args, input);
+  const kc = (args: string[], input?: string) => lab.kubectl(args, input);
+  const inNs = (cmd: string, args: string[]) => lab.run(cmd, args);
+  const inNsSpawn = (args: string[]) =>
+    spawn('nsenter', [`--net=/run/netns/${ns}`, 'kubectl', '--cache-dir', lab.kubectlCacheDir, ...args], {
+      env: lab.env,
+    });
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'svcnet-kpods-'));
-    execFileSync('ip', ['netns', 'add', ns]);
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    up = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${ns}`,
-        join(repo, 'bin', 'svcnet'),
-        'up',
-        '--data-dir',
-        join(dir, 'data'),
-        '--listen',
-        `127.0.0.1:${port}`,
-      ],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
-    );
-    up.stdout?.on('data', (d) => {
-      log += String(d);
-    });
-    up.stderr?.on('data', (d) => {
-      log += String(d);
-    });
-    await eventually(
-      'svcnet up ready',
-      async () => (/svcnet agent: node \S+ \(/.test(log) ? true : undefined),
-      120_000,
-    );
-    writeFileSync(join(dir, 'pods.yaml'), pods);
-    await kc(['apply', '-f', join(dir, 'pods.yaml')]);
+    await lab.start();
+    writeFileSync(join(lab.dir, 'pods.yaml'), pods);
+    await kc(['apply', '-f', join(lab.dir, 'pods.yaml')]);
     await kc(['wait', '--for=condition=Ready', 'pod/talker', '--timeout=60s']);
     // The crasher has run twice (so it has a previous run) and is back off or running.
     await eventually(
@@ -114,25 +65,7 @@ describe('kubectl logs, exec and port-forward on lab pods', {
     );
   });
 
-  after(async () => {
-    const p = up;
-    if (p && p.exitCode === null) {
-      const exited = new Promise((r) => p.once('exit', r));
-      try {
-        execFileSync('pkill', ['-INT', '-f', `data-dir ${join(dir, 'data')}`]);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-      } catch {
-        // Already gone.
-      }
-    }
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `data-dir ${join(dir, 'data')}`], { stdio: 'ignore' });
-    } catch {
-      // Nothing left running.
-    }
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => lab.close());
 
   it('kubectl logs: default container, --tail, --timestamps, --limit-bytes, --since, -c, errors', async () => {
     const all = await kc(['logs', 'talker']);
@@ -162,22 +95,7 @@ describe('kubectl logs, exec and port-forward on lab pods', {
   it('kubectl logs --previous shows the run before the restart; -f follows until stopped', async () => {
     const prev = await kc(['logs', 'crasher', '--previous']);
     assert.match(prev, /^run at \d+\n$/);
-    const follow = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${ns}`,
-        'kubectl',
-        '--cache-dir',
-        join(dir, 'kc'),
-        'logs',
-        '-f',
-        'talker',
-        '-c',
-        'main',
-        '--tail=1',
-      ],
-      { env: { ...process.env, ...env() } },
-    );
+    const follow = inNsSpawn(['logs', '-f', 'talker', '-c', 'main', '--tail=1']);
     let out = '';
     follow.stdout.on('data', (d) => {
       out += String(d);
@@ -200,6 +118,9 @@ describe('kubectl logs, exec and port-forward on lab pods', {
     assert.match(r.stderr, /command terminated with exit code 3/);
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'hostname']), 'talker\n');
     assert.equal(await kc(['exec', 'talker', '-c', 'main', '--', 'sh', '-c', 'echo $HOSTNAME']), 'talker\n');
+    // The shortcut enters the same namespaces.
+    const short = await lab.svcnet(['exec', 'talker', '--', 'hostname']);
+    assert.equal(short.stdout, 'talker\n', short.stderr);
     const big = 'x'.repeat(300_000);
     const echoed = await kc(['exec', '-i', 'talker', '-c', 'main', '--', 'sh', '-c', 'wc -c; echo done'], big);
     assert.equal(echoed, `${big.length}\ndone\n`);
@@ -233,7 +154,7 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(st))
 `;
-    const r = await inNs('/usr/bin/python3', ['-c', driver, join(dir, 'kc')], env());
+    const r = await inNs('/usr/bin/python3', ['-c', driver, lab.kubectlCacheDir]);
     assert.equal(r.code, 7, r.stdout + r.stderr);
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
     assert.match(r.stdout, /40 132/);
@@ -264,7 +185,7 @@ while True:
 s.close()
 print("pf", data.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
 `;
-    const r = await inNs('/usr/bin/python3', ['-c', script, join(dir, 'data', 'kubeconfig')], env());
+    const r = await inNs('/usr/bin/python3', ['-c', script, join(lab.dataDir, 'kubeconfig')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^exec from-python 4$/m);
     assert.match(r.stdout, /^pf talker$/m);
@@ -272,19 +193,7 @@ print("pf", data.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
 
   it('kubectl port-forward reaches the pod port; two connections in turn', async () => {
     const local = 22000 + (process.pid % 10000);
-    const pf = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${ns}`,
-        'kubectl',
-        '--cache-dir',
-        join(dir, 'kc'),
-        'port-forward',
-        'pod/talker',
-        `${local}:8080`,
-      ],
-      { env: { ...process.env, ...env() } },
-    );
+    const pf = inNsSpawn(['port-forward', 'pod/talker', `${local}:8080`]);
     let out = '';
     pf.stdout.on('data', (d) => {
       out += String(d);
@@ -295,7 +204,7 @@ print("pf", data.split(b"\\r\\n\\r\\n", 1)[-1].decode().strip())
     try {
       await eventually('forwarding', async () => (out.includes('Forwarding from') ? true : undefined), 15_000, 50);
       for (let i = 0; i < 2; i++) {
-        const r = await inNs('curl', ['-sS', '-m', '5', `http://127.0.0.1:${local}/hostname`], {});
+        const r = await inNs('curl', ['-sS', '-m', '5', `http://127.0.0.1:${local}/hostname`]);
         assert.equal(r.stdout.trim(), 'talker', r.stderr + out);
       }
     } finally {

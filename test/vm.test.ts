@@ -9,7 +9,7 @@ import { vmTests } from './vm/files.ts';
 
 const root = join(import.meta.dirname, '..');
 
-test('the IPVS kernel tests pass inside the VM', { timeout: 300_000 }, async (t) => {
+test('the IPVS kernel tests pass inside the VM', { timeout: 480_000 }, async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs root: the VM shares the host root filesystem through virtiofsd');
     return;
@@ -22,7 +22,7 @@ test('the IPVS kernel tests pass inside the VM', { timeout: 300_000 }, async (t)
     [
       'scripts/vm/run.sh',
       '--timeout',
-      '240',
+      '420',
       '--',
       process.execPath,
       '--import',

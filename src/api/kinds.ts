@@ -12,7 +12,10 @@ import type {
   BFDProfile,
   BGPAdvertisement,
   BGPPeer,
+  ClusterRole,
+  ClusterRoleBinding,
   Community,
+  ConfigMap,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -25,6 +28,9 @@ import type {
   Node,
   Pod,
   ReplicaSet,
+  Role,
+  RoleBinding,
+  ServiceAccount,
 } from './types.ts';
 import { validateDeployment, validateDeploymentUpdate } from './validation/deployment.ts';
 import { validateEndpoints, validateEndpointsUpdate } from './validation/endpoints.ts';
@@ -43,6 +49,19 @@ import {
 import { validateNamespace, validateNamespaceUpdate } from './validation/namespace.ts';
 import { validateNode, validateNodeUpdate } from './validation/node.ts';
 import { validatePod, validatePodUpdate } from './validation/pod.ts';
+import {
+  defaultBinding,
+  metaUpdate,
+  validateClusterRole,
+  validateClusterRoleBinding,
+  validateClusterRoleBindingUpdate,
+  validateConfigMap,
+  validateConfigMapUpdate,
+  validateRole,
+  validateRoleBinding,
+  validateRoleBindingUpdate,
+  validateServiceAccount,
+} from './validation/rbac.ts';
 import {
   validateReplicaSet,
   validateReplicaSetStatusUpdate,
@@ -114,6 +133,16 @@ export const kindStrategies = {
   ),
   communities: strategy<Community>(undefined, validateCommunity, metallbUpdate(validateCommunity)),
   bfdprofiles: strategy<BFDProfile>(undefined, validateBFDProfile, metallbUpdate(validateBFDProfile)),
+  configmaps: strategy<ConfigMap>(undefined, validateConfigMap, validateConfigMapUpdate),
+  serviceaccounts: strategy<ServiceAccount>(undefined, validateServiceAccount, metaUpdate(validateServiceAccount)),
+  roles: strategy<Role>(undefined, validateRole, metaUpdate(validateRole)),
+  clusterroles: strategy<ClusterRole>(undefined, validateClusterRole, metaUpdate(validateClusterRole)),
+  rolebindings: strategy<RoleBinding>(defaultBinding, validateRoleBinding, validateRoleBindingUpdate),
+  clusterrolebindings: strategy<ClusterRoleBinding>(
+    defaultBinding,
+    validateClusterRoleBinding,
+    validateClusterRoleBindingUpdate,
+  ),
 } satisfies Record<string, KindStrategy>;
 
 /** The strategy for a resource name from a URL, if it is one of ours. */

@@ -15,6 +15,11 @@ export interface ResourceInfo {
   readonly categories: readonly string[];
   /** Subresources served, e.g. "status". */
   readonly subresources: readonly string[];
+  /**
+   * Verbs served when not the full set: review kinds (SelfSubjectAccessReview) are create-only
+   * and never stored; the handler answers them itself.
+   */
+  readonly verbs?: readonly string[];
 }
 
 function r(
@@ -42,6 +47,8 @@ function r(
   };
 }
 
+export const rbacGroup = 'rbac.authorization.k8s.io';
+
 export const resources = [
   r('services', 'Service', '', 'v1', true, ['svc'], ['all'], ['status']),
   r('endpoints', 'Endpoints', '', 'v1', true, ['ep']),
@@ -59,10 +66,26 @@ export const resources = [
   r('bgpadvertisements', 'BGPAdvertisement', 'metallb.io', 'v1beta1', true, ['bgpadvertisement']),
   r('communities', 'Community', 'metallb.io', 'v1beta1', true, ['community']),
   r('bfdprofiles', 'BFDProfile', 'metallb.io', 'v1beta1', true, ['bfdprofile']),
+  r('serviceaccounts', 'ServiceAccount', '', 'v1', true, ['sa'], [], ['token']),
+  r('configmaps', 'ConfigMap', '', 'v1', true, ['cm']),
+  r('roles', 'Role', rbacGroup, 'v1', true),
+  r('rolebindings', 'RoleBinding', rbacGroup, 'v1', true),
+  r('clusterroles', 'ClusterRole', rbacGroup, 'v1', false),
+  r('clusterrolebindings', 'ClusterRoleBinding', rbacGroup, 'v1', false),
+  {
+    ...r('selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization.k8s.io', 'v1', false),
+    verbs: ['create'],
+  },
+  { ...r('selfsubjectrulesreviews', 'SelfSubjectRulesReview', 'authorization.k8s.io', 'v1', false), verbs: ['create'] },
 ] as const satisfies readonly ResourceInfo[];
 
 const byResource = new Map<string, ResourceInfo>(resources.map((x) => [x.resource, x]));
 const byKind = new Map<string, ResourceInfo>(resources.map((x) => [`${x.group}/${x.kind}`, x]));
+
+/** Served verbs of a resource (discovery) and whether objects of it are stored at all. */
+export function isReviewResource(info: ResourceInfo): boolean {
+  return info.verbs !== undefined;
+}
 
 export function resourceInfo(resource: string): ResourceInfo | undefined {
   return byResource.get(resource);

@@ -212,8 +212,12 @@ export function newUnauthorized(message = 'Unauthorized'): ApiError {
   return new ApiError(status(401, 'Unauthorized', message));
 }
 
+/** apierrors.NewForbidden: the resource and name are left out of the message when empty. */
 export function newForbidden(gr: GroupResource, name: string, why: string): ApiError {
-  const msg = `${groupResourceString(gr)} ${JSON.stringify(name)} is forbidden: ${why}`;
+  let msg: string;
+  if (!gr.group && !gr.resource) msg = `forbidden: ${why}`;
+  else if (!name) msg = `${groupResourceString(gr)} is forbidden: ${why}`;
+  else msg = `${groupResourceString(gr)} ${JSON.stringify(name)} is forbidden: ${why}`;
   return new ApiError(status(403, 'Forbidden', msg, detailsFor(gr, name)));
 }
 

@@ -4,6 +4,7 @@
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
+  ConfigMap,
   Container,
   Endpoints,
   Event,
@@ -11,13 +12,26 @@ import type {
   Node,
   Pod,
   Service,
+  ServiceAccount,
   ServicePort,
   ServiceSpec,
 } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  PolicyRule,
+  Role,
+  RoleBinding,
+  RoleRef,
+  Subject,
+} from 'kubernetes-types/rbac/v1.js';
 
 export type {
+  ClusterRole,
+  ClusterRoleBinding,
+  ConfigMap,
   Container,
   Deployment,
   Endpoint,
@@ -32,10 +46,16 @@ export type {
   ObjectMeta,
   OwnerReference,
   Pod,
+  PolicyRule,
   ReplicaSet,
+  Role,
+  RoleBinding,
+  RoleRef,
   Service,
+  ServiceAccount,
   ServicePort,
   ServiceSpec,
+  Subject,
 };
 
 /** Any stored API object: apiVersion + kind + metadata, the rest is kind-specific. */

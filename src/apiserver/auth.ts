@@ -1,8 +1,6 @@
-// Bearer-token authentication. Every request needs the token svcnet generated; the comparison
-// is constant-time so the token cannot be guessed byte by byte.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// The admin bearer token svcnet generates (authz/authn.ts compares it in constant time).
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
@@ -17,12 +15,4 @@ export function loadOrCreateToken(path: string): string {
   const t = generateToken();
   writeFileSync(path, `${t}\n`, { mode: 0o600 });
   return t;
-}
-
-export function authenticate(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization;
-  if (!h?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(h.slice('Bearer '.length).trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }

@@ -83,6 +83,11 @@ export class ConnectionGuard {
       res.once('finish', end);
       res.once('close', end);
     });
+    // An upgraded connection (exec, attach, port-forward streams) is busy until it closes.
+    server.on('upgrade', (req: IncomingMessage) => {
+      const c = this.conns.get(keyOf(req.socket));
+      if (c) c.busy++;
+    });
   }
 
   get open(): number {

@@ -61,7 +61,7 @@ function apiResource(r: ResourceInfo) {
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs,
+      verbs: r.verbs ? [...r.verbs] : verbs,
       ...(r.shortNames.length ? { shortNames: [...r.shortNames] } : {}),
       ...(r.categories.length ? { categories: [...r.categories] } : {}),
     },
@@ -88,6 +88,8 @@ function subresourceShape(
       return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
     case 'log':
       return { kind, verbs: ['get'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     case 'exec':
       return { kind: 'PodExecOptions', verbs: ['create', 'get'] };
     case 'portforward':

@@ -9,16 +9,22 @@ import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
-import { isAlreadyExists, newInvalid, newUnauthorized } from '../api/status.ts';
+import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
 import { loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
-import { authenticate } from './auth.ts';
+import { requestAttributes } from './authz/attributes.ts';
+import { Authenticator } from './authz/authn.ts';
+import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
+import { loadPolicy } from './authz/policy.ts';
+import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
+import { serveReview } from './authz/reviews.ts';
+import { TokenSigner } from './authz/tokens.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
-import { maxBodyBytes, sendJSON, tooLarge } from './http-util.ts';
+import { maxBodyBytes, sendJSON, sendStatus, tooLarge } from './http-util.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
 import type { KubeletConnection } from './pods/kubelet.ts';
@@ -28,6 +34,7 @@ import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
 import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
+import { cookieAuthenticates, handleUi, type UiExplain } from './ui/serve.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -62,6 +69,10 @@ export interface ApiServerOptions {
   maxWatchBufferBytes?: number;
   /** kube-apiserver's --event-ttl; default one hour, 0 keeps Events forever. */
   eventTTLSeconds?: number;
+  /** Serve the dashboard under /ui/ (default true; `--no-ui` turns it off). */
+  ui?: boolean;
+  /** Secret the ServiceAccount token key derives from; default the admin token (stable across restarts). */
+  serviceAccountKey?: string;
 }
 
 function isLoopback(host: string): boolean {
@@ -132,7 +143,9 @@ type OptionalKeys =
   | 'kubelet'
   | 'connectionLimits'
   | 'maxWatchBufferBytes'
-  | 'eventTTLSeconds';
+  | 'eventTTLSeconds'
+  | 'ui'
+  | 'serviceAccountKey';
 
 export class ApiServer {
   readonly registry: GenericRegistry;
@@ -141,6 +154,7 @@ export class ApiServer {
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
   readonly eventReaper: EventReaper;
+  readonly authenticator: Authenticator;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
   /** Set when the kubelets start after the API server (as under `svcnet up`). */
@@ -159,6 +173,11 @@ export class ApiServer {
     if ([this.opts.host, ...this.opts.extraHosts].some((h) => !isLoopback(h)) && !this.opts.tls) {
       throw new Error(`refusing to listen on ${this.opts.host} without TLS: give a serving certificate`);
     }
+    this.authenticator = new Authenticator(
+      this.opts.store,
+      this.opts.token,
+      new TokenSigner(this.opts.serviceAccountKey ?? this.opts.token),
+    );
     this.eventReaper = new EventReaper(this.opts.store, this.opts.eventTTLSeconds ?? defaultEventTTLSeconds);
     this.connections = new ConnectionGuard(this.opts.connectionLimits ?? defaultConnectionLimits());
     this.services = createServiceStrategy({
@@ -209,6 +228,15 @@ export class ApiServer {
         if (!isAlreadyExists(e)) throw e;
       }
     }
+    for (const [resource, objs] of [
+      ['clusterroles', bootstrapClusterRoles],
+      ['clusterrolebindings', bootstrapClusterRoleBindings],
+    ] as const) {
+      for (const obj of objs) {
+        if (await store.get({ resource, namespace: '', name: obj.metadata?.name ?? '' })) continue;
+        await this.registry.create({ info: mustResource(resource), namespace: '' }, structuredClone(obj) as KubeObject);
+      }
+    }
     const existing = await store.get({ resource: 'services', namespace: 'default', name: 'kubernetes' });
     if (!existing) {
       const first = this.services.firstServiceIP();
@@ -229,6 +257,9 @@ export class ApiServer {
     }
   }
 
+  /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
+  uiExplain: UiExplain | undefined;
+
   private initialized = false;
 
   /**
@@ -241,6 +272,22 @@ export class ApiServer {
     await this.repair();
     await this.bootstrap(apiserverPort);
     this.eventReaper.start();
+  }
+
+  /**
+   * Authentication then RBAC authorization, before anything else reads the request: throws 401
+   * for an unknown token and 403 with kube-apiserver's message for a request RBAC does not allow.
+   */
+  private async admit(req: IncomingMessage): Promise<UserInfo> {
+    const user = await this.authenticator.authenticate(req);
+    if (!user) throw newUnauthorized();
+    if (user.groups.includes(mastersGroup)) return user;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
+    const d = authorize(user, a, await loadPolicy(this.opts.store, a.resourceRequest ? a.namespace : ''));
+    if (d.allowed) return user;
+    const msg = forbiddenMessage(user, a);
+    throw newForbidden({ group: a.apiGroup, resource: a.resource }, a.name, d.reason ? `${msg}: ${d.reason}` : msg);
   }
 
   async start(): Promise<string> {
@@ -258,12 +305,33 @@ export class ApiServer {
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
     });
     const token = this.opts.token;
+    const ui = this.opts.ui !== false;
+    const reviewDeps = { store: this.opts.store, signer: this.authenticator.signer };
     const listener = (req: IncomingMessage, res: ServerResponse) => {
-      if (!authenticate(req, token)) {
-        sendJSON(res, 401, newUnauthorized().status);
+      if (ui && (req.url === '/ui' || req.url?.startsWith('/ui/') || req.url?.startsWith('/ui?'))) {
+        void handleUi(req, res, token, this.uiExplain).catch((e: unknown) => {
+          if (!res.headersSent) sendJSON(res, 500, { message: e instanceof Error ? e.message : String(e) });
+          else res.destroy();
+        });
         return;
       }
-      void handler(req, res);
+      // The dashboard's cookie stands in for the bearer token, on reads only (ui/serve.ts).
+      if (ui && req.headers.authorization === undefined && cookieAuthenticates(req, token)) {
+        req.headers.authorization = `Bearer ${token}`;
+      }
+      void (async () => {
+        try {
+          const user = await this.admit(req);
+          const url = new URL(req.url ?? '/', 'http://localhost');
+          const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
+          if (await serveReview(req, res, user, a, reviewDeps)) return;
+        } catch (e) {
+          if (!(e instanceof ApiError)) console.error('svcnet apiserver: internal error:', e);
+          sendStatus(res, e);
+          return;
+        }
+        await handler(req, res);
+      })();
     };
     const upgrade = createUpgradeHandler({ registry: this.registry, kubelet: () => this.kubelet });
     const listen = async (host: string, port: number): Promise<Server> => {
@@ -276,14 +344,17 @@ export class ApiServer {
         : createHttpServer(listener);
       this.connections.attach(server);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (!authenticate(req, token)) {
-          const body = JSON.stringify(newUnauthorized().status);
-          socket.end(
-            `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-          );
-          return;
-        }
-        upgrade(req, socket, head);
+        this.admit(req).then(
+          () => upgrade(req, socket, head),
+          (e: unknown) => {
+            const st = e instanceof ApiError ? e.status : newUnauthorized().status;
+            const body = JSON.stringify(st);
+            const text = st.code === 403 ? 'Forbidden' : 'Unauthorized';
+            socket.end(
+              `HTTP/1.1 ${st.code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+            );
+          },
+        );
       });
       server.keepAliveTimeout = 65_000;
       // kube-apiserver's ReadHeaderTimeout.

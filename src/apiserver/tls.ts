@@ -32,15 +32,16 @@ export function ensureServingCert(dir: string, hosts: string[]): TlsMaterial {
   if (!existsSync(caCrt)) {
     openssl(['req', '-x509', ...ecKey, '-keyout', caKey, '-out', caCrt, '-days', '3650', '-subj', '/CN=svcnet-ca']);
   }
-  if (!existsSync(crt)) {
-    const san = [...new Set(['localhost', '127.0.0.1', ...hosts])]
-      .map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`))
-      .join(',');
-    const ext = join(dir, 'apiserver.ext');
-    writeFileSync(
-      ext,
-      `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
-    );
+  const san = [...new Set(['localhost', '127.0.0.1', ...hosts])]
+    .map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`))
+    .join(',');
+  const ext = join(dir, 'apiserver.ext');
+  const extText = `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`;
+  // A certificate made for other names (an older start, another --listen) is made again: in-cluster
+  // clients check the ClusterIP and kubernetes.default.svc against it.
+  const current = existsSync(ext) ? readFileSync(ext, 'utf8') : '';
+  if (!existsSync(crt) || !existsSync(key) || current !== extText) {
+    writeFileSync(ext, extText);
     const csr = join(dir, 'apiserver.csr');
     openssl(['req', ...ecKey, '-keyout', key, '-out', csr, '-subj', '/CN=svcnet-apiserver']);
     openssl([

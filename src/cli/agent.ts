@@ -3,15 +3,19 @@
 // under `svcnet up` the lab's node namespace (started there with `ip netns exec`).
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { layer2, layer2Metrics } from '../announcer/layer2/announcer.ts';
+import { type Speaker, startSpeaker } from '../announcer/speaker.ts';
 import { canonicalCIDR } from '../api/ip.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
 import { type ClusterDns, startClusterDns } from '../dns/cluster-dns.ts';
 import { ipvsSchedulers } from '../kernel/ipvs.ts';
+import { openPacketSocket, packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { type Agent, startAgent } from '../proxy/agent.ts';
 import { Registry } from '../proxy/metrics.ts';
 import type { DataPlane } from '../proxy/plane.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
+import { readKubeProxyConfig } from './kube-proxy-config.ts';
 import { CliError, parseDuration, parseHostPort, untilSignal } from './util.ts';
 
 export interface NodeAgentOptions {
@@ -33,6 +37,11 @@ export interface NodeAgentOptions {
   lbIPAllowCIDRs?: string[];
   /** kube-proxy --masquerade-all. */
   masqueradeAll?: boolean;
+  /**
+   * kube-proxy --cluster-cidr (detectLocalMode ClusterCIDR): sources inside are local (pod)
+   * traffic for every plane, instead of the Node's podCIDRs.
+   */
+  clusterCIDRs?: string[];
   /** kube-proxy --ipvs-scheduler: the IPVS plane's default scheduler. */
   ipvsScheduler?: string;
   /** Also serve cluster DNS here (node-local DNS). */
@@ -41,12 +50,15 @@ export interface NodeAgentOptions {
   syncPeriodMs?: number;
   /** kube-proxy's minSyncPeriod: syncs start at least this far apart. */
   minSyncPeriodMs?: number;
+  /** Announce LoadBalancer addresses (MetalLB's speaker): "layer2" answers ARP/NDP; default off. */
+  announce?: 'layer2' | 'off';
 }
 
 export interface NodeAgent {
   agent: Agent;
   plane: DataPlane;
   dns: ClusterDns | undefined;
+  speaker: Speaker | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,7 +73,18 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     metrics,
     log: (m) => console.error(`svcnet agent: ${m}`),
   });
+  // Failures repeat on every retry (a 403 from RBAC above all): logged when they change and
+  // again every minute, so the operator sees them without a flood.
+  const logged = new Map<string, number>();
   const agent = await startAgent({
+    onError: (e, where) => {
+      const text = `svcnet agent: ${where}: ${e instanceof Error ? e.message : String(e)}`;
+      const now = Date.now();
+      if (now - (logged.get(text) ?? -Infinity) < 60_000) return;
+      logged.set(text, now);
+      if (logged.size > 1000) logged.clear();
+      console.error(text);
+    },
     client: o.client,
     nodeName: o.nodeName,
     nodeIPs: o.nodeIPs,
@@ -73,15 +96,36 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.lbIPAllowCIDRs ? { loadBalancerIPAllowCIDRs: o.lbIPAllowCIDRs } : {}),
     serviceCIDRs: o.serviceCIDRs ?? ['10.96.0.0/12'],
     masqueradeAll: o.masqueradeAll ?? false,
+    ...(o.clusterCIDRs ? { podCIDRs: o.clusterCIDRs } : {}),
     ...(o.syncPeriodMs !== undefined ? { maxSyncIntervalMs: o.syncPeriodMs } : {}),
     ...(o.minSyncPeriodMs !== undefined ? { minSyncIntervalMs: o.minSyncPeriodMs } : {}),
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
+  let speaker: Speaker | undefined;
+  if (o.announce === 'layer2') {
+    if (!packetSocketsAvailable())
+      throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+    const log = (m: string) => console.error(`svcnet agent: speaker: ${m}`);
+    speaker = await startSpeaker({
+      client: o.client,
+      nodeName: o.nodeName,
+      metrics,
+      announcer: layer2.create(o.nodeName, {
+        open: openPacketSocket,
+        metrics: layer2Metrics(metrics),
+        onError: (e) => log(String(e instanceof Error ? e.message : e)),
+      }),
+      log,
+      onError: (e, where) => log(`${where}: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  }
   return {
     agent,
     plane,
     dns,
+    speaker,
     async stop() {
+      await speaker?.stop('shutdown');
       await dns?.close();
       await agent.stop({ drainMs: 2000 });
     },
@@ -110,6 +154,11 @@ interface AgentFlags {
   lbIpAllow?: string;
   syncPeriod: string;
   minSyncPeriod: string;
+  announce: string;
+  proxyMode?: string;
+  masqueradeAll?: boolean;
+  clusterCidr?: string;
+  config?: string;
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -134,14 +183,28 @@ export function registerAgentCommand(program: Command): void {
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .option('--sync-period <duration>', 'full resync at least this often, also under churn', '30s')
     .option('--min-sync-period <duration>', 'minimum time between two syncs', '1s')
-    .action(async (flags: AgentFlags) => {
+    .option('--announce <protocol>', "announce LoadBalancer IPs as MetalLB's speaker: layer2 (ARP/NDP) or off", 'off')
+    .option('--proxy-mode <mode>', "kube-proxy's name for --mode")
+    .option('--masquerade-all', 'masquerade every flow to a ClusterIP (kube-proxy --masquerade-all)')
+    .option(
+      '--cluster-cidr <cidrs>',
+      "pod traffic is a source in these CIDRs, not in the Node's podCIDRs (kube-proxy --cluster-cidr)",
+    )
+    .option('--config <file>', 'a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); flags given win')
+    .action(async (flags: AgentFlags, cmd: Command) => {
+      applyKubeProxyVocabulary(flags, cmd);
       if (!isPlaneMode(flags.mode)) {
         throw new CliError(`--mode must be one of ${planeModes.join(', ')}, not ${flags.mode}`);
       }
       const mode = flags.mode;
+      const missing = planes[mode].unavailable?.();
+      if (missing) throw new CliError(`--mode ${mode}: ${missing}`);
       if (!(ipvsSchedulers as readonly string[]).includes(flags.ipvsScheduler)) {
         throw new CliError(`--ipvs-scheduler must be one of ${ipvsSchedulers.join(', ')}, not ${flags.ipvsScheduler}`);
       }
+      if (flags.announce !== 'layer2' && flags.announce !== 'off')
+        throw new CliError(`--announce must be layer2 or off, not ${flags.announce}`);
+      const announce = flags.announce;
       const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod);
       const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod);
       if (syncPeriodMs < 1000) throw new CliError(`--sync-period must be at least 1s, not ${flags.syncPeriod}`);
@@ -177,10 +240,42 @@ export function registerAgentCommand(program: Command): void {
         syncPeriodMs,
         minSyncPeriodMs,
         ipvsScheduler: flags.ipvsScheduler,
+        announce,
+        ...(flags.masqueradeAll ? { masqueradeAll: true } : {}),
+        ...(flags.clusterCidr ? { clusterCIDRs: list(flags.clusterCidr) } : {}),
       });
       console.log(`svcnet agent: node ${flags.nodeName} (${nodeIPs.join(', ')}), mode ${flags.mode}`);
       const sig = await untilSignal();
       console.log(`svcnet agent: ${sig}, shutting down`);
       await running.stop();
     });
+}
+
+/**
+ * kube-proxy's spellings: --proxy-mode for --mode, and a --config file whose settings fill in
+ * every flag not given on the command line. Bad values are one-line errors.
+ */
+function applyKubeProxyVocabulary(flags: AgentFlags, cmd: Command): void {
+  const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+  if (flags.proxyMode !== undefined) {
+    if (given('mode') && flags.mode !== flags.proxyMode)
+      throw new CliError(`--proxy-mode ${flags.proxyMode} contradicts --mode ${flags.mode}`);
+    flags.mode = flags.proxyMode;
+  }
+  if (flags.clusterCidr !== undefined) {
+    const bad = list(flags.clusterCidr).find((c) => canonicalCIDR(c) === undefined);
+    if (bad !== undefined || list(flags.clusterCidr).length === 0)
+      throw new CliError(`--cluster-cidr: ${JSON.stringify(bad ?? flags.clusterCidr)} is not a CIDR`);
+  }
+  if (flags.config === undefined) return;
+  const c = readKubeProxyConfig(flags.config);
+  if (c.mode !== undefined && !given('mode') && !given('proxyMode')) flags.mode = c.mode;
+  if (c.clusterCIDRs && !given('clusterCidr')) flags.clusterCidr = c.clusterCIDRs.join(',');
+  if (c.masqueradeAll !== undefined && !given('masqueradeAll')) flags.masqueradeAll = c.masqueradeAll;
+  if (c.nodeName && !given('nodeName')) flags.nodeName = c.nodeName;
+  if (c.healthz && !given('healthz')) flags.healthz = c.healthz;
+  if (c.nodePortAddresses && !given('nodeportAddresses')) flags.nodeportAddresses = c.nodePortAddresses.join(',');
+  if (c.syncPeriod && !given('syncPeriod')) flags.syncPeriod = c.syncPeriod;
+  if (c.minSyncPeriod && !given('minSyncPeriod')) flags.minSyncPeriod = c.minSyncPeriod;
+  if (c.ipvsScheduler && !given('ipvsScheduler')) flags.ipvsScheduler = c.ipvsScheduler;
 }

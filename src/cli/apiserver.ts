@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { bigIntToIP, formatIP, ipToBigInt, parseCIDRSloppy } from '../api/ip.ts';
 import { loadOrCreateToken } from '../apiserver/auth.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { ApiServer, type ApiServerOptions } from '../apiserver/server.ts';
@@ -21,6 +22,8 @@ export interface ApiServerFlags {
   tlsKeyFile?: string;
   verbose?: boolean;
   eventTtl?: string;
+  /** commander's --no-ui. */
+  ui?: boolean;
 }
 
 export function addApiServerFlags(cmd: Command): Command {
@@ -36,6 +39,7 @@ export function addApiServerFlags(cmd: Command): Command {
     )
     .option('--tls-key-file <file>', 'serving key (PEM)')
     .option('--event-ttl <duration>', 'how long Events are kept after their last update (0s: forever)', '1h')
+    .option('--no-ui', 'do not serve the dashboard under /ui/')
     .option('-v, --verbose', 'log every request');
 }
 
@@ -46,6 +50,14 @@ export interface RunningApiServer {
   tls: TlsMaterial;
   kubeconfig: string;
   close(): Promise<void>;
+}
+
+/** The kubernetes Service's ClusterIP: the first address of the service range. */
+function firstServiceIP(cidr: string): string | undefined {
+  const c = parseCIDRSloppy(cidr);
+  if (!c) return undefined;
+  const base = ipToBigInt(formatIP(c.network));
+  return base ? bigIntToIP(base.family, base.value + 1n) : undefined;
 }
 
 export async function runApiServer(
@@ -62,7 +74,17 @@ export async function runApiServer(
     tls = { cert, key: readFileSync(flags.tlsKeyFile, 'utf8'), ca: cert };
   } else {
     // Always TLS: client-go (kubectl) never sends a bearer token over plain http.
-    tls = ensureServingCert(dataDir, [host]);
+    // In-cluster clients reach the API at the kubernetes Service's ClusterIP or DNS names.
+    const first = firstServiceIP(flags.serviceClusterIpRange.split(',')[0]?.trim() ?? '');
+    tls = ensureServingCert(dataDir, [
+      host,
+      ...(extra.extraHosts ?? []),
+      ...(first ? [first] : []),
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ]);
   }
   if (flags.store !== 'sqlite' && flags.store !== 'memory')
     throw new CliError(`--store must be sqlite or memory, not ${flags.store}`);
@@ -84,6 +106,7 @@ export async function runApiServer(
     log: flags.verbose ? (l) => console.error(l) : undefined,
     admission: [ipAddressPoolAdmission],
     ...(eventTTLSeconds !== undefined ? { eventTTLSeconds } : {}),
+    ui: flags.ui !== false,
     ...extra,
   });
   let url: string;

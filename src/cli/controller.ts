@@ -24,6 +24,11 @@ export function startControllers(
   client: Client,
   opts: {
     maxEndpointsPerSlice?: number;
+    /**
+     * Run the EndpointSlice and Endpoints controllers (default true). A real cluster's
+     * kube-controller-manager runs them already, under the same managed-by label: two would fight.
+     */
+    endpoints?: boolean;
     workloads?: boolean;
     /** Leave pods unbound for a scheduler (the lab's), as upstream's ReplicaSet controller does. */
     scheduler?: boolean;
@@ -36,10 +41,16 @@ export function startControllers(
 ): ControllerSet {
   const p = opts.lbProvider;
   const handles: { stop(): Promise<void>; synced(): Promise<void> }[] = [
-    startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }),
     // Side by side by class: whoever serves class-less Services, the other answers to its own class.
-    startLoadBalancerController(client, { loadBalancerClass: loadBalancerClasses.ipam, classless: !p }),
+    startLoadBalancerController(client, {
+      loadBalancerClass: loadBalancerClasses.ipam,
+      classless: !p,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    }),
   ];
+  if (opts.endpoints ?? true) {
+    handles.push(startEndpointControllers(client, { slices: { maxEndpointsPerSlice: opts.maxEndpointsPerSlice } }));
+  }
   if (p)
     handles.push(
       startServiceController(client, {
@@ -87,6 +98,10 @@ export function registerControllerCommand(program: Command): void {
     .option('--context <name>', 'kubeconfig context')
     .option('--max-endpoints-per-slice <n>', 'endpoints per EndpointSlice (1-1000)', '100')
     .option(
+      '--no-endpoints',
+      "leave EndpointSlices and Endpoints to the cluster's kube-controller-manager (real clusters)",
+    )
+    .option(
       '--workloads',
       'also run the Deployment, ReplicaSet and garbage collector controllers (svcnet apiserver has none)',
     )
@@ -97,6 +112,7 @@ export function registerControllerCommand(program: Command): void {
         context?: string;
         maxEndpointsPerSlice: string;
         workloads?: boolean;
+        endpoints: boolean;
         lbProvider: string;
       }) => {
         const max = Number(flags.maxEndpointsPerSlice);
@@ -108,6 +124,7 @@ export function registerControllerCommand(program: Command): void {
         const set = startControllers(client, {
           maxEndpointsPerSlice: max,
           workloads: !!flags.workloads,
+          endpoints: flags.endpoints,
           ...(lbProvider ? { lbProvider } : {}),
           onError: (e) => console.error(`svcnet: ${e instanceof Error ? e.message : String(e)}`),
         });

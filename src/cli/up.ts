@@ -20,6 +20,7 @@ import { InProcessClient } from '../client/in-process.ts';
 import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
+import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
 import { LabKubelet } from '../lab/kubelet-connection.ts';
@@ -42,6 +43,7 @@ export interface UpFlags extends ApiServerFlags {
   zones?: string;
   lanCidr?: string;
   nodeMonitorGracePeriod: string;
+  announce: string;
   lbProvider: string;
 }
 
@@ -172,6 +174,7 @@ interface ParsedUp {
   nodes: number;
   zones: string[];
   graceMs: number;
+  announce: 'layer2' | 'off';
 }
 
 function parseUpFlags(flags: UpFlags): ParsedUp {
@@ -182,6 +185,8 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   if (!root && planes[mode].needsRoot)
     throw new CliError(`--mode ${mode} needs root (CAP_NET_ADMIN); use --mode userspace`);
+  const missing = planes[mode].unavailable?.();
+  if (missing) throw new CliError(`--mode ${mode}: ${missing}`);
   const nodes = Number(flags.nodes);
   if (!/^\d+$/.test(flags.nodes) || nodes < 1 || nodes > maxLabNodes)
     throw new CliError(`--nodes must be a whole number from 1 to ${maxLabNodes}, not ${flags.nodes}`);
@@ -208,15 +213,46 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
+  if (flags.announce !== 'layer2' && flags.announce !== 'off')
+    throw new CliError(`--announce must be layer2 or off, not ${JSON.stringify(flags.announce)}`);
+  if (flags.announce === 'layer2' && !root)
+    throw new CliError('--announce layer2 needs root (CAP_NET_ADMIN) for the lab LAN');
+  if (flags.announce === 'layer2' && !packetSocketsAvailable())
+    throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
   if (!lbProviderNames().includes(flags.lbProvider))
     throw new CliError(
       `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
     );
-  return { mode, root, nodes, zones, graceMs };
+  return { mode, root, nodes, zones, graceMs, announce: flags.announce };
+}
+
+/** The dashboard's explain form: what `svcnet explain` answers, as JSON (bad input: a 400 with the one line). */
+function dashboardExplain(client: Client) {
+  return async (q: URLSearchParams) => {
+    const { runExplain } = await import('./explain.ts');
+    try {
+      const r = await runExplain(
+        {
+          from: q.get('from') ?? '',
+          to: q.get('to') ?? '',
+          namespace: 'default',
+          output: 'json',
+          ...(q.get('proto') ? { proto: q.get('proto') ?? '' } : {}),
+        },
+        client,
+      );
+      return { status: 200, body: r.explanation as unknown };
+    } catch (e) {
+      return {
+        status: e instanceof CliError ? 400 : 500,
+        body: { message: e instanceof Error ? e.message : String(e) },
+      };
+    }
+  };
 }
 
 export async function runUp(flags: UpFlags): Promise<void> {
-  const { mode, root, nodes, zones, graceMs } = parseUpFlags(flags);
+  const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
@@ -299,6 +335,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
             `${l.nodeIP}:10256`,
             '--dns-listen',
             `${l.gateway}:53`,
+            // The lab LAN is where LoadBalancer addresses are reached from (svcnet exec --outside).
+            '--announce',
+            announce,
           ];
           return superviseAgent(() => spawnNodeAgent(argv, l.netns), l.node.name);
         },
@@ -365,6 +404,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
       );
       console.log(`svcnet: mode ${mode}, rootless`);
     }
+    if (flags.ui !== false) {
+      api.server.uiExplain = dashboardExplain(client);
+      console.log(`svcnet: dashboard: ${api.url}/ui/?token=${encodeURIComponent(api.token)}`);
+    }
     console.log(`svcnet: ready. Try:`);
     console.log(`  export KUBECONFIG=${api.kubeconfig}`);
     console.log(`  kubectl apply -f examples/ && kubectl get svc`);
@@ -398,6 +441,11 @@ export function registerUpCommand(program: Command): Command {
       '--node-monitor-grace-period <duration>',
       'how long a node may miss heartbeats before it is NotReady (kube-controller-manager)',
       '50s',
+    )
+    .option(
+      '--announce <protocol>',
+      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP) or off',
+      'off',
     )
     .option(lbProviderFlag, lbProviderHelp(), 'ipam')
     .action(runUp);

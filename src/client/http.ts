@@ -8,7 +8,7 @@
 // - a transport failure (refused, reset, TLS) is the node error itself (err.code ECONNREFUSED…);
 // - a watch ends with onClose(): clean end of stream; onClose(ApiError): ERROR event (410
 //   Expired included) or non-2xx; onClose(err): the connection failed mid-stream.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { apiVersionOf, mustResource } from '../api/resources.ts';
@@ -108,7 +108,7 @@ export class HttpClient implements Client {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly timeoutMs: number;
-  private fileToken: { value: string; readAt: number } | undefined;
+  private fileToken: { value: string; readAt: number; stamp: string } | undefined;
 
   constructor(private readonly config: HttpClientConfig) {
     this.base = new URL(config.server);
@@ -329,10 +329,20 @@ export class HttpClient implements Client {
   private bearer(): string | undefined {
     const file = this.config.tokenFile;
     if (!file) return this.config.token;
+    // Re-read when the file changed (the kubelet rotates projected tokens by swapping a symlink,
+    // which changes what stat sees) and at least every minute, so a rotated token is used from
+    // the next request on, without a restart.
     const now = Date.now();
-    if (!this.fileToken || now - this.fileToken.readAt > tokenCacheMs) {
+    let stamp = '';
+    try {
+      const st = statSync(file);
+      stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      // Unreadable now: keep the last good token (the request may then fail with 401, reported).
+    }
+    if (!this.fileToken || (stamp && stamp !== this.fileToken.stamp) || now - this.fileToken.readAt > tokenCacheMs) {
       try {
-        this.fileToken = { value: readFileSync(file, 'utf8').trim(), readAt: now };
+        this.fileToken = { value: readFileSync(file, 'utf8').trim(), readAt: now, stamp };
       } catch {
         // Keep the last good token through a transient read failure; with none yet, fall
         // back to the static token (the request then fails with 401, which is reported).

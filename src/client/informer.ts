@@ -344,8 +344,23 @@ export class Informer<T extends KubeObject = KubeObject> implements InformerLike
     }
   }
 
+  private lastLogged: { text: string; at: number } | undefined;
+
   private report(err: unknown, phase: InformerErrorPhase): void {
-    if (this.opts.onError) this.opts.onError(err, phase);
-    else if (phase === 'handler') console.error(`informer ${this.resource}: handler failed:`, err);
+    if (this.opts.onError) {
+      this.opts.onError(err, phase);
+      return;
+    }
+    if (phase === 'handler') {
+      console.error(`informer ${this.resource}: handler failed:`, err);
+      return;
+    }
+    // As client-go's reflector logs "failed to list": an operator must see a 403 from RBAC. The
+    // same failure repeats on every retry; it is logged when it changes, and again every minute.
+    const text = `informer ${this.resource}: ${phase} failed: ${err instanceof Error ? err.message : String(err)}`;
+    const now = Date.now();
+    if (this.lastLogged?.text === text && now - this.lastLogged.at < 60_000) return;
+    this.lastLogged = { text, at: now };
+    console.error(text);
   }
 }

@@ -198,13 +198,24 @@ export function loadKubeconfig(path?: string, context?: string, env: NodeJS.Proc
 
 export const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/**
+ * Where the service-account token, ca.crt and namespace are read in-cluster: the standard mount,
+ * or $SVCNET_SERVICE_ACCOUNT_DIR (a pod that mounts the projected volume elsewhere, or a test).
+ */
+export function serviceAccountDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SVCNET_SERVICE_ACCOUNT_DIR || serviceAccountDir;
+}
+
 /** True when running in a pod with the API server's service env (KUBERNETES_SERVICE_HOST/PORT). */
 export function isInCluster(env: NodeJS.ProcessEnv = process.env): boolean {
   return !!env.KUBERNETES_SERVICE_HOST && !!env.KUBERNETES_SERVICE_PORT;
 }
 
 /** client-go's rest.InClusterConfig: service env + the mounted service-account token and CA. */
-export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, saDir = serviceAccountDir): ResolvedConfig {
+export function inClusterConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  saDir = serviceAccountDirOf(env),
+): ResolvedConfig {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
@@ -232,7 +243,7 @@ export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, saDir = se
 export function resolveClientConfig(
   opts: { kubeconfig?: string; context?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
-  saDir = serviceAccountDir,
+  saDir = serviceAccountDirOf(env),
 ): ResolvedConfig {
   if (opts.kubeconfig || env.KUBECONFIG) return loadKubeconfig(opts.kubeconfig, opts.context, env);
   if (isInCluster(env)) return inClusterConfig(env, saDir);

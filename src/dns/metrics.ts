@@ -2,6 +2,7 @@
 // (version 0.0.4), served on GET /metrics. Written here rather than with prom-client: the hot
 // path needs a Map lookup per observation, not a labels object per call.
 import { createServer, type Server } from 'node:http';
+import { negotiate } from '../proxy/exposition.ts';
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -240,8 +241,9 @@ export function serveMetrics(
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(metrics.expose());
+      const m = negotiate(req, metrics.expose());
+      res.writeHead(200, { 'content-type': m.type });
+      res.end(m.body);
     } else if (req.url === '/health') {
       res.end('OK');
     } else if (req.url === '/ready') {

@@ -3,7 +3,9 @@
 // from the TypeScript sources through tsx (a source checkout without a build). A child program
 // is started the same way its parent runs, so a built svcnet never pays tsx's compile at the
 // start of each pod or relay, and tests running the sources spawn the sources.
+
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +34,24 @@ export const runsCompiled: boolean = fileURLToPath(import.meta.url).startsWith(j
 /** A native addon's built `.node` file (native/<name>/build/Release/<target>.node). */
 export function nativeAddonPath(addon: string, target: string): string {
   return join(projectRoot, 'native', addon, 'build', 'Release', `${target}.node`);
+}
+
+const loaded = new Map<string, unknown>();
+
+/**
+ * A native addon's exports, loaded once; null when it is not built (callers that can do without
+ * it keep their fallback, the others say which addon is missing).
+ */
+export function loadNativeAddon<T>(addon: string, target: string): T | null {
+  const path = nativeAddonPath(addon, target);
+  if (!loaded.has(path)) {
+    try {
+      loaded.set(path, createRequire(import.meta.url)(path));
+    } catch {
+      loaded.set(path, null);
+    }
+  }
+  return loaded.get(path) as T | null;
 }
 
 /** argv (node first) that runs `entry` the way this process runs: compiled, or through tsx. */

@@ -4,32 +4,22 @@
 // leader (^C reaches it, shells do job control).
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { type Readable, Writable } from 'node:stream';
 import { ReadStream } from 'node:tty';
-import { nativeAddonPath } from './entry.ts';
+import { loadNativeAddon } from './entry.ts';
 
 interface PtyAddon {
   open(cols: number, rows: number): [number, number];
   resize(fd: number, cols: number, rows: number): number;
 }
 
-let addon: PtyAddon | null | undefined;
-
-function ptyAddon(): PtyAddon | null {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)(nativeAddonPath('pty', 'pty')) as PtyAddon;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon;
+function load(): PtyAddon | null {
+  return loadNativeAddon<PtyAddon>('pty', 'pty');
 }
 
 /** Whether terminals can be given (the addon is built). */
 export function ptyAvailable(): boolean {
-  return ptyAddon() !== null;
+  return load() !== null;
 }
 
 export interface InteractiveOptions {
@@ -74,7 +64,7 @@ export function spawnInteractive(argv: readonly string[], opts: InteractiveOptio
       exited,
     };
   }
-  const pty = ptyAddon();
+  const pty = load();
   if (!pty) throw new Error('terminals need the native pty addon (scripts/build-native.sh)');
   const [master, slave] = pty.open(opts.cols ?? 80, opts.rows ?? 24);
   const child = spawn('setsid', ['--ctty', '--wait', cmd, ...args], {

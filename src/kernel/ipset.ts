@@ -41,7 +41,12 @@ export class ExecIpset implements Ipset {
       const { stdout } = await this.runner(inNetns(this.netns, ['ipset', 'list', '-n']), { timeoutMs: 30_000 });
       return stdout.split('\n').filter((l) => l !== '');
     } catch (e) {
-      throw new RestoreError('ipset', `list failed: ${firstLines((e as { stderr?: string }).stderr ?? String(e))}`);
+      throw new RestoreError(
+        'ipset',
+        `list failed: ${firstLines((e as { stderr?: string }).stderr ?? String(e))}`,
+        undefined,
+        e,
+      );
     }
   }
 
@@ -50,7 +55,12 @@ export class ExecIpset implements Ipset {
       const argv = inNetns(this.netns, ['ipset', 'save', ...(name ? [name] : [])]);
       return (await this.runner(argv, { timeoutMs: 60_000 })).stdout;
     } catch (e) {
-      throw new RestoreError('ipset', `save failed: ${firstLines((e as { stderr?: string }).stderr ?? String(e))}`);
+      throw new RestoreError(
+        'ipset',
+        `save failed: ${firstLines((e as { stderr?: string }).stderr ?? String(e))}`,
+        undefined,
+        e,
+      );
     }
   }
 }

@@ -3,6 +3,9 @@
 // namespace). Like the tool, a restore runs its commands in order and stops at the first error,
 // keeping what came before: it is no transaction, so callers order commands to be safe at every
 // step. FakeIpvs (fake-ipvs.ts) keeps the kernel's table in memory with the same semantics.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { canonicalIP, joinHostPort } from '../api/ip.ts';
 import { type Runner, run } from './exec.ts';
 import { inNetns } from './netns.ts';
@@ -182,7 +185,7 @@ export class ExecIpvs implements Ipvs {
   /** ip_vs is a module; ipvsadm loads it too, but only for some commands. */
   private async load(): Promise<void> {
     if (this.loaded) return;
-    await this.runner(['modprobe', 'ip_vs']).catch(() => {});
+    if (!existsSync('/proc/net/ip_vs')) await this.runner(['modprobe', 'ip_vs']).catch(() => {});
     this.loaded = true;
   }
 }
@@ -210,4 +213,15 @@ export const ipvsSchedulers = [
 
 export function isIPv6Key(key: string): boolean {
   return key.startsWith('[') || (key.startsWith('fwmark:') && key.endsWith('IPv6'));
+}
+
+/**
+ * Why IPVS cannot be used on this kernel, or undefined: ip_vs is loaded or loadable. Checked once
+ * at start so `--mode ipvs` fails with a reason instead of a sync that keeps failing.
+ */
+export function ipvsUnavailable(): string | undefined {
+  if (existsSync('/proc/net/ip_vs')) return undefined;
+  spawnSync('modprobe', ['ip_vs'], { stdio: 'ignore' });
+  if (existsSync('/proc/net/ip_vs')) return undefined;
+  return 'this kernel has no IPVS (modprobe ip_vs failed); use another --mode, or run inside scripts/vm/run.sh';
 }

@@ -1,26 +1,16 @@
 // TCP connections made from inside a named network namespace (the native netns-connect addon),
 // wrapped as Node sockets: how `kubectl port-forward` reaches a lab pod's own loopback.
-import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
-import { nativeAddonPath } from './entry.ts';
+import { loadNativeAddon } from './entry.ts';
 import { KernelError } from './errors.ts';
 
 interface NetnsConnectAddon {
   connect(nsPath: string, ip: string, port: number): number;
 }
 
-let addon: NetnsConnectAddon | null | undefined;
-
 function load(): NetnsConnectAddon | null {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)(nativeAddonPath('netns-connect', 'netns_connect')) as NetnsConnectAddon;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon;
+  return loadNativeAddon<NetnsConnectAddon>('netns-connect', 'netns_connect');
 }
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));

@@ -11,6 +11,7 @@ import type { Client } from '../client/client.ts';
 import { type AttachedResult, runAttached } from '../kernel/exec.ts';
 import { IpLinks, type Links } from '../kernel/links.ts';
 import { IpNetns, type Netns } from '../kernel/netns.ts';
+import { MountedUtsNamespaces, type UtsNamespaces } from '../kernel/uts.ts';
 import { hostsFileHasPodIP } from './hosts.ts';
 import { outsideNetnsOf } from './lan.ts';
 import { namePrefix } from './topology.ts';
@@ -60,6 +61,7 @@ export interface ExecInPodOptions {
   stdio?: 'inherit' | 'pipe';
   netns?: Netns;
   links?: Links;
+  uts?: UtsNamespaces;
 }
 
 export async function execInPod(o: ExecInPodOptions): Promise<AttachedResult> {
@@ -80,7 +82,12 @@ export async function execInPod(o: ExecInPodOptions): Promise<AttachedResult> {
       `no network namespace with ${ip} (pod ${o.namespace}/${o.pod}) on this machine: is the pod in this lab?`,
     );
   }
-  return runAttached(netns.execArgv(ns, o.argv), { stdio });
+  // The pod's UTS namespace too, when it has one, so `hostname` answers the pod's name as
+  // under `kubectl exec`.
+  const uts = o.uts ?? new MountedUtsNamespaces();
+  const inNet = netns.execArgv(ns, o.argv);
+  const argv = (await uts.list()).includes(ns) ? uts.execArgv(ns, inNet) : inNet;
+  return runAttached(argv, { stdio });
 }
 
 /** The outside client namespace of the lab whose Nodes `client` lists. */

@@ -6,6 +6,7 @@
 // - ProxyHealthServer: the agent's own /healthz and /livez (port 10256, 5.24), and /metrics.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { negotiate } from './exposition.ts';
 
 /** Tracks whether syncs keep up (kube-proxy's ProxierHealthServer bookkeeping). */
 export class ProxyHealth {
@@ -192,8 +193,9 @@ export class ProxyHealthServer {
       return;
     }
     if (path === '/metrics' && this.opts.metrics) {
-      res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-      res.end(this.opts.metrics());
+      const m = negotiate(req, this.opts.metrics());
+      res.setHeader('Content-Type', m.type);
+      res.end(m.body);
       return;
     }
     if (path !== '/healthz' && path !== '/livez') {

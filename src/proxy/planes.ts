@@ -3,6 +3,7 @@
 // agent's /metrics. `svcnet agent`, `svcnet up` and `svcnet cleanup` all read this table, so a
 // new plane is one entry here.
 import { cidrContains } from '../api/ip.ts';
+import { ipvsUnavailable } from '../kernel/ipvs.ts';
 import { iptablesMetricNames } from './iptables/metrics.ts';
 import { cleanupIptables, createIptablesPlane } from './iptables/plane.ts';
 import { cleanupIpvs, IpvsPlane, ipvsMetricNames } from './ipvs/plane.ts';
@@ -38,6 +39,8 @@ export interface PlaneEntry {
   create(cfg: PlaneConfig): DataPlane;
   /** Removes what this plane programs in `netns`; safe when there is nothing. */
   cleanup(cfg: CleanupConfig): Promise<void>;
+  /** Why this plane cannot run on this machine (a kernel feature missing), or undefined. */
+  unavailable?(): string | undefined;
   /** Metric names this plane adds to the agent's /metrics (beyond the shared kube-proxy set). */
   readonly metrics: readonly string[];
 }
@@ -96,6 +99,7 @@ export const planes: Readonly<Record<PlaneMode, PlaneEntry>> = {
         log: cfg.log,
       }),
     cleanup: (cfg) => cleanupIpvs(cfg.netns),
+    unavailable: ipvsUnavailable,
     metrics: [...ipvsMetricNames, ...kernelShared],
   },
   userspace: {

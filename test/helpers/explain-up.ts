@@ -2,7 +2,7 @@
 // each explained and probed from a lab pod, for the data plane `mode` runs. Shared by the
 // per-plane test files so each stays under a minute.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../../src/kernel/exec.ts';
@@ -113,8 +113,12 @@ export function describeExplainUp(mode: 'nftables' | 'userspace', name: string):
         e.endpoints.some((x) => `${x.ip}:${x.port}` === e.probe?.landed),
         JSON.stringify(e.probe),
       );
-      const text = await explain(['--from', 'client', '--to', 'web:http']);
+      const text = await explain(['--from', 'client', '--to', 'web:http', '--probe']);
       assert.equal(text.code, 0, text.stderr);
+      // A transcript for readers of the test run (test-results/ is not tracked).
+      const out = join(import.meta.dirname, '..', '..', 'test-results', 'explain');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, `${mode}.txt`), `$ svcnet explain --from client --to web:http --probe\n${text.stdout}`);
       assert.match(text.stdout, /Endpoints: {3}2 of 2 eligible/);
       assert.match(
         text.stdout,

@@ -39,24 +39,36 @@ export class LabUp {
     return join(this.dir, 'data');
   }
 
-  private env(): NodeJS.ProcessEnv {
-    return { ...process.env, KUBECONFIG: join(this.dataDir, 'kubeconfig'), HOME: this.dir };
-  }
-
-  run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Ran> {
+  /** `input`, when given, is the command's stdin. */
+  run(cmd: string, args: string[], timeoutMs = 60_000, input?: string): Promise<Ran> {
     return new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         'nsenter',
         [`--net=/run/netns/${this.o.ns}`, cmd, ...args],
-        { cwd: repo, env: this.env(), timeout: timeoutMs, maxBuffer: 16 << 20 },
+        { cwd: repo, env: this.env, timeout: timeoutMs, maxBuffer: 16 << 20 },
         (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
+      if (input !== undefined) child.stdin?.end(input);
     });
   }
 
-  async kubectl(args: string[]): Promise<string> {
-    const r = await this.run('kubectl', ['--cache-dir', join(this.dir, 'kc'), ...args]);
+  /** kubectl with this lab's kubeconfig and a fresh cache dir; any exit status. */
+  kubectlRun(args: string[], input?: string): Promise<Ran> {
+    return this.run('kubectl', ['--cache-dir', this.kubectlCacheDir, ...args], 60_000, input);
+  }
+
+  get kubectlCacheDir(): string {
+    return join(this.dir, 'kc');
+  }
+
+  /** The environment a command run in the lab's namespace gets (KUBECONFIG, HOME). */
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, KUBECONFIG: join(this.dataDir, 'kubeconfig'), HOME: this.dir };
+  }
+
+  async kubectl(args: string[], input?: string): Promise<string> {
+    const r = await this.kubectlRun(args, input);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
@@ -81,6 +93,16 @@ export class LabUp {
   async start(): Promise<void> {
     execFileSync('ip', ['netns', 'add', this.o.ns]);
     execFileSync('ip', ['-n', this.o.ns, 'link', 'set', 'lo', 'up']);
+    await this.spawnUp();
+  }
+
+  /** Ctrl-C, then a second `svcnet up` on the same data directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.spawnUp();
+  }
+
+  private async spawnUp(): Promise<void> {
     this.log = '';
     const p = spawn(
       'nsenter',

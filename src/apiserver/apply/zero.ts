@@ -31,6 +31,12 @@ const zeros: Readonly<Record<string, () => Obj>> = {
   Deployment: () => ({ metadata: meta(), spec: { selector: null, template: podTemplate(), strategy: {} }, status: {} }),
   ReplicaSet: () => ({ metadata: meta(), spec: { selector: null, template: podTemplate() }, status: { replicas: 0 } }),
   Lease: () => ({ metadata: meta(), spec: {} }),
+  ServiceAccount: () => ({ metadata: meta() }),
+  ConfigMap: () => ({ metadata: meta() }),
+  Role: () => ({ metadata: meta(), rules: null }),
+  ClusterRole: () => ({ metadata: meta(), rules: null }),
+  RoleBinding: () => ({ metadata: meta(), roleRef: { apiGroup: '', kind: '', name: '' } }),
+  ClusterRoleBinding: () => ({ metadata: meta(), roleRef: { apiGroup: '', kind: '', name: '' } }),
 };
 
 /** Custom resources (MetalLB's) are unstructured: their empty object is empty. */

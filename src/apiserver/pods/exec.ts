@@ -9,13 +9,11 @@ import type { WebSocket } from 'ws';
 import { newBadRequest } from '../../api/status.ts';
 import { queryBool } from '../query.ts';
 import type { ExecRequest, ExecSession } from './kubelet.ts';
+import { throttle } from './ws-backpressure.ts';
 
 export const execProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 
 const channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
-
-/** Above this many unsent bytes the command's output is paused (bounded memory per session). */
-const highWaterBytes = 1 << 20;
 
 export interface ExecOptions extends Omit<ExecRequest, 'container'> {
   container: string | undefined;
@@ -70,15 +68,7 @@ export function relayExec(ws: WebSocket, session: ExecSession, o: ExecOptions): 
         stream.on('data', (b: Buffer) => {
           if (closed || !wanted || b.length === 0) return;
           ws.send(frame(ch, b));
-          if (ws.bufferedAmount > highWaterBytes) {
-            stream.pause();
-            const wait = setInterval(() => {
-              if (closed || ws.bufferedAmount <= highWaterBytes / 2) {
-                clearInterval(wait);
-                stream.resume();
-              }
-            }, 10);
-          }
+          throttle(ws, stream, () => closed);
         });
         stream.once('end', () => resolve());
         stream.once('close', () => resolve());

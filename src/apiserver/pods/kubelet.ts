@@ -3,8 +3,9 @@
 // same process as the API server under `svcnet up`, so the contract is a plain interface the lab
 // implements (src/lab/kubelet-connection.ts). Errors the kubelet words for the user are thrown as
 // KubeletError and reach the client as 400 Bad Request, as kube-apiserver relays them.
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Pod } from '../../api/types.ts';
+import type { InteractiveProcess } from '../../kernel/interactive.ts';
 
 /** PodLogOptions as the kubelet applies them. */
 export interface LogQuery {
@@ -33,16 +34,11 @@ export interface ExecRequest {
   tty: boolean;
 }
 
-/** A command running in a container; with a terminal, stdout carries everything and stderr is absent. */
-export interface ExecSession {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable | undefined;
-  resize(cols: number, rows: number): void;
-  kill(signal: NodeJS.Signals): void;
-  /** The command's exit code. */
-  readonly exited: Promise<number>;
-}
+/**
+ * A command running in a container; with a terminal, stdout carries everything and stderr is
+ * absent. The kernel's interactive process is exactly this (only its type is used here).
+ */
+export type ExecSession = InteractiveProcess;
 
 export interface KubeletConnection {
   logs(pod: Pod, req: PodLogRequest, sink: LogSink, signal: AbortSignal): Promise<void>;

@@ -8,11 +8,9 @@ import type { WebSocket } from 'ws';
 import { newBadRequest } from '../../api/status.ts';
 import type { Pod } from '../../api/types.ts';
 import type { KubeletConnection } from './kubelet.ts';
+import { throttle } from './ws-backpressure.ts';
 
 export const portForwardChannelProtocol = 'v4.channel.k8s.io';
-
-/** Above this many unsent bytes a pod connection is paused (bounded memory per session). */
-const highWaterBytes = 1 << 20;
 
 export function forwardPorts(q: URLSearchParams): number[] {
   const raw = q.getAll('ports').flatMap((v) => v.split(','));
@@ -60,15 +58,7 @@ export function relayPortForwardChannels(ws: WebSocket, pod: Pod, ports: number[
         socks[i] = sock;
         sock.on('data', (b: Buffer) => {
           ws.send(frame(2 * i, b));
-          if (ws.bufferedAmount > highWaterBytes) {
-            sock.pause();
-            const wait = setInterval(() => {
-              if (closed || ws.bufferedAmount <= highWaterBytes / 2) {
-                clearInterval(wait);
-                sock.resume();
-              }
-            }, 10);
-          }
+          throttle(ws, sock, () => closed);
         });
         sock.once('close', closeAll);
         sock.once('error', closeAll);

@@ -191,7 +191,7 @@ describe('decodeProtobufObject: malformed input is 400', () => {
       'proto: wrong wireType = 0 for field metadata',
     );
     bad(envelope('v1', 'Namespace', Buffer.concat([tag(1, 3)])), 'proto: illegal wireType 3');
-    bad(envelope('v1', 'ConfigMap', Buffer.alloc(0)), 'no kind "ConfigMap" is registered for version "v1"');
+    bad(envelope('v1', 'Secret', Buffer.alloc(0)), 'no kind "Secret" is registered for version "v1"');
     bad(
       envelope('metallb.io/v1beta1', 'IPAddressPool', Buffer.alloc(0)),
       'no kind "IPAddressPool" is registered for version "metallb.io/v1beta1"',

@@ -6,6 +6,17 @@ import { Lease } from './coordination.ts';
 import { Endpoints, Event, Namespace, Node, Pod, Service } from './core.ts';
 import { EndpointSlice } from './discovery.ts';
 import { BFDProfile, BGPAdvertisement, BGPPeer, Community, IPAddressPool, L2Advertisement } from './metallb.ts';
+import {
+  ClusterRole,
+  ClusterRoleBinding,
+  ConfigMap,
+  Role,
+  RoleBinding,
+  SelfSubjectAccessReview,
+  SelfSubjectRulesReview,
+  ServiceAccount,
+  TokenRequest,
+} from './rbac.ts';
 import type { MessageSchema } from './types.ts';
 
 export interface KindSchema {
@@ -32,6 +43,14 @@ const tables: Readonly<Record<string, MessageSchema>> = {
   BGPAdvertisement,
   Community,
   BFDProfile,
+  ServiceAccount,
+  ConfigMap,
+  Role,
+  RoleBinding,
+  ClusterRole,
+  ClusterRoleBinding,
+  SelfSubjectAccessReview,
+  SelfSubjectRulesReview,
 };
 
 const entries: readonly KindSchema[] = resources.map((info) => {
@@ -41,7 +60,28 @@ const entries: readonly KindSchema[] = resources.map((info) => {
   return { info, schema, builtin: info.group !== 'metallb.io' };
 });
 
+/** Kinds that are request bodies of a subresource only (serviceaccounts/token), never stored. */
+const bodyOnly: readonly KindSchema[] = [
+  {
+    info: {
+      resource: 'tokenrequests',
+      singular: 'tokenrequest',
+      kind: 'TokenRequest',
+      listKind: 'TokenRequestList',
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      namespaced: true,
+      shortNames: [],
+      categories: [],
+      subresources: [],
+    },
+    schema: TokenRequest,
+    builtin: true,
+  },
+];
+
 const lookup = new Map<string, KindSchema>();
+for (const e of bodyOnly) lookup.set(`${e.info.group}/${e.info.kind}`, e);
 for (const e of entries) {
   lookup.set(e.info.resource, e);
   lookup.set(e.info.kind, e);

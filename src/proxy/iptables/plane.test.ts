@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { IPFamily } from '../../api/ip.ts';
 import { FakeConntrack } from '../../kernel/conntrack.ts';
+import { ExecError } from '../../kernel/exec.ts';
 import { FakeIpset } from '../../kernel/fake-ipset.ts';
 import { FakeIptables } from '../../kernel/fake-iptables.ts';
 import type { Iptables } from '../../kernel/iptables.ts';
@@ -19,7 +20,7 @@ import { syncChanges as changes, type ProxySnapshot } from '../snapshot.ts';
 import { ep, snapshotOf, svcPort } from '../testing/fixtures.ts';
 import type { EndpointInfo, ServicePortInfo, ServicePortKey } from '../types.ts';
 import { IptablesApplier } from './applier.ts';
-import { createIptablesPlane, type IptablesPlane } from './plane.ts';
+import { cleanupIptables, createIptablesPlane, type IptablesPlane } from './plane.ts';
 import { existingRules, IptablesRenderer } from './render.ts';
 import { IptablesTracer } from './trace.ts';
 
@@ -318,5 +319,37 @@ describe('iptables plane on the fake kernel', () => {
     await p.sync(s, changes({ full: true }));
     assert.equal(p.stats.rebuilds, 1);
     assert.equal(canonical(k), canonical(fresh(s)));
+  });
+});
+
+describe('iptables plane: --cluster-cidr', () => {
+  it("local traffic is a source in the cluster CIDR: another node's pod is not masqueraded, the node is", async () => {
+    const k = kernel();
+    const s = snapshotOf([[svcPort('default', 'web', { clusterIPs: ['10.96.0.10'] }), [ep('10.244.1.6', 8080)]]]);
+    const r = new IptablesRenderer({
+      families: ['IPv4'],
+      serviceCIDRs,
+      masqueradeAll: false,
+      clusterCIDRs: ['10.244.0.0/16'],
+    });
+    r.update(s);
+    for (const [f, p] of r.renderFull()) await new IptablesApplier(k.ipt, k.ipset).apply(f, p);
+    const t = new IptablesTracer(k.ipt, k.ipset, { localAddresses: s.node.ips });
+    const masq = (src: string) => {
+      const v = t.trace({ src, dst: '10.96.0.10', proto: 'TCP', dport: 80 });
+      return v.kind === 'endpoints' ? v.masq : v.kind;
+    };
+    // 10.244.3.3 is outside this node's pod CIDR (10.244.0.0/24) but inside the cluster's.
+    assert.equal(masq('10.244.3.3'), false);
+    assert.equal(masq('192.168.77.1'), true);
+  });
+});
+
+describe('cleanupIptables', () => {
+  it('a machine without iptables or ipset has nothing to remove', async () => {
+    const runner = async (argv: readonly string[]) => {
+      throw new ExecError('EXEC_NOT_FOUND', argv, {});
+    };
+    await cleanupIptables('absent', { runner, stateDir: '/nonexistent' });
   });
 });

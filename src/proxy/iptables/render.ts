@@ -182,7 +182,7 @@ export class IptablesRenderer {
       nodePortIPs: env.nodePortIPs,
       localhostNodePorts: env.localhostNodePorts,
       masqueradeAll: this.config.masqueradeAll,
-      localDetector: (f) => this.localCIDRs(f).length > 0,
+      localCIDRs: (f) => this.localCIDRs(f),
     };
   }
 

@@ -1,6 +1,7 @@
 // The IPVS plane's reach into the kernel, thin: the IPVS seam (kernel/ipvs.ts), the dummy link
 // the service addresses are bound on, the helper table through `nft -f`, and the sysctls IPVS
 // needs, all inside the node's network namespace. FakeIpvsApplier is the same in memory.
+import { existsSync } from 'node:fs';
 import { type Runner, run } from '../../kernel/exec.ts';
 import { FakeIpvs } from '../../kernel/fake-ipvs.ts';
 import { ExecIpvs, type Ipvs } from '../../kernel/ipvs.ts';
@@ -52,12 +53,16 @@ export class ExecIpvsApplier implements IpvsApplier {
   }
 
   async prepare(): Promise<void> {
-    await this.runner(['modprobe', 'ip_vs']).catch(() => {});
-    await this.sh(['ip', 'link', 'add', dummyLink, 'type', 'dummy']).catch((e: { stderr?: string }) => {
-      if (!/File exists/.test(e.stderr ?? '')) throw e;
-    });
-    await this.sh(['ip', 'link', 'set', dummyLink, 'up']);
-    await this.sh(['sysctl', '-q', '-w', ...ipvsSysctls.map(([k, v]) => `${k}=${v}`)]);
+    if (!existsSync('/proc/net/ip_vs')) await this.runner(['modprobe', 'ip_vs']).catch(() => {});
+    // One process for the link and the sysctls: a cold start spawns as little as it can.
+    const sysctls = ipvsSysctls.map(([k, v]) => `${k}=${v}`).join(' ');
+    await this.sh([
+      'sh',
+      '-ec',
+      `ip link show ${dummyLink} >/dev/null 2>&1 || ip link add ${dummyLink} type dummy
+       ip link set ${dummyLink} up
+       sysctl -q -w ${sysctls}`,
+    ]);
   }
 
   async bound(): Promise<string[]> {
