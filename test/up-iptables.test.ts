@@ -6,9 +6,8 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
-import { inNetns } from '../src/kernel/netns.ts';
 import { eventually } from './helpers/eventually.ts';
 
 const repo = join(import.meta.dirname, '..');
