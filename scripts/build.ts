@@ -27,8 +27,9 @@ try {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Bundled packages load as one file (yaml alone is ~60 CJS modules); native ones cannot be.
-    external: ['better-sqlite3'],
+    // Bundled packages load as one file (yaml alone is ~60 CJS modules); native ones cannot be,
+    // nor esbuild (it finds its binary from its own file's path).
+    external: ['better-sqlite3', 'esbuild'],
     // Bundled CommonJS packages require Node's built-ins; ES modules have no `require` of their own.
     banner: {
       js: "import { createRequire as __svcnetRequire } from 'node:module'; const require = __svcnetRequire(import.meta.url);",

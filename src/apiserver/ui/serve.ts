@@ -75,7 +75,9 @@ let bundle: Promise<string> | undefined;
 /** The front end, bundled once per process from web/app.tsx. */
 export function uiBundle(): Promise<string> {
   bundle ??= (async () => {
-    const { build } = await import('esbuild');
+    // esbuild is CommonJS: through the compiled build's bundler its exports sit under default.
+    const esbuild = (await import('esbuild')) as typeof import('esbuild') & { default?: typeof import('esbuild') };
+    const build = esbuild.default?.build ?? esbuild.build;
     const r = await build({
       entryPoints: [join(projectRoot, 'web', 'app.tsx')],
       bundle: true,
