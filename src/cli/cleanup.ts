@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { canonicalCIDR } from '../api/ip.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
+import { IpNetns } from '../kernel/netns.ts';
+import { MountedUtsNamespaces, pruneOrphanUts } from '../kernel/uts.ts';
 import { LabLan, maxLabNodes } from '../lab/lan.ts';
 import { LabTopology } from '../lab/topology.ts';
 import { planeModes, planes } from '../proxy/planes.ts';
@@ -32,6 +34,8 @@ export function registerCleanupCommand(program: Command): void {
       // A lab started before the LAN existed had its node's link in this namespace.
       await new LabTopology({ dataDir, mode: 'netns' }).cleanup();
       await lan.cleanup();
+      // Pod UTS namespaces of labs that are gone (this one's, and any other crashed lab's).
+      await pruneOrphanUts(new MountedUtsNamespaces(), await new IpNetns().list());
       console.log(`svcnet: removed the lab LAN ${lan.names.lanNetns} and outside ${lan.outsideNetns} (if present)`);
       if (flags.netns) {
         const serviceCIDRs = flags.serviceCidrs.split(',').map((c) => c.trim());

@@ -16,6 +16,22 @@ export interface UtsNamespaces {
   execArgv(name: string, argv: readonly string[]): string[];
 }
 
+/**
+ * Removes the UTS namespaces whose pod network namespace is gone (what a crashed or killed lab
+ * left: a pod's network namespace is made before its UTS one and removed before it). Returns
+ * how many were removed.
+ */
+export async function pruneOrphanUts(uts: UtsNamespaces, netnsNames: readonly string[]): Promise<number> {
+  const live = new Set(netnsNames);
+  let n = 0;
+  for (const name of await uts.list()) {
+    if (live.has(name)) continue;
+    await uts.delete(name);
+    n++;
+  }
+  return n;
+}
+
 export const utsDir = '/run/svcnet/uts';
 
 export class MountedUtsNamespaces implements UtsNamespaces {

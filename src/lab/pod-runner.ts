@@ -13,7 +13,7 @@ import { Informer } from '../client/informer.ts';
 import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
-import { MountedUtsNamespaces, type UtsNamespaces } from '../kernel/uts.ts';
+import { MountedUtsNamespaces, pruneOrphanUts, type UtsNamespaces } from '../kernel/uts.ts';
 import { type LabClock, realLabClock } from './clock.ts';
 import {
   type BackoffOptions,
@@ -127,8 +127,7 @@ export class PodRunner {
     const topo = this.opts.topology;
     await topo.start();
     // UTS namespaces a crashed run left behind (the network namespaces went in topo.start()).
-    const own = `${topo.names.nodeNetns}-`;
-    for (const n of (await this.uts?.list()) ?? []) if (n.startsWith(own)) await this.uts?.delete(n);
+    if (this.uts) await pruneOrphanUts(this.uts, await topo.netnsOps.list());
     this.node.internalIP = topo.nodeIP;
     this.node.podCIDR = topo.podCIDR;
     await registerNode(this.opts.client, this.node, this.clock.now());
