@@ -9,7 +9,7 @@
 //   handed out twice;
 // - the API server back on a store that went back (memory store): the agent relists and stops
 //   serving Services the store no longer has.
-// FAULTS_API_DOWN_S sets how long the API stays down (default 6 s; the figure is 60 s).
+// FAULTS_API_DOWN_S sets how long the API stays down (default 6 s keeps the suite short; 60 s is the outage worth trying by hand).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
