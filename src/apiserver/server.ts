@@ -34,7 +34,7 @@ import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
 import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
-import { cookieAuthenticates, handleUi, type UiExplain } from './ui/serve.ts';
+import { cookieAuthenticates, handleUi, type UiRoute } from './ui/serve.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -257,8 +257,8 @@ export class ApiServer {
     }
   }
 
-  /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
-  uiExplain: UiExplain | undefined;
+  /** The dashboard's routes to the agents, by name under /ui/ (set by `svcnet up`, which knows where they are). */
+  uiRoutes: Record<string, UiRoute> = {};
 
   private initialized = false;
 
@@ -309,7 +309,7 @@ export class ApiServer {
     const reviewDeps = { store: this.opts.store, signer: this.authenticator.signer };
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       if (ui && (req.url === '/ui' || req.url?.startsWith('/ui/') || req.url?.startsWith('/ui?'))) {
-        void handleUi(req, res, token, this.uiExplain).catch((e: unknown) => {
+        void handleUi(req, res, token, this.uiRoutes).catch((e: unknown) => {
           if (!res.headersSent) sendJSON(res, 500, { message: e instanceof Error ? e.message : String(e) });
           else res.destroy();
         });

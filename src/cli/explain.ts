@@ -142,11 +142,17 @@ async function agentURL(client: Client, nodeName: string | undefined, flag: stri
       throw new CliError(`the source is not a pod and there are ${nodes.length} nodes: name one with --from-node`);
     node = nodes[0];
   }
-  const ann = node?.metadata.annotations?.[annotationKeys.proxyHealthz];
+  const url = node ? agentBaseURL(node) : undefined;
+  if (!url) throw new CliError(`node ${node?.metadata.name ?? ''} has no InternalIP: give --agent URL`);
+  return url;
+}
+
+/** Where a node's agent serves /explain, /counters and /metrics: its annotation, else InternalIP:10256. */
+export function agentBaseURL(node: NodeObj): string | undefined {
+  const ann = node.metadata.annotations?.[annotationKeys.proxyHealthz];
   if (ann) return `http://${ann}`;
-  const ip = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  if (!ip) throw new CliError(`node ${node?.metadata.name ?? ''} has no InternalIP: give --agent URL`);
-  return `http://${joinHostPort(ip, 10256)}`;
+  const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  return ip ? `http://${joinHostPort(ip, 10256)}` : undefined;
 }
 
 async function getJSON<T>(url: string): Promise<T> {

@@ -32,6 +32,7 @@ import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes
 import { startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
 
@@ -226,31 +227,6 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   return { mode, root, nodes, zones, graceMs, announce: flags.announce };
 }
 
-/** The dashboard's explain form: what `svcnet explain` answers, as JSON (bad input: a 400 with the one line). */
-function dashboardExplain(client: Client) {
-  return async (q: URLSearchParams) => {
-    const { runExplain } = await import('./explain.ts');
-    try {
-      const r = await runExplain(
-        {
-          from: q.get('from') ?? '',
-          to: q.get('to') ?? '',
-          namespace: 'default',
-          output: 'json',
-          ...(q.get('proto') ? { proto: q.get('proto') ?? '' } : {}),
-        },
-        client,
-      );
-      return { status: 200, body: r.explanation as unknown };
-    } catch (e) {
-      return {
-        status: e instanceof CliError ? 400 : 500,
-        body: { message: e instanceof Error ? e.message : String(e) },
-      };
-    }
-  };
-}
-
 export async function runUp(flags: UpFlags): Promise<void> {
   const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
@@ -405,7 +381,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
       console.log(`svcnet: mode ${mode}, rootless`);
     }
     if (flags.ui !== false) {
-      api.server.uiExplain = dashboardExplain(client);
+      api.server.uiRoutes = dashboardRoutes(client);
       console.log(`svcnet: dashboard: ${api.url}/ui/?token=${encodeURIComponent(api.token)}`);
     }
     console.log(`svcnet: ready. Try:`);
