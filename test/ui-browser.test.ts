@@ -181,7 +181,7 @@ describe('dashboard in chromium against svcnet up', { skip }, () => {
     assert.equal(await graph.locator('text', { hasText: 'svcnet-node' }).count(), 1);
     // Requests by name from the client pod: each resolves web through cluster DNS and opens one
     // connection, whose conntrack entry (TIME_WAIT) outlives it by minutes.
-    const requests = 8;
+    const requests = 12;
     const loop = lab.svcnet([
       'exec',
       'client',
@@ -201,7 +201,8 @@ describe('dashboard in chromium against svcnet up', { skip }, () => {
         if (m && Number(m[1]) > 0) sawRate = t;
         return sawRate ? true : undefined;
       },
-      15_000,
+      // `svcnet exec` itself may take seconds to start beside chromium on two cores.
+      45_000,
       200,
     );
     const r = await loop;

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
+import { Registry } from '../api/metrics.ts';
 import { mustResource } from '../api/resources.ts';
 import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
@@ -25,6 +26,7 @@ import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
 import { maxBodyBytes, sendJSON, sendStatus, tooLarge } from './http-util.ts';
+import { apiserverMetrics } from './metrics.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
 import type { KubeletConnection } from './pods/kubelet.ts';
@@ -149,6 +151,11 @@ type OptionalKeys =
 
 export class ApiServer {
   readonly registry: GenericRegistry;
+  /**
+   * What /metrics exposes: the request metrics, and whatever runs in this process beside the
+   * API server and registers here (`svcnet up`'s controllers: workqueue_*).
+   */
+  readonly metrics = new Registry();
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
   /** Open-connection bookkeeping shared by every listener. */
@@ -293,9 +300,11 @@ export class ApiServer {
   async start(): Promise<string> {
     const openapi = new OpenApiV3();
     let serverAddress = '';
+    const requestMetrics = apiserverMetrics(this.metrics);
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      metrics: { requests: requestMetrics, render: () => this.metrics.render() },
       kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       maxWatchBufferBytes: this.opts.maxWatchBufferBytes,

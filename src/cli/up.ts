@@ -18,6 +18,7 @@ import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
+import { setWorkqueueMetrics } from '../controllers/runtime/workqueue-metrics.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
@@ -255,6 +256,8 @@ export async function runUp(flags: UpFlags): Promise<void> {
     stack.push(() => api.close());
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
+    // The controllers run in this process: their workqueue_* go to the API server's /metrics.
+    setWorkqueueMetrics(api.server.metrics);
     const client = new InProcessClient(api.server.registry);
     const lbProvider = lbProviderFromFlag(flags.lbProvider);
     const controllers = startControllers(client, {
