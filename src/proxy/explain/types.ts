@@ -138,4 +138,14 @@ export interface Explanation {
   /** The plane's programmed verdict agrees with the shared decision; otherwise `detail` says how not. */
   readonly consistent: { readonly matches: boolean; readonly detail?: string };
   readonly probe?: { readonly landed: string; readonly matches: boolean; readonly detail?: string };
+  /**
+   * For a LoadBalancer IP: the nodes announcing it (layer 2: one; BGP: every eligible node), as
+   * their speakers say (`metallb_speaker_announced` on each agent's /metrics), else as the last
+   * `nodeAssigned` Event on the Service says (`source: 'events'`). Added by the CLI, not the agent.
+   */
+  readonly announcedBy?: {
+    readonly nodes: readonly string[];
+    readonly protocol: string | null;
+    readonly source: 'speakers' | 'events' | 'none';
+  };
 }
