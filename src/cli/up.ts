@@ -88,6 +88,36 @@ export interface DnsEndpoint {
   ready: boolean;
 }
 
+/**
+ * default/kubernetes's endpoint: the API server's address on the lab LAN, as kube-apiserver's
+ * endpoint reconciler writes its advertise address, so in-cluster clients reach it through
+ * the Service's ClusterIP (KUBERNETES_SERVICE_HOST).
+ */
+async function ensureKubernetesEndpoints(client: Client, address: string, port: number): Promise<void> {
+  const slice: KubeObject = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'svcnet-up' },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [address], conditions: { ready: true, serving: true, terminating: false } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  try {
+    const cur = await client.get('endpointslices', 'default', 'kubernetes');
+    await client.update('endpointslices', {
+      ...slice,
+      metadata: { ...slice.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    await ensure(client, 'endpointslices', slice);
+  }
+}
+
 /** kube-system/kube-dns: ClusterIP = the 10th service address, endpoints = where DNS listens (one per node). */
 async function ensureKubeDns(
   client: Client,
@@ -327,7 +357,9 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.step('svcnet: starting the API server');
     const api = await runApiServer(
       flags,
-      lanCluster ? { extraHosts: [lanCluster.parentIP] } : { allowLoopbackEndpoints: true },
+      lanCluster
+        ? { extraHosts: [lanCluster.parentIP], advertiseAddress: lanCluster.parentIP }
+        : { allowLoopbackEndpoints: true },
     );
     stack.push(() => api.close());
     steps.done(api.url);
@@ -371,6 +403,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
         caPem: api.tls.ca,
         tlsServerName: 'localhost',
       });
+      await ensureKubernetesEndpoints(client, lanParent, Number(new URL(api.url).port));
       let dnsWrites: Promise<void> = Promise.resolve();
       const cluster: LabCluster = new LabCluster({
         client,
@@ -382,6 +415,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
         lan: lanCluster,
         dnsIP,
         leaseRenewIntervalMs,
+        serviceAccountTokens: {
+          issue: (namespace, name, seconds) => api.server.issueServiceAccountToken(namespace, name, seconds),
+          caPem: api.tls.ca,
+        },
         startAgent: async (l) => {
           const argv = [
             '--kubeconfig',
