@@ -16,6 +16,7 @@ import type { Store } from '../store/store.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
+import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
 import { serveReview } from './authz/reviews.ts';
@@ -200,6 +201,10 @@ export class ApiServer {
       }
     }
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
+    for (const r of guardedResources) {
+      const s = strategies.get(r);
+      if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
+    }
     this.registry = new GenericRegistry(this.opts.store, strategies);
   }
 
@@ -293,6 +298,8 @@ export class ApiServer {
   async start(): Promise<string> {
     const openapi = new OpenApiV3();
     let serverAddress = '';
+    // The authenticated user of each request in flight, for the registry's writer-dependent checks.
+    const users = new WeakMap<IncomingMessage, UserInfo>();
     const handler = createHandler({
       registry: this.registry,
       openapi,
@@ -303,6 +310,7 @@ export class ApiServer {
         return serverAddress;
       },
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
+      userOf: (req) => users.get(req),
     });
     const token = this.opts.token;
     const ui = this.opts.ui !== false;
@@ -322,6 +330,7 @@ export class ApiServer {
       void (async () => {
         try {
           const user = await this.admit(req);
+          users.set(req, user);
           const url = new URL(req.url ?? '/', 'http://localhost');
           const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
           if (await serveReview(req, res, user, a, reviewDeps)) return;
