@@ -11,7 +11,7 @@ import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
 import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
-import { loopbackRangeDetail } from '../api/validation/ip.ts';
+import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
@@ -19,7 +19,7 @@ import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/boo
 import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
-import { serveReview } from './authz/reviews.ts';
+import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
 import { TokenSigner } from './authz/tokens.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
@@ -54,6 +54,12 @@ export interface ApiServerOptions {
    * Off by default; Kubernetes rejects them since CVE-2021-25737.
    */
   allowLoopbackEndpoints?: boolean;
+  /**
+   * The address in-cluster clients reach this server at: the endpoint of default/kubernetes.
+   * It may be link-local (the lab LAN), which endpoint validation refuses for every other
+   * address and object.
+   */
+  advertiseAddress?: string;
   /** Validating admission checks contributed by other components (e.g. the LB IPAM). */
   admission?: Admission[];
   /** More addresses to serve on, same port (e.g. the lab's link, for the node namespace). */
@@ -126,6 +132,22 @@ function withAdmission(s: ResourceStrategy, a: Admission, store: Store): Resourc
   };
 }
 
+/** Lets default/kubernetes's EndpointSlice name the advertise address even if it is link-local. */
+function allowingAdvertiseAddress(s: ResourceStrategy, address: string): ResourceStrategy {
+  const keep = (obj: KubeObject, errs: ErrorList) => {
+    const m = obj.metadata;
+    if (m.namespace !== 'default' || m.name !== 'kubernetes') return errs;
+    const eps = ((obj as { endpoints?: { addresses?: string[] }[] }).endpoints ?? []).flatMap((e) => e.addresses ?? []);
+    if (!eps.every((a) => a === address)) return errs;
+    return errs.filter((e) => e.detail !== linkLocalRangeDetail);
+  };
+  return {
+    ...s,
+    validateCreate: (obj) => keep(obj, s.validateCreate(obj)),
+    validateUpdate: (obj, old) => keep(obj, s.validateUpdate(obj, old)),
+  };
+}
+
 function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   const keep = (errs: ErrorList) => errs.filter((e) => e.detail !== loopbackRangeDetail);
   return {
@@ -140,6 +162,7 @@ type OptionalKeys =
   | 'log'
   | 'minRequestTimeoutSeconds'
   | 'allowLoopbackEndpoints'
+  | 'advertiseAddress'
   | 'admission'
   | 'kubelet'
   | 'connectionLimits'
@@ -200,6 +223,9 @@ export class ApiServer {
         if (s) strategies.set(r, allowingLoopback(s));
       }
     }
+    const slices = strategies.get('endpointslices');
+    if (opts.advertiseAddress && slices)
+      strategies.set('endpointslices', allowingAdvertiseAddress(slices, opts.advertiseAddress));
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
     for (const r of guardedResources) {
       const s = strategies.get(r);
@@ -260,6 +286,21 @@ export class ApiServer {
         },
       );
     }
+  }
+
+  /** A token for an existing ServiceAccount (404 otherwise), as TokenRequest issues it. */
+  async issueServiceAccountToken(
+    namespace: string,
+    name: string,
+    expirationSeconds: number,
+  ): Promise<{ token: string; expiresAtMs: number }> {
+    const { token, claims } = await issueServiceAccountToken(
+      { store: this.opts.store, signer: this.authenticator.signer },
+      namespace,
+      name,
+      expirationSeconds,
+    );
+    return { token, expiresAtMs: claims.exp * 1000 };
   }
 
   /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
