@@ -13,6 +13,7 @@ import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } 
 import type { KubeObject, Service } from '../api/types.ts';
 import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
+import { ClusterRoleAggregator } from './authz/aggregation.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
@@ -178,6 +179,7 @@ export class ApiServer {
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
   readonly eventReaper: EventReaper;
+  readonly aggregator: ClusterRoleAggregator;
   readonly authenticator: Authenticator;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
@@ -232,6 +234,7 @@ export class ApiServer {
       if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
     }
     this.registry = new GenericRegistry(this.opts.store, strategies);
+    this.aggregator = new ClusterRoleAggregator(this.opts.store, this.registry);
   }
 
   /** Rebuilds the allocators from stored Services and reports problems as Events. */
@@ -318,6 +321,7 @@ export class ApiServer {
     await this.repair();
     await this.bootstrap(apiserverPort);
     this.eventReaper.start();
+    this.aggregator.start();
   }
 
   /**
@@ -441,6 +445,8 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     this.eventReaper.stop();
+    this.aggregator.stop();
+    await this.aggregator.idle();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(
