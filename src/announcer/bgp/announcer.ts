@@ -96,6 +96,11 @@ class BGP implements Announcer {
         this.o.onError?.(new Error(spec.passwordError), name);
         continue;
       }
+      // A session without the key the peer expects would be dropped by it silently: refuse loudly.
+      if (spec.password && !this.o.dial) {
+        this.o.onError?.(new Error('password set but TCP-MD5 is not available: session not opened'), name);
+        continue;
+      }
       const session = this.open(spec);
       this.peers.set(name, { spec, key: JSON.stringify(spec), session });
       session.start();
