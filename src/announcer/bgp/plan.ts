@@ -90,7 +90,7 @@ export function planBGP(world: World): Plan {
   const aliases = communityAliases(world);
   for (const svc of world.services) {
     const ips = ingressIPs(svc);
-    if (ips.length === 0 || svc.spec?.loadBalancerClass) continue;
+    if (ips.length === 0) continue;
     const key = serviceKey(svc);
     const { nodes, reason, rejected } = eligibleNodes(world, svc, world.bgpAdvertisements);
     const mine = nodes.get(world.self);
