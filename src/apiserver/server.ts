@@ -18,6 +18,7 @@ import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
 import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
+import { impersonate, wantsImpersonation } from './authz/impersonation.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
 import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
@@ -329,8 +330,11 @@ export class ApiServer {
    * for an unknown token and 403 with kube-apiserver's message for a request RBAC does not allow.
    */
   private async admit(req: IncomingMessage): Promise<UserInfo> {
-    const user = await this.authenticator.authenticate(req);
-    if (!user) throw newUnauthorized();
+    const requester = await this.authenticator.authenticate(req);
+    if (!requester) throw newUnauthorized();
+    const user = wantsImpersonation(req)
+      ? await impersonate(req, requester, (ns) => loadPolicy(this.opts.store, ns))
+      : requester;
     if (user.groups.includes(mastersGroup)) return user;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
