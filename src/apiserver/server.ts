@@ -13,9 +13,12 @@ import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } 
 import type { KubeObject, Service } from '../api/types.ts';
 import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
+import { ClusterRoleAggregator } from './authz/aggregation.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
+import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
+import { impersonate, wantsImpersonation } from './authz/impersonation.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
 import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
@@ -177,6 +180,7 @@ export class ApiServer {
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
   readonly eventReaper: EventReaper;
+  readonly aggregator: ClusterRoleAggregator;
   readonly authenticator: Authenticator;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
@@ -226,7 +230,12 @@ export class ApiServer {
     if (opts.advertiseAddress && slices)
       strategies.set('endpointslices', allowingAdvertiseAddress(slices, opts.advertiseAddress));
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
+    for (const r of guardedResources) {
+      const s = strategies.get(r);
+      if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
+    }
     this.registry = new GenericRegistry(this.opts.store, strategies);
+    this.aggregator = new ClusterRoleAggregator(this.opts.store, this.registry);
   }
 
   /** Rebuilds the allocators from stored Services and reports problems as Events. */
@@ -313,6 +322,7 @@ export class ApiServer {
     await this.repair();
     await this.bootstrap(apiserverPort);
     this.eventReaper.start();
+    this.aggregator.start();
   }
 
   /**
@@ -320,8 +330,11 @@ export class ApiServer {
    * for an unknown token and 403 with kube-apiserver's message for a request RBAC does not allow.
    */
   private async admit(req: IncomingMessage): Promise<UserInfo> {
-    const user = await this.authenticator.authenticate(req);
-    if (!user) throw newUnauthorized();
+    const requester = await this.authenticator.authenticate(req);
+    if (!requester) throw newUnauthorized();
+    const user = wantsImpersonation(req)
+      ? await impersonate(req, requester, (ns) => loadPolicy(this.opts.store, ns))
+      : requester;
     if (user.groups.includes(mastersGroup)) return user;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
@@ -334,6 +347,8 @@ export class ApiServer {
   async start(): Promise<string> {
     const openapi = new OpenApiV3();
     let serverAddress = '';
+    // The authenticated user of each request in flight, for the registry's writer-dependent checks.
+    const users = new WeakMap<IncomingMessage, UserInfo>();
     const handler = createHandler({
       registry: this.registry,
       openapi,
@@ -344,6 +359,7 @@ export class ApiServer {
         return serverAddress;
       },
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
+      userOf: (req) => users.get(req),
     });
     const token = this.opts.token;
     const ui = this.opts.ui !== false;
@@ -363,6 +379,7 @@ export class ApiServer {
       void (async () => {
         try {
           const user = await this.admit(req);
+          users.set(req, user);
           const url = new URL(req.url ?? '/', 'http://localhost');
           const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
           if (await serveReview(req, res, user, a, reviewDeps)) return;
@@ -432,6 +449,8 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     this.eventReaper.stop();
+    this.aggregator.stop();
+    await this.aggregator.idle();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

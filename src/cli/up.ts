@@ -31,7 +31,7 @@ import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
-import { startNodeAgent } from './agent.ts';
+import { type AnnounceMode, announceModes, isAnnounceMode, startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
 import {
   checkLbProviderFlag,
@@ -214,7 +214,7 @@ interface ParsedUp {
   nodes: number;
   zones: string[];
   graceMs: number;
-  announce: 'layer2' | 'off';
+  announce: AnnounceMode;
   /** Edge namespaces the load-balancer provider runs on (0: the IPAM, no edge). */
   edges: number;
 }
@@ -285,10 +285,10 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
-  if (flags.announce !== 'layer2' && flags.announce !== 'off')
-    throw new CliError(`--announce must be layer2 or off, not ${JSON.stringify(flags.announce)}`);
-  if (flags.announce === 'layer2' && !root)
-    throw new CliError('--announce layer2 needs root (CAP_NET_ADMIN) for the lab LAN');
+  if (!isAnnounceMode(flags.announce))
+    throw new CliError(`--announce must be one of ${announceModes.join(', ')}, not ${JSON.stringify(flags.announce)}`);
+  if (flags.announce !== 'off' && !root)
+    throw new CliError(`--announce ${flags.announce} needs root (CAP_NET_ADMIN) for the lab LAN`);
   if (flags.announce === 'layer2' && !packetSocketsAvailable())
     throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
   checkLbProviderFlag(flags.lbProvider);
@@ -365,17 +365,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
-    const lbProvider = lbProviderFromFlag(flags.lbProvider, {
-      client,
-      dataDir,
-      ...(edge
-        ? {
-            edges: edge.hosts,
-            prefix: edge.prefix,
-            ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}),
-          }
-        : {}),
-    });
+    const where = edge
+      ? { edges: edge.hosts, prefix: edge.prefix, ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}) }
+      : {};
+    const lbProvider = lbProviderFromFlag(flags.lbProvider, { client, dataDir, ...where });
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
@@ -385,7 +378,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     stack.push(() => controllers.stop());
     await controllers.synced();
     if (edge) await ensureEdgePool(client, flags.lbProvider, edge.cidr);
-    recordLbProvider(dataDir, flags.lbProvider);
+    recordLbProvider(dataDir, flags.lbProvider, where);
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());
@@ -550,7 +543,7 @@ export function registerUpCommand(program: Command): Command {
     )
     .option(
       '--announce <protocol>',
-      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP) or off',
+      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP), bgp (to BGPPeers, e.g. BIRD started with svcnet exec --outside) or off',
       'off',
     )
     .option(lbProviderFlag, lbProviderHelp(), 'ipam')
