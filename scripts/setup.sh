@@ -25,6 +25,8 @@ runtime=(
   "openssl openssl"
   "sysctl procps"
   "nsenter util-linux"
+  # Lab pods' init in their own PID namespace (kernel/sandbox.ts), as docker --init.
+  "tini tini"
   # The README's first steps try Services with these from inside pods.
   "curl curl"
   "dig dnsutils"
