@@ -12,14 +12,17 @@ import { Registry } from '../api/metrics.ts';
 import { mustResource } from '../api/resources.ts';
 import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
-import { loopbackRangeDetail } from '../api/validation/ip.ts';
+import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
+import { ClusterRoleAggregator } from './authz/aggregation.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
+import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
+import { impersonate, wantsImpersonation } from './authz/impersonation.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
-import { serveReview } from './authz/reviews.ts';
+import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
 import { TokenSigner } from './authz/tokens.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
@@ -55,6 +58,12 @@ export interface ApiServerOptions {
    * Off by default; Kubernetes rejects them since CVE-2021-25737.
    */
   allowLoopbackEndpoints?: boolean;
+  /**
+   * The address in-cluster clients reach this server at: the endpoint of default/kubernetes.
+   * It may be link-local (the lab LAN), which endpoint validation refuses for every other
+   * address and object.
+   */
+  advertiseAddress?: string;
   /** Validating admission checks contributed by other components (e.g. the LB IPAM). */
   admission?: Admission[];
   /** More addresses to serve on, same port (e.g. the lab's link, for the node namespace). */
@@ -127,6 +136,22 @@ function withAdmission(s: ResourceStrategy, a: Admission, store: Store): Resourc
   };
 }
 
+/** Lets default/kubernetes's EndpointSlice name the advertise address even if it is link-local. */
+function allowingAdvertiseAddress(s: ResourceStrategy, address: string): ResourceStrategy {
+  const keep = (obj: KubeObject, errs: ErrorList) => {
+    const m = obj.metadata;
+    if (m.namespace !== 'default' || m.name !== 'kubernetes') return errs;
+    const eps = ((obj as { endpoints?: { addresses?: string[] }[] }).endpoints ?? []).flatMap((e) => e.addresses ?? []);
+    if (!eps.every((a) => a === address)) return errs;
+    return errs.filter((e) => e.detail !== linkLocalRangeDetail);
+  };
+  return {
+    ...s,
+    validateCreate: (obj) => keep(obj, s.validateCreate(obj)),
+    validateUpdate: (obj, old) => keep(obj, s.validateUpdate(obj, old)),
+  };
+}
+
 function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   const keep = (errs: ErrorList) => errs.filter((e) => e.detail !== loopbackRangeDetail);
   return {
@@ -141,6 +166,7 @@ type OptionalKeys =
   | 'log'
   | 'minRequestTimeoutSeconds'
   | 'allowLoopbackEndpoints'
+  | 'advertiseAddress'
   | 'admission'
   | 'kubelet'
   | 'connectionLimits'
@@ -161,6 +187,7 @@ export class ApiServer {
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
   readonly eventReaper: EventReaper;
+  readonly aggregator: ClusterRoleAggregator;
   readonly authenticator: Authenticator;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
@@ -206,8 +233,16 @@ export class ApiServer {
         if (s) strategies.set(r, allowingLoopback(s));
       }
     }
+    const slices = strategies.get('endpointslices');
+    if (opts.advertiseAddress && slices)
+      strategies.set('endpointslices', allowingAdvertiseAddress(slices, opts.advertiseAddress));
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
+    for (const r of guardedResources) {
+      const s = strategies.get(r);
+      if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
+    }
     this.registry = new GenericRegistry(this.opts.store, strategies);
+    this.aggregator = new ClusterRoleAggregator(this.opts.store, this.registry);
   }
 
   /** Rebuilds the allocators from stored Services and reports problems as Events. */
@@ -266,6 +301,20 @@ export class ApiServer {
 
   /** The dashboard's routes to the agents, by name under /ui/ (set by `svcnet up`, which knows where they are). */
   uiRoutes: Record<string, UiRoute> = {};
+  /** A token for an existing ServiceAccount (404 otherwise), as TokenRequest issues it. */
+  async issueServiceAccountToken(
+    namespace: string,
+    name: string,
+    expirationSeconds: number,
+  ): Promise<{ token: string; expiresAtMs: number }> {
+    const { token, claims } = await issueServiceAccountToken(
+      { store: this.opts.store, signer: this.authenticator.signer },
+      namespace,
+      name,
+      expirationSeconds,
+    );
+    return { token, expiresAtMs: claims.exp * 1000 };
+  }
 
   private initialized = false;
 
@@ -279,6 +328,7 @@ export class ApiServer {
     await this.repair();
     await this.bootstrap(apiserverPort);
     this.eventReaper.start();
+    this.aggregator.start();
   }
 
   /**
@@ -286,8 +336,11 @@ export class ApiServer {
    * for an unknown token and 403 with kube-apiserver's message for a request RBAC does not allow.
    */
   private async admit(req: IncomingMessage): Promise<UserInfo> {
-    const user = await this.authenticator.authenticate(req);
-    if (!user) throw newUnauthorized();
+    const requester = await this.authenticator.authenticate(req);
+    if (!requester) throw newUnauthorized();
+    const user = wantsImpersonation(req)
+      ? await impersonate(req, requester, (ns) => loadPolicy(this.opts.store, ns))
+      : requester;
     if (user.groups.includes(mastersGroup)) return user;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
@@ -301,6 +354,8 @@ export class ApiServer {
     const openapi = new OpenApiV3();
     let serverAddress = '';
     const requestMetrics = apiserverMetrics(this.metrics);
+    // The authenticated user of each request in flight, for the registry's writer-dependent checks.
+    const users = new WeakMap<IncomingMessage, UserInfo>();
     const handler = createHandler({
       registry: this.registry,
       openapi,
@@ -312,6 +367,7 @@ export class ApiServer {
         return serverAddress;
       },
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
+      userOf: (req) => users.get(req),
     });
     const token = this.opts.token;
     const ui = this.opts.ui !== false;
@@ -331,6 +387,7 @@ export class ApiServer {
       void (async () => {
         try {
           const user = await this.admit(req);
+          users.set(req, user);
           const url = new URL(req.url ?? '/', 'http://localhost');
           const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
           if (await serveReview(req, res, user, a, reviewDeps)) return;
@@ -400,6 +457,8 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     this.eventReaper.stop();
+    this.aggregator.stop();
+    await this.aggregator.idle();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

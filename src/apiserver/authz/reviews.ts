@@ -116,6 +116,32 @@ async function rulesReview(req: IncomingMessage, res: ServerResponse, user: User
   });
 }
 
+/**
+ * A token for an existing ServiceAccount (404 otherwise): what TokenRequest answers, and what
+ * the lab's kubelet projects into pods.
+ */
+export async function issueServiceAccountToken(
+  deps: Pick<ReviewDeps, 'store' | 'signer'>,
+  namespace: string,
+  name: string,
+  expirationSeconds: number,
+  audiences: readonly string[] = [],
+): Promise<ReturnType<TokenSigner['issue']>> {
+  const sa = await deps.store.get<KubeObject>({ resource: 'serviceaccounts', namespace, name });
+  if (!sa) throw newNotFound({ group: '', resource: 'serviceaccounts' }, name);
+  return deps.signer.issue({ namespace, name, uid: sa.metadata.uid ?? '', audiences, expirationSeconds });
+}
+
+/** SelfSubjectReview (`kubectl auth whoami`): the caller's user as the server authenticated it. */
+function selfReview(res: ServerResponse, user: UserInfo) {
+  sendJSON(res, 201, {
+    kind: 'SelfSubjectReview',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    status: { userInfo: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } },
+  });
+}
+
 async function tokenRequest(req: IncomingMessage, res: ServerResponse, a: Attributes, deps: ReviewDeps) {
   const tr = await body(req);
   const spec = asObj(tr.spec);
@@ -133,18 +159,10 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, a: Attrib
       invalid(Path.of('spec', 'boundObjectRef'), spec.boundObjectRef, 'bound tokens are not supported by this server'),
     ]);
   }
-  const sa = await deps.store.get<KubeObject>({ resource: 'serviceaccounts', namespace: a.namespace, name: a.name });
-  if (!sa) throw newNotFound({ group: '', resource: 'serviceaccounts' }, a.name);
   const audiences = Array.isArray(spec.audiences)
     ? spec.audiences.filter((x): x is string => typeof x === 'string')
     : [];
-  const { token, claims } = deps.signer.issue({
-    namespace: a.namespace,
-    name: a.name,
-    uid: sa.metadata.uid ?? '',
-    audiences,
-    expirationSeconds: exp,
-  });
+  const { token, claims } = await issueServiceAccountToken(deps, a.namespace, a.name, exp, audiences);
   sendJSON(res, 201, {
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',
@@ -172,9 +190,20 @@ export async function serveReview(
     a.apiVersion === 'v1' &&
     (a.resource === 'selfsubjectaccessreviews' || a.resource === 'selfsubjectrulesreviews') &&
     !a.namespace;
+  const whoami =
+    a.apiGroup === 'authentication.k8s.io' &&
+    a.apiVersion === 'v1' &&
+    a.resource === 'selfsubjectreviews' &&
+    !a.namespace;
   const token =
     a.apiGroup === '' && a.apiVersion === 'v1' && a.resource === 'serviceaccounts' && a.subresource === 'token';
-  if (!review && !token) return false;
+  if (!review && !token && !whoami) return false;
+  if (whoami) {
+    if (a.verb !== 'create' || a.name) throw newMethodNotSupported({ group: a.apiGroup, resource: a.resource }, a.verb);
+    await readBody(req);
+    selfReview(res, user);
+    return true;
+  }
   if (a.verb !== 'create' || (review && a.name) || (token && (!a.name || !a.namespace))) {
     const resource = token ? 'serviceaccounts/token' : a.resource;
     throw newMethodNotSupported({ group: a.apiGroup, resource }, a.verb);

@@ -29,6 +29,10 @@ export class HAProxyApplier {
     this.statsSocket = join(opts.dir, 'admin.sock');
   }
 
+  get netns(): string | undefined {
+    return this.opts.netns;
+  }
+
   private argv(args: string[]): string[] {
     return inNetns(this.opts.netns, [this.opts.bin ?? 'haproxy', ...args]);
   }
@@ -59,8 +63,13 @@ export class HAProxyApplier {
       const [cmd = 'haproxy', ...args] = this.argv(['-W', '-db', '-f', this.configPath]);
       const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        // Reloads log WARNINGs for every stopped proxy of the old worker; only ALERTs are faults.
-        if (/\[ALERT\]/.test(d)) this.opts.onError?.(new Error(`haproxy: ${d.trim()}`));
+        // Reloads log WARNINGs for every stopped proxy of the old worker; only ALERTs are faults,
+        // except a backend whose every node failed its check: that is the cluster's state, which
+        // `svcnet lb show` reports, not a fault of the balancer.
+        // Our own SIGTERM at stop makes the master report its worker's exit: not a fault either.
+        for (const line of d.split('\n'))
+          if (/\[ALERT\]/.test(line) && !/has no server available/.test(line) && this.child === child)
+            this.opts.onError?.(new Error(`haproxy: ${line.trim()}`));
       });
       this.child = child;
     } else {

@@ -7,12 +7,18 @@
 // The provider keeps its balancers in memory and rebuilds them as the controller ensures each
 // Service after a restart; the address a Service shows is kept (converge honours the status).
 import type { IPAddressPool, KubeObject, Namespace, Node, Service } from '../../../api/types.ts';
+import { labelKeys } from '../../../api/well-known.ts';
 import type { Client } from '../../../client/client.ts';
 import { Allocator } from '../../loadbalancer/allocator.ts';
 import { converge } from '../../loadbalancer/converge.ts';
 import { compilePool, isCompileError, type Pool } from '../../loadbalancer/pools.ts';
 import { internalIP } from '../nodes.ts';
-import { defaultLoadBalancerName, type LoadBalancerProvider, type LoadBalancerStatus } from '../provider.ts';
+import {
+  defaultLoadBalancerName,
+  type LoadBalancerProvider,
+  type LoadBalancerStatus,
+  type LoadBalancerView,
+} from '../provider.ts';
 import { HAProxyApplier } from './applier.ts';
 import { frontendName, type RenderedFrontend, renderConfig } from './render.ts';
 
@@ -23,6 +29,16 @@ export interface HAProxyProviderOptions {
   /** The edge network namespace HAProxy runs in and holds the external IPs (must exist). */
   netns?: string;
   checkIntervalMs?: number;
+  /** Default haproxy. */
+  name?: string;
+  /**
+   * More HAProxies with the same configuration (a pair behind a floating address): each in its own
+   * namespace and directory. The external IPs are then held by whoever floats them
+   * (holdAddresses false), and every HAProxy binds them whether it holds them or not.
+   */
+  peers?: { dir: string; netns?: string }[];
+  /** Put the external IPs on the namespace's loopback (default true). */
+  holdAddresses?: boolean;
   onError?: (err: unknown) => void;
 }
 
@@ -35,17 +51,42 @@ interface Balancer {
 const keyOf = (s: Service) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
 
 export class HAProxyProvider implements LoadBalancerProvider {
-  readonly name = 'haproxy';
+  /** The provider's name: its class (svcnet.io/NAME) and the pools it may use (svcnet.io/lb-provider=NAME). */
+  readonly name: string;
   private readonly balancers = new Map<string, Balancer>();
   private readonly alloc = new Allocator();
   readonly applier: HAProxyApplier;
+  /** This HAProxy and its peers, all with the same configuration. */
+  readonly appliers: HAProxyApplier[];
 
   constructor(private readonly opts: HAProxyProviderOptions) {
+    this.name = opts.name ?? 'haproxy';
     this.applier = new HAProxyApplier({
       dir: opts.dir,
       ...(opts.netns ? { netns: opts.netns } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
+    this.appliers = [
+      this.applier,
+      ...(opts.peers ?? []).map(
+        (p) =>
+          new HAProxyApplier({
+            dir: p.dir,
+            ...(p.netns ? { netns: p.netns } : {}),
+            ...(opts.onError ? { onError: opts.onError } : {}),
+          }),
+      ),
+    ];
+  }
+
+  /** Every external IP a balancer has (what a floating-address holder must carry). */
+  addresses(): string[] {
+    return [...new Set([...this.balancers.values()].flatMap((b) => b.ips))].sort();
+  }
+
+  private async hold(ip: string, present: boolean): Promise<void> {
+    if (this.opts.holdAddresses === false) return;
+    await this.applier.address(ip, present);
   }
 
   getLoadBalancerName(_cluster: string, svc: Service): string {
@@ -74,10 +115,9 @@ export class HAProxyProvider implements LoadBalancerProvider {
     const lb: Balancer = { service: keyOf(svc), ips: out.ips, frontends: this.frontends(name, svc, out.ips, nodes) };
     const old = this.balancers.get(name);
     this.balancers.set(name, lb);
-    for (const ip of lb.ips) await this.applier.address(ip, true);
+    for (const ip of lb.ips) await this.hold(ip, true);
     await this.apply();
-    for (const ip of old?.ips ?? [])
-      if (!lb.ips.includes(ip) && !this.ipInUse(ip)) await this.applier.address(ip, false);
+    for (const ip of old?.ips ?? []) if (!lb.ips.includes(ip) && !this.ipInUse(ip)) await this.hold(ip, false);
     return this.status(lb);
   }
 
@@ -96,16 +136,49 @@ export class HAProxyProvider implements LoadBalancerProvider {
     if (!lb) return;
     this.balancers.delete(name);
     await this.apply();
-    for (const ip of lb.ips) if (!this.ipInUse(ip)) await this.applier.address(ip, false);
+    for (const ip of lb.ips) if (!this.ipInUse(ip)) await this.hold(ip, false);
   }
 
   async close(): Promise<void> {
-    await this.applier.stop();
+    for (const a of this.appliers) await a.stop();
+  }
+
+  /** `which`: the index of the HAProxy to ask (0: this one, then the peers). */
+  async describe(cluster: string, svc: Service, which = 0): Promise<LoadBalancerView | undefined> {
+    const name = this.getLoadBalancerName(cluster, svc);
+    const a = this.appliers[which] ?? this.applier;
+    let rows: Record<string, string>[];
+    try {
+      rows = await this.stats(a);
+    } catch (e) {
+      throw new Error(`the ${this.name} balancer does not answer on ${a.statsSocket}: ${String(e)}`);
+    }
+    const mine = rows.filter((r) => (r.pxname ?? '').startsWith(`${name}-`));
+    if (mine.length === 0) return undefined;
+    const n = (v: string | undefined) => Number(v ?? 0) || 0;
+    return {
+      balancer: name,
+      ...(a.netns ? { location: a.netns } : {}),
+      backends: mine
+        .filter((r) => r.svname !== 'FRONTEND' && r.svname !== 'BACKEND')
+        .map((r) => ({
+          listener: r.pxname ?? '',
+          node: r.svname ?? '',
+          address: r.addr ?? '',
+          health: r.status ?? '',
+          check: r.check_status ?? '',
+          active: n(r.scur),
+          total: n(r.stot),
+          bytesIn: n(r.bin),
+          bytesOut: n(r.bout),
+          connectErrors: n(r.econ),
+        })),
+    };
   }
 
   /** The runtime API's `show stat` as rows (pxname, svname, status, scur, stot, …). */
-  async stats(): Promise<Record<string, string>[]> {
-    const text = await this.applier.command('show stat');
+  async stats(a: HAProxyApplier = this.applier): Promise<Record<string, string>[]> {
+    const text = await a.command('show stat');
     const [header = '', ...rows] = text.split('\n').filter((l) => l.trim() !== '');
     const cols = header.replace(/^# /, '').split(',');
     return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i] ?? `${i}`, v])));
@@ -138,13 +211,14 @@ export class HAProxyProvider implements LoadBalancerProvider {
 
   private async apply(): Promise<void> {
     const frontends = [...this.balancers.values()].flatMap((b) => b.frontends);
-    await this.applier.apply(
-      renderConfig({
-        statsSocket: this.applier.statsSocket,
-        frontends,
-        ...(this.opts.checkIntervalMs ? { checkIntervalMs: this.opts.checkIntervalMs } : {}),
-      }),
-    );
+    for (const a of this.appliers)
+      await a.apply(
+        renderConfig({
+          statsSocket: a.statsSocket,
+          frontends,
+          ...(this.opts.checkIntervalMs ? { checkIntervalMs: this.opts.checkIntervalMs } : {}),
+        }),
+      );
   }
 
   private async refreshPools(): Promise<void> {
@@ -153,7 +227,9 @@ export class HAProxyProvider implements LoadBalancerProvider {
       this.opts.client.list<Namespace & KubeObject>('namespaces'),
     ]);
     const compiled: Pool[] = [];
+    // Only pools reserved for this provider: the IPAM, side by side, never allocates from them.
     for (const p of pools.items) {
+      if (p.metadata.labels?.[labelKeys.lbProvider] !== this.name) continue;
       const c = compilePool(p, namespaces.items);
       if (isCompileError(c)) this.opts.onError?.(new Error(c.message));
       else compiled.push(c);
