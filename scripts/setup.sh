@@ -48,6 +48,8 @@ tests=(
   "chromium chromium"
   # The layer 2 announcer's lab test asks the LAN who has a LoadBalancer address.
   "arping iputils-arping"
+  # The BGP announcer's lab test peers every node with BIRD in the outside namespace.
+  "bird bird2"
 )
 need=()
 wanted=("${runtime[@]}")

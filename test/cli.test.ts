@@ -138,5 +138,17 @@ describe('svcnet CLI', () => {
     const upLb = await run(['up', '--data-dir', join(dir, 'up'), '--lb-provider', '']);
     assert.equal(upLb.code, 1);
     assert.match(upLb.stderr.trim(), /^svcnet: --lb-provider must be one of ipam(, [a-z]+)*, not ""$/);
+    const edge = await run(['up', '--data-dir', join(dir, 'up'), '--edge-cidr', '198.18.0.0']);
+    assert.equal(edge.code, 1);
+    assert.equal(edge.stderr.trim(), 'svcnet: --edge-cidr must be an IPv4 CIDR of /16 or smaller, not "198.18.0.0"');
+    const ref = await run(['lb', 'show', 'a/b/c']);
+    assert.equal(ref.code, 1);
+    assert.equal(ref.stderr.trim(), 'svcnet: lb show: want NAMESPACE/NAME of a Service, not "a/b/c"');
+    const out = await run(['lb', 'show', 'default/web', '-o', 'yaml']);
+    assert.equal(out.code, 1);
+    assert.equal(out.stderr.trim(), 'svcnet: lb show: --output must be table or json, not "yaml"');
+    const none = await run(['lb', 'show', 'web', '--data-dir', join(dir, 'nolb'), '--kubeconfig', join(dir, 'none')]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr.trim(), /^svcnet: lb show: no load-balancer provider runs with data directory \S+nolb /);
   });
 });

@@ -3,7 +3,7 @@
 // scheduler; pods are real processes in their own namespaces, reached over real veths.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -80,6 +80,8 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
   let runner: PodRunner;
   let scheduler: LabScheduler;
   let dataDir: string;
+  /** Where pods write what the test reads: a directory they may write to (not the data dir, hidden in pods). */
+  let outDir: string;
   const errors: string[] = [];
 
   const get = (name: string) => cluster.client.get<PodObj>('pods', 'default', name);
@@ -99,6 +101,8 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
   before(async () => {
     execFileSync('ip', ['netns', 'add', hostNs]);
     dataDir = mkdtempSync(join(tmpdir(), 'svt-lab-'));
+    outDir = mkdtempSync(join(tmpdir(), 'svt-lab-out-'));
+    chmodSync(outDir, 0o777);
     cluster = await createInProcessCluster();
     topology = new LabTopology({ dataDir, parentNetns: hostNs, mode: 'netns' });
     runner = new PodRunner({
@@ -128,6 +132,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
       .filter((l) => l.includes('svn-'));
     execFileSync('ip', ['netns', 'delete', hostNs]);
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
     // Verified here, after the lab stopped: nothing of ours may remain.
     assert.deepEqual(leftovers, [], 'lab namespaces left behind');
     assert.deepEqual(hostLinks, [], 'parent link left behind');
@@ -292,7 +297,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
       'pods',
       shPod(
         'polite',
-        `trap "echo got-TERM >> ${dataDir}/polite.out; exit 0" TERM; echo up; while :; do sleep 0.1; done`,
+        `trap "echo got-TERM >> ${outDir}/polite.out; exit 0" TERM; echo up; while :; do sleep 0.1; done`,
         {
           terminationGracePeriodSeconds: 20,
         },
@@ -302,7 +307,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
       'pods',
       shPod(
         'stubborn',
-        `trap "echo ignoring-TERM >> ${dataDir}/stubborn.out" TERM; echo up; while :; do sleep 0.1; done`,
+        `trap "echo ignoring-TERM >> ${outDir}/stubborn.out" TERM; echo up; while :; do sleep 0.1; done`,
         {
           terminationGracePeriodSeconds: 1,
         },
@@ -319,8 +324,8 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     await cluster.client.delete('pods', 'default', 'stubborn');
     await within(runner.podGone(stubborn.metadata.uid ?? ''), 8000);
     const stubbornMs = Date.now() - t;
-    assert.match(readFileSync(join(dataDir, 'polite.out'), 'utf8'), /got-TERM/);
-    assert.match(readFileSync(join(dataDir, 'stubborn.out'), 'utf8'), /ignoring-TERM/);
+    assert.match(readFileSync(join(outDir, 'polite.out'), 'utf8'), /got-TERM/);
+    assert.match(readFileSync(join(outDir, 'stubborn.out'), 'utf8'), /ignoring-TERM/);
     assert.ok(politeMs < 3000, `polite pod took ${politeMs} ms`);
     assert.ok(stubbornMs >= 1000 && stubbornMs < 4000, `stubborn pod took ${stubbornMs} ms`);
     console.log(`# SIGTERM exit ${politeMs} ms; SIGKILL after grace 1 s: ${stubbornMs} ms`);
@@ -331,7 +336,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
       'pods',
       shPod(
         'graceful',
-        `trap "echo got-TERM >> ${dataDir}/graceful.out; sleep 0.3; exit 0" TERM; while :; do sleep 0.1; done`,
+        `trap "echo got-TERM >> ${outDir}/graceful.out; sleep 0.3; exit 0" TERM; while :; do sleep 0.1; done`,
         {
           terminationGracePeriodSeconds: 10,
         },
@@ -346,12 +351,12 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     await within(runner.podGone(p.metadata.uid ?? ''), 8000);
     const ms = Date.now() - t;
     await assert.rejects(get('graceful'), (e: unknown) => (e as { code?: number }).code === 404);
-    assert.match(readFileSync(join(dataDir, 'graceful.out'), 'utf8'), /got-TERM/);
+    assert.match(readFileSync(join(outDir, 'graceful.out'), 'utf8'), /got-TERM/);
     assert.ok(ms < 3000, `took ${ms} ms`);
   });
 
   it('restarts a crashing container with growing back-off (CrashLoopBackOff)', async () => {
-    await cluster.client.create('pods', shPod('crasher', `date +%s.%N >> ${dataDir}/crasher.out; exit 3`));
+    await cluster.client.create('pods', shPod('crasher', `date +%s.%N >> ${outDir}/crasher.out; exit 3`));
     let sawBackoff = false;
     const end = Date.now() + 15_000;
     let p: PodObj | undefined;
@@ -366,7 +371,7 @@ describe('lab: pods as processes in network namespaces', { skip }, () => {
     assert.ok(sawBackoff, 'never saw CrashLoopBackOff');
     assert.ok((cs?.restartCount ?? 0) >= 4, JSON.stringify(cs));
     assert.equal(cs?.lastState?.terminated?.exitCode, 3);
-    const starts = readFileSync(join(dataDir, 'crasher.out'), 'utf8').trim().split('\n').map(Number);
+    const starts = readFileSync(join(outDir, 'crasher.out'), 'utf8').trim().split('\n').map(Number);
     const gaps = starts.slice(1).map((s, i) => s - (starts[i] ?? 0));
     // First restart at once, then 1 s, 2 s, 4 s (test back-off: 1 s doubling to 4 s).
     assert.ok((gaps[0] ?? 9) < 0.9, `gaps ${gaps}`);

@@ -11,9 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject, Node, Service } from '../src/api/types.ts';
+import { loadBalancerClasses } from '../src/api/well-known.ts';
 import { createInProcessCluster, type InProcessCluster } from '../src/client/cluster.ts';
 import { type ServiceController, startServiceController } from '../src/controllers/lbprovider/controller.ts';
 import { HAProxyProvider } from '../src/controllers/lbprovider/haproxy/provider.ts';
+import {
+  type LoadBalancerController,
+  startLoadBalancerController,
+} from '../src/controllers/loadbalancer/controller.ts';
 import { eventually } from './helpers/eventually.ts';
 
 const root = process.getuid?.() === 0;
@@ -46,6 +51,7 @@ function once(ip: string, port: number): string {
 describe('HAProxy provider with the real haproxy', { skip }, () => {
   let c: InProcessCluster;
   let ctrl: ServiceController;
+  let ipam: LoadBalancerController;
   let provider: HAProxyProvider;
   let dir: string;
   const servers = new Map<string, ChildProcess>();
@@ -89,8 +95,15 @@ describe('HAProxy provider with the real haproxy', { skip }, () => {
     await c.client.create('ipaddresspools', {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'IPAddressPool',
-      metadata: { name: 'edge', namespace: 'metallb-system' },
+      metadata: { name: 'edge', namespace: 'metallb-system', labels: { 'svcnet.io/lb-provider': 'haproxy' } },
       spec: { addresses: ['192.0.2.100-192.0.2.101'] },
+    } as KubeObject);
+    // The IPAM's pool, first in name order: the provider must never take from it, nor the IPAM from "edge".
+    await c.client.create('ipaddresspools', {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'a-nodes', namespace: 'metallb-system' },
+      spec: { addresses: ['192.0.2.200-192.0.2.201'] },
     } as KubeObject);
     for (const [name, ip] of [
       ['n1', '10.255.0.1'],
@@ -106,11 +119,19 @@ describe('HAProxy provider with the real haproxy', { skip }, () => {
       checkIntervalMs: 200,
       onError: (e) => errors.push(e),
     });
-    ctrl = startServiceController(c.client, { provider, minRetryDelayMs: 100, maxRetryDelayMs: 1000 });
-    await ctrl.synced();
+    ctrl = startServiceController(c.client, {
+      provider,
+      own: { classless: true, loadBalancerClass: loadBalancerClasses.provider('haproxy') },
+      minRetryDelayMs: 100,
+      maxRetryDelayMs: 1000,
+    });
+    // Side by side, as `svcnet up --lb-provider haproxy` runs them: the IPAM answers only to its class.
+    ipam = startLoadBalancerController(c.client, { loadBalancerClass: loadBalancerClasses.ipam, classless: false });
+    await Promise.all([ctrl.synced(), ipam.synced()]);
   });
   after(async () => {
     await ctrl?.stop();
+    await ipam?.stop();
     await c?.close();
     for (const p of servers.values()) p.kill();
     try {
@@ -136,6 +157,39 @@ describe('HAProxy provider with the real haproxy', { skip }, () => {
     const rows = await provider.stats();
     const backends = rows.filter((r) => r.svname === 'n1' || r.svname === 'n2').map((r) => `${r.svname}:${r.status}`);
     assert.deepEqual(backends.sort(), ['n1:UP', 'n2:UP']);
+  });
+
+  it('side by side by class, the IPAM and the provider give addresses from different pools', async () => {
+    const mk = (name: string, cls?: string) =>
+      c.client.create<Service & KubeObject>('services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          type: 'LoadBalancer',
+          selector: { app: name },
+          ports: [{ port: 81, protocol: 'TCP' }],
+          ...(cls ? { loadBalancerClass: cls } : {}),
+        },
+      });
+    await mk('by-ipam', loadBalancerClasses.ipam);
+    await mk('by-class', loadBalancerClasses.provider('haproxy'));
+    const ingress = async (name: string) =>
+      eventually(`${name} status`, async () => {
+        const s = await c.client.get<Service & KubeObject>('services', 'default', name);
+        return s.status?.loadBalancer?.ingress?.[0]?.ip ? s.status.loadBalancer.ingress : undefined;
+      });
+    assert.deepEqual(await ingress('by-ipam'), [{ ip: '192.0.2.200', ipMode: 'VIP' }]);
+    assert.deepEqual(await ingress('by-class'), [{ ip: '192.0.2.101', ipMode: 'Proxy' }]);
+    // The IPAM's Service got no balancer; the provider's finalizer is only on its own.
+    const ipamSvc = await c.client.get<Service & KubeObject>('services', 'default', 'by-ipam');
+    assert.equal(ipamSvc.metadata.finalizers, undefined);
+    assert.doesNotMatch(await provider.applier.command('show stat'), /by-ipam|192\.0\.2\.200/);
+    for (const n of ['by-ipam', 'by-class']) await c.client.delete('services', 'default', n);
+    await eventually('by-class released', async () => {
+      const l = await c.client.list<Service & KubeObject>('services', { namespace: 'default' });
+      return l.items.some((s) => s.metadata.name === 'by-class') ? undefined : true;
+    });
   });
 
   it('a NotReady node leaves the backend; a new InternalIP is followed without editing the balancer', async () => {

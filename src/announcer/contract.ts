@@ -40,10 +40,31 @@ export type Withheld =
   | 'noEndpoints'
   | 'notOwner';
 
+/** BGP: a session this node keeps, from a BGPPeer whose nodeSelectors select it. */
+export interface PeerSpec {
+  /** The BGPPeer's name (what BGPAdvertisement.peers names). */
+  name: string;
+  myASN: number;
+  peerASN: number;
+  peerAddress: string;
+  peerPort: number;
+  sourceAddress?: string;
+  /** Seconds (0: no keepalives, no hold timer). */
+  holdTime: number;
+  keepaliveTime?: number;
+  routerID?: string;
+  /** TCP-MD5 (RFC 2385) key, from password or the passwordSecret's "password" key. */
+  password?: string;
+  /** The passwordSecret could not be read: the session must not start without its key. */
+  passwordError?: string;
+}
+
 export interface Plan {
   announce: readonly Announcement[];
   /** Keyed "ns/name ip". */
   withheld: ReadonlyMap<string, Withheld>;
+  /** BGP: the sessions this node keeps (layer 2: absent). */
+  peers?: readonly PeerSpec[];
 }
 
 export interface Announcer {

@@ -93,6 +93,22 @@ describe('layer 2 election', () => {
     const w = world({ services: [lbService('web', '192.0.2.10', { lbClass: 'other.io/lb' })], slices: base.slices });
     assert.equal(layer2Owners(w).size, 0);
   });
+
+  it("announces svcnet's IPAM class (a provider serves the class-less ones), never a balancer's ipMode Proxy address", () => {
+    const w = world({
+      services: [
+        lbService('by-ipam', '192.0.2.10', { lbClass: 'svcnet.io/ipam' }),
+        lbService('by-edge', '192.0.2.11', { ipMode: 'Proxy' }),
+        lbService('by-class', '192.0.2.12', { lbClass: 'svcnet.io/haproxy', ipMode: 'Proxy' }),
+      ],
+      slices: ['by-ipam', 'by-edge', 'by-class'].map((s) => slice(s, [{ node: 'n1' }])),
+    });
+    assert.deepEqual([...layer2Owners(w).keys()], ['default/by-ipam 192.0.2.10']);
+    assert.deepEqual(
+      planBGP({ ...w, bgpAdvertisements: [{ metadata: { name: 'b' } }] }).announce.map((a) => a.ip),
+      ['192.0.2.10'],
+    );
+  });
 });
 
 describe('BGP eligibility', () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { ipFamilyOf } from '../api/ip.ts';
 import { labelSelectorAsSelector } from '../api/labels/selector.ts';
 import type { LabelSelector, Node, Service } from '../api/types.ts';
-import { annotationKeys, metallbDeprecatedPrefix } from '../api/well-known.ts';
+import { annotationKeys, loadBalancerClasses, metallbDeprecatedPrefix } from '../api/well-known.ts';
 import type { Withheld } from './contract.ts';
 import type { World } from './world.ts';
 
@@ -56,10 +56,20 @@ export function poolOf(svc: Service): string | undefined {
   return a[key] ?? a[metallbDeprecatedPrefix + key.slice(key.indexOf('/') + 1)];
 }
 
-/** The addresses a LoadBalancer Service shows in its status (what the allocator gave it). */
+/**
+ * The addresses the nodes announce for a LoadBalancer Service: those the IPAM gave it. A Service of
+ * another class is another implementation's (MetalLB leaves such Services alone), except svcnet's own
+ * IPAM class, which the IPAM serves when a provider has the class-less Services. An ingress with
+ * ipMode Proxy is held by a balancer in front of the nodes (a provider's edge): a node claiming it
+ * would steal the balancer's traffic.
+ */
 export function ingressIPs(svc: Service): string[] {
   if (svc.spec?.type !== 'LoadBalancer') return [];
-  return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip && ipFamilyOf(i.ip) ? [i.ip] : []));
+  const cls = svc.spec.loadBalancerClass;
+  if (cls && cls !== loadBalancerClasses.ipam) return [];
+  return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
+    i.ip && ipFamilyOf(i.ip) && i.ipMode !== 'Proxy' ? [i.ip] : [],
+  );
 }
 
 /** Node names hosting a ready endpoint of the Service (a nil ready condition means ready). */

@@ -7,7 +7,7 @@
 // livenessIntervalMs. Peers time it out by when they *saw* it change, not by its renewTime, so
 // clocks need not agree. A speaker that cannot renew (API gone) sees its own lease go stale and
 // stops announcing, which is what keeps a partitioned node from answering beside the new owner.
-import { isAlreadyExists, isNotFound } from '../api/status.ts';
+import { ApiError, isAlreadyExists, isNotFound } from '../api/status.ts';
 import type {
   BFDProfile,
   BGPAdvertisement,
@@ -59,15 +59,35 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const timeout = o.livenessTimeoutMs ?? 700;
   const inf = <T>(resource: string, opts = {}) =>
     new Informer<Obj<T>>(o.client, resource, { ...opts, onError: (e: unknown) => onError(e, resource) } as never);
+  // MetalLB's kinds may be missing (a real API server without its CRDs: 404) or unreadable
+  // (RBAC: 403). Such a kind counts as empty and synced, as the agent does with IPAddressPools;
+  // otherwise one absent CRD (say BFDProfile) would keep the speaker from ever announcing.
+  const unavailable = new Set<Informer<KubeObject>>();
+  const optional = <T>(resource: string) => {
+    const i: Informer<Obj<T>> = new Informer<Obj<T>>(o.client, resource, {
+      onError: (e: unknown, phase) => {
+        if (phase === 'list' && e instanceof ApiError && (e.code === 404 || e.code === 403)) {
+          if (unavailable.has(i as never)) return;
+          unavailable.add(i as never);
+          i.stop();
+          onError(new Error(`${resource} unavailable (${e.message}): treated as none`), resource);
+          request();
+          return;
+        }
+        onError(e, resource);
+      },
+    });
+    return i;
+  };
   const services = inf<Service>('services');
   const slices = inf<EndpointSlice>('endpointslices');
   const nodes = inf<Node>('nodes');
-  const pools = inf<IPAddressPool>('ipaddresspools');
-  const l2 = inf<L2Advertisement>('l2advertisements');
-  const bgpAdvs = inf<BGPAdvertisement>('bgpadvertisements');
-  const peers = inf<BGPPeer>('bgppeers');
-  const communities = inf<Community>('communities');
-  const bfd = inf<BFDProfile>('bfdprofiles');
+  const pools = optional<IPAddressPool>('ipaddresspools');
+  const l2 = optional<L2Advertisement>('l2advertisements');
+  const bgpAdvs = optional<BGPAdvertisement>('bgpadvertisements');
+  const peers = optional<BGPPeer>('bgppeers');
+  const communities = optional<Community>('communities');
+  const bfd = optional<BFDProfile>('bfdprofiles');
   const leases = inf<Lease>('leases', { namespace: livenessNamespace, labelSelector: livenessLabel });
   const all = [services, slices, nodes, pools, l2, bgpAdvs, peers, communities, bfd, leases];
 
@@ -117,9 +137,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   }
 
   async function sync(): Promise<void> {
-    if (stopped || !all.every((i) => i.hasSynced())) return;
+    if (stopped || !all.every((i) => i.hasSynced() || unavailable.has(i as never))) return;
     const plan = o.announcer.plan(world());
-    const key = JSON.stringify(plan.announce);
+    const key = JSON.stringify([plan.announce, plan.peers ?? []]);
     if (key === lastKey) return;
     const before = new Set((last?.announce ?? []).map((a) => `${a.service} ${a.ip}`));
     await o.announcer.apply(plan);

@@ -12,7 +12,7 @@ export function node(name: string, labels: Record<string, string> = {}, ready = 
 export function lbService(
   name: string,
   ip: string | string[],
-  opts: { pool?: string; policy?: 'Local' | 'Cluster'; lbClass?: string } = {},
+  opts: { pool?: string; policy?: 'Local' | 'Cluster'; lbClass?: string; ipMode?: 'VIP' | 'Proxy' } = {},
 ): Service {
   return {
     metadata: {
@@ -25,7 +25,14 @@ export function lbService(
       externalTrafficPolicy: opts.policy ?? 'Cluster',
       ...(opts.lbClass ? { loadBalancerClass: opts.lbClass } : {}),
     },
-    status: { loadBalancer: { ingress: (Array.isArray(ip) ? ip : [ip]).map((x) => ({ ip: x })) } },
+    status: {
+      loadBalancer: {
+        ingress: (Array.isArray(ip) ? ip : [ip]).map((x) => ({
+          ip: x,
+          ...(opts.ipMode ? { ipMode: opts.ipMode } : {}),
+        })),
+      },
+    },
   };
 }
 

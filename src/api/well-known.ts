@@ -20,6 +20,11 @@ export const labelKeys = {
   podTemplateHash: 'pod-template-hash',
   /** Node: never a backend of an external load balancer (the service controller skips it). */
   excludeFromExternalLoadBalancers: 'node.kubernetes.io/exclude-from-external-load-balancers',
+  /**
+   * IPAddressPool: reserved for the load-balancer provider of this name (svcnet.io/lb-provider=haproxy);
+   * the IPAM never allocates from it, and a provider allocates only from pools that name it.
+   */
+  lbProvider: 'svcnet.io/lb-provider',
 } as const;
 
 export const finalizerKeys = {

@@ -7,6 +7,7 @@ import type { KubeObject, Pod } from '../api/types.ts';
 import type { WatchEvent } from '../store/store.ts';
 import { managerOrUserAgent } from './apply/field-manager.ts';
 import { serveApply } from './apply/serve.ts';
+import type { UserInfo } from './authz/rbac.ts';
 import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type PatchType, patchTypeOf } from './codec.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
@@ -36,6 +37,8 @@ export interface HandlerDeps {
   onRequest?: (method: string, url: string, code: number, ms: number) => void;
   /** See maxWatchBufferBytes; tests lower it. */
   maxWatchBufferBytes?: number;
+  /** Who sent the request (authenticated before the handler runs); writes carry it to the registry. */
+  userOf?: (req: IncomingMessage) => UserInfo | undefined;
 }
 
 /**
@@ -187,12 +190,13 @@ export function createHandler(deps: HandlerDeps) {
     const t: Target = { info: r.info, namespace: r.namespace };
     const dryRun = dryRunOnly(q, r.verb === 'patch' ? 'PatchOptions' : 'UpdateOptions');
     const resource = r.info.resource;
+    const user = deps.userOf?.(req);
     switch (r.verb) {
       case 'get':
         return sendJSON(res, 200, scaleOf(await registry.get(t, r.name)));
       case 'update': {
         const body = decodeBody(req.headers['content-type'], await readBody(req));
-        const obj = await registry.update(t, r.name, (cur) => applyScale(cur, body, resource), { dryRun });
+        const obj = await registry.update(t, r.name, (cur) => applyScale(cur, body, resource), { dryRun, user });
         return sendJSON(res, 200, scaleOf(obj));
       }
       case 'patch': {
@@ -203,7 +207,7 @@ export function createHandler(deps: HandlerDeps) {
           r.name,
           // A Scale has no lists: strategic merge is merge patch here.
           (cur) => applyScale(cur, applyScalePatch(ptype, scaleOf(cur), raw), resource),
-          { dryRun, isPatch: true },
+          { dryRun, isPatch: true, user },
         );
         return sendJSON(res, 200, scaleOf(obj));
       }
@@ -227,6 +231,7 @@ export function createHandler(deps: HandlerDeps) {
     if (r.subresource === 'exec' || r.subresource === 'portforward') throw newBadRequest('Upgrade request required');
     const table = wantsTable(req.headers.accept);
     const include = includeObjectOf(q);
+    const user = deps.userOf?.(req);
     switch (r.verb) {
       case 'get': {
         const obj = await registry.get(t, r.name);
@@ -263,7 +268,7 @@ export function createHandler(deps: HandlerDeps) {
         const body = decodeBody(req.headers['content-type'], await readBody(req));
         const warnings = checkUnknownFields(r.info, body, fieldValidation);
         const manager = managerOrUserAgent(fieldManager, req.headers['user-agent']);
-        const obj = await registry.create(t, body, { dryRun, fieldManager: manager });
+        const obj = await registry.create(t, body, { dryRun, fieldManager: manager, user });
         return sendJSON(res, 201, obj, warningHeader(warnings));
       }
       case 'update': {
@@ -274,6 +279,7 @@ export function createHandler(deps: HandlerDeps) {
           dryRun,
           subresource: r.subresource,
           fieldManager: managerOrUserAgent(fieldManager, req.headers['user-agent']),
+          user,
         });
         return sendJSON(res, 200, obj, warningHeader(warnings));
       }
@@ -282,7 +288,7 @@ export function createHandler(deps: HandlerDeps) {
         const opts = patchOptions(q, ptype === 'apply');
         const raw = await readBody(req);
         if (ptype === 'apply') {
-          const applied = await serveApply(registry, t, r.name, r.subresource, raw, opts);
+          const applied = await serveApply(registry, t, r.name, r.subresource, raw, opts, user);
           return sendJSON(res, applied.code, applied.object);
         }
         let warnings: string[] = [];
@@ -299,6 +305,7 @@ export function createHandler(deps: HandlerDeps) {
             subresource: r.subresource,
             isPatch: true,
             fieldManager: managerOrUserAgent(opts.fieldManager, req.headers['user-agent']),
+            user,
           },
         );
         return sendJSON(res, 200, obj, warningHeader(warnings));

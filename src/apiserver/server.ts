@@ -11,14 +11,15 @@ import { kindStrategies } from '../api/kinds.ts';
 import { mustResource } from '../api/resources.ts';
 import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
-import { loopbackRangeDetail } from '../api/validation/ip.ts';
+import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
+import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
-import { serveReview } from './authz/reviews.ts';
+import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
 import { TokenSigner } from './authz/tokens.ts';
 import { ConnectionGuard, type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
@@ -53,6 +54,12 @@ export interface ApiServerOptions {
    * Off by default; Kubernetes rejects them since CVE-2021-25737.
    */
   allowLoopbackEndpoints?: boolean;
+  /**
+   * The address in-cluster clients reach this server at: the endpoint of default/kubernetes.
+   * It may be link-local (the lab LAN), which endpoint validation refuses for every other
+   * address and object.
+   */
+  advertiseAddress?: string;
   /** Validating admission checks contributed by other components (e.g. the LB IPAM). */
   admission?: Admission[];
   /** More addresses to serve on, same port (e.g. the lab's link, for the node namespace). */
@@ -125,6 +132,22 @@ function withAdmission(s: ResourceStrategy, a: Admission, store: Store): Resourc
   };
 }
 
+/** Lets default/kubernetes's EndpointSlice name the advertise address even if it is link-local. */
+function allowingAdvertiseAddress(s: ResourceStrategy, address: string): ResourceStrategy {
+  const keep = (obj: KubeObject, errs: ErrorList) => {
+    const m = obj.metadata;
+    if (m.namespace !== 'default' || m.name !== 'kubernetes') return errs;
+    const eps = ((obj as { endpoints?: { addresses?: string[] }[] }).endpoints ?? []).flatMap((e) => e.addresses ?? []);
+    if (!eps.every((a) => a === address)) return errs;
+    return errs.filter((e) => e.detail !== linkLocalRangeDetail);
+  };
+  return {
+    ...s,
+    validateCreate: (obj) => keep(obj, s.validateCreate(obj)),
+    validateUpdate: (obj, old) => keep(obj, s.validateUpdate(obj, old)),
+  };
+}
+
 function allowingLoopback(s: ResourceStrategy): ResourceStrategy {
   const keep = (errs: ErrorList) => errs.filter((e) => e.detail !== loopbackRangeDetail);
   return {
@@ -139,6 +162,7 @@ type OptionalKeys =
   | 'log'
   | 'minRequestTimeoutSeconds'
   | 'allowLoopbackEndpoints'
+  | 'advertiseAddress'
   | 'admission'
   | 'kubelet'
   | 'connectionLimits'
@@ -199,7 +223,14 @@ export class ApiServer {
         if (s) strategies.set(r, allowingLoopback(s));
       }
     }
+    const slices = strategies.get('endpointslices');
+    if (opts.advertiseAddress && slices)
+      strategies.set('endpointslices', allowingAdvertiseAddress(slices, opts.advertiseAddress));
     strategies.set('services', this.services.strategy as unknown as ResourceStrategy);
+    for (const r of guardedResources) {
+      const s = strategies.get(r);
+      if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
+    }
     this.registry = new GenericRegistry(this.opts.store, strategies);
   }
 
@@ -257,6 +288,21 @@ export class ApiServer {
     }
   }
 
+  /** A token for an existing ServiceAccount (404 otherwise), as TokenRequest issues it. */
+  async issueServiceAccountToken(
+    namespace: string,
+    name: string,
+    expirationSeconds: number,
+  ): Promise<{ token: string; expiresAtMs: number }> {
+    const { token, claims } = await issueServiceAccountToken(
+      { store: this.opts.store, signer: this.authenticator.signer },
+      namespace,
+      name,
+      expirationSeconds,
+    );
+    return { token, expiresAtMs: claims.exp * 1000 };
+  }
+
   /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
   uiExplain: UiExplain | undefined;
 
@@ -293,6 +339,8 @@ export class ApiServer {
   async start(): Promise<string> {
     const openapi = new OpenApiV3();
     let serverAddress = '';
+    // The authenticated user of each request in flight, for the registry's writer-dependent checks.
+    const users = new WeakMap<IncomingMessage, UserInfo>();
     const handler = createHandler({
       registry: this.registry,
       openapi,
@@ -303,6 +351,7 @@ export class ApiServer {
         return serverAddress;
       },
       onRequest: this.opts.log ? (m, u, c, ms) => this.opts.log?.(`${m} ${u} ${c} ${ms.toFixed(1)}ms`) : undefined,
+      userOf: (req) => users.get(req),
     });
     const token = this.opts.token;
     const ui = this.opts.ui !== false;
@@ -322,6 +371,7 @@ export class ApiServer {
       void (async () => {
         try {
           const user = await this.admit(req);
+          users.set(req, user);
           const url = new URL(req.url ?? '/', 'http://localhost');
           const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
           if (await serveReview(req, res, user, a, reviewDeps)) return;

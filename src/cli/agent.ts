@@ -3,6 +3,8 @@
 // under `svcnet up` the lab's node namespace (started there with `ip netns exec`).
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { bgp, bgpMetrics } from '../announcer/bgp/announcer.ts';
+import type { Announcer } from '../announcer/contract.ts';
 import { layer2, layer2Metrics } from '../announcer/layer2/announcer.ts';
 import { type Speaker, startSpeaker } from '../announcer/speaker.ts';
 import { canonicalCIDR } from '../api/ip.ts';
@@ -50,9 +52,18 @@ export interface NodeAgentOptions {
   syncPeriodMs?: number;
   /** kube-proxy's minSyncPeriod: syncs start at least this far apart. */
   minSyncPeriodMs?: number;
-  /** Announce LoadBalancer addresses (MetalLB's speaker): "layer2" answers ARP/NDP; default off. */
-  announce?: 'layer2' | 'off';
+  /**
+   * Announce LoadBalancer addresses (MetalLB's speaker): "layer2" answers ARP/NDP, "bgp" peers
+   * with the BGPPeers selecting this node; default off.
+   */
+  announce?: AnnounceMode;
+  /** BGP: how long routes carry the GRACEFUL_SHUTDOWN community (RFC 8326) before an orderly stop. */
+  gracefulShutdownMs?: number;
 }
+
+export const announceModes = ['layer2', 'bgp', 'off'] as const;
+export type AnnounceMode = (typeof announceModes)[number];
+export const isAnnounceMode = (s: string): s is AnnounceMode => (announceModes as readonly string[]).includes(s);
 
 export interface NodeAgent {
   agent: Agent;
@@ -102,19 +113,30 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
   let speaker: Speaker | undefined;
-  if (o.announce === 'layer2') {
-    if (!packetSocketsAvailable())
-      throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+  if (o.announce === 'layer2' || o.announce === 'bgp') {
     const log = (m: string) => console.error(`svcnet agent: speaker: ${m}`);
+    const onError = (e: unknown) => log(String(e instanceof Error ? e.message : e));
+    let announcer: Announcer;
+    if (o.announce === 'layer2') {
+      if (!packetSocketsAvailable())
+        throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
+      announcer = layer2.create(o.nodeName, { open: openPacketSocket, metrics: layer2Metrics(metrics), onError });
+    } else {
+      const routerID = o.nodeIPs.find((ip) => !ip.includes(':'));
+      if (!routerID) throw new CliError('--announce bgp needs an IPv4 node IP for the BGP router ID');
+      announcer = bgp.create(o.nodeName, {
+        routerID,
+        metrics: bgpMetrics(metrics),
+        gracefulShutdownMs: o.gracefulShutdownMs ?? 1000,
+        log,
+        onError: (e, peer) => log(`bgp peer ${peer}: ${e instanceof Error ? e.message : String(e)}`),
+      });
+    }
     speaker = await startSpeaker({
       client: o.client,
       nodeName: o.nodeName,
       metrics,
-      announcer: layer2.create(o.nodeName, {
-        open: openPacketSocket,
-        metrics: layer2Metrics(metrics),
-        onError: (e) => log(String(e instanceof Error ? e.message : e)),
-      }),
+      announcer,
       log,
       onError: (e, where) => log(`${where}: ${e instanceof Error ? e.message : String(e)}`),
     });
@@ -183,7 +205,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--dns-listen <addrs>', 'also serve cluster DNS on HOST:PORT,… (node-local DNS)')
     .option('--sync-period <duration>', 'full resync at least this often, also under churn', '30s')
     .option('--min-sync-period <duration>', 'minimum time between two syncs', '1s')
-    .option('--announce <protocol>', "announce LoadBalancer IPs as MetalLB's speaker: layer2 (ARP/NDP) or off", 'off')
+    .option(
+      '--announce <protocol>',
+      "announce LoadBalancer IPs as MetalLB's speaker: layer2 (ARP/NDP), bgp (BGPPeers) or off",
+      'off',
+    )
     .option('--proxy-mode <mode>', "kube-proxy's name for --mode")
     .option('--masquerade-all', 'masquerade every flow to a ClusterIP (kube-proxy --masquerade-all)')
     .option(
@@ -202,8 +228,8 @@ export function registerAgentCommand(program: Command): void {
       if (!(ipvsSchedulers as readonly string[]).includes(flags.ipvsScheduler)) {
         throw new CliError(`--ipvs-scheduler must be one of ${ipvsSchedulers.join(', ')}, not ${flags.ipvsScheduler}`);
       }
-      if (flags.announce !== 'layer2' && flags.announce !== 'off')
-        throw new CliError(`--announce must be layer2 or off, not ${flags.announce}`);
+      if (!isAnnounceMode(flags.announce))
+        throw new CliError(`--announce must be one of ${announceModes.join(', ')}, not ${flags.announce}`);
       const announce = flags.announce;
       const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod);
       const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod);

@@ -62,7 +62,7 @@ function firstServiceIP(cidr: string): string | undefined {
 
 export async function runApiServer(
   flags: ApiServerFlags,
-  extra: Pick<ApiServerOptions, 'extraHosts' | 'allowLoopbackEndpoints'> = {},
+  extra: Pick<ApiServerOptions, 'extraHosts' | 'allowLoopbackEndpoints' | 'advertiseAddress'> = {},
 ): Promise<RunningApiServer> {
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,6 @@
 // `svcnet controller`: the controllers against any API server (svcnet's or a real cluster's),
 // as kube-controller-manager and MetalLB's controller run them.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadBalancerClasses } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
@@ -8,10 +9,16 @@ import { startEndpointControllers } from '../controllers/endpoints/start.ts';
 import { startGarbageCollector } from '../controllers/gc/controller.ts';
 import { startServiceController } from '../controllers/lbprovider/controller.ts';
 import type { LoadBalancerProvider } from '../controllers/lbprovider/provider.ts';
-import { createLbProvider, defaultLbProvider, lbProviderNames } from '../controllers/lbprovider/registry.ts';
+import {
+  createLbProvider,
+  defaultLbProvider,
+  lbProviderNames,
+  type ProviderContext,
+} from '../controllers/lbprovider/registry.ts';
 import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
 import { startNodeLifecycleController } from '../controllers/nodelifecycle/controller.ts';
 import { startDeploymentController } from '../controllers/workloads/controller.ts';
+import { recordLbProvider } from './lb.ts';
 import { CliError, untilSignal } from './util.ts';
 
 export interface ControllerSet {
@@ -81,13 +88,19 @@ export function lbProviderHelp(): string {
   return `who gives LoadBalancer Services their address: ${lbProviderNames().join(', ')} (ipam: MetalLB-style pools announced by the nodes)`;
 }
 
-/** The provider a --lb-provider value names; a bad name is a one-line CLI error. */
-export function lbProviderFromFlag(name: string): LoadBalancerProvider | undefined {
-  try {
-    return createLbProvider(name, { onError: (e) => console.error(`svcnet: ${String(e)}`) });
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e));
-  }
+/** A bad --lb-provider value is a one-line CLI error (checked before anything starts). */
+export function checkLbProviderFlag(name: string): void {
+  if (!lbProviderNames().includes(name))
+    throw new CliError(`--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(name)}`);
+}
+
+/** The provider a --lb-provider value names (undefined: the IPAM). */
+export function lbProviderFromFlag(
+  name: string,
+  ctx: Omit<ProviderContext, 'onError'>,
+): LoadBalancerProvider | undefined {
+  checkLbProviderFlag(name);
+  return createLbProvider(name, { ...ctx, onError: (e) => console.error(`svcnet: ${String(e)}`) });
 }
 
 export function registerControllerCommand(program: Command): void {
@@ -106,6 +119,7 @@ export function registerControllerCommand(program: Command): void {
       'also run the Deployment, ReplicaSet and garbage collector controllers (svcnet apiserver has none)',
     )
     .option(lbProviderFlag, lbProviderHelp(), defaultLbProvider)
+    .option('--data-dir <dir>', "where a load-balancer provider keeps its balancer's files", './.svcnet')
     .action(
       async (flags: {
         kubeconfig?: string;
@@ -114,13 +128,16 @@ export function registerControllerCommand(program: Command): void {
         workloads?: boolean;
         endpoints: boolean;
         lbProvider: string;
+        dataDir: string;
       }) => {
         const max = Number(flags.maxEndpointsPerSlice);
         if (!Number.isInteger(max) || max < 1 || max > 1000) {
           throw new Error(`--max-endpoints-per-slice must be 1-1000, not ${flags.maxEndpointsPerSlice}`);
         }
-        const lbProvider = lbProviderFromFlag(flags.lbProvider);
+        checkLbProviderFlag(flags.lbProvider);
         const client = createClient({ kubeconfig: flags.kubeconfig, context: flags.context });
+        const lbProvider = lbProviderFromFlag(flags.lbProvider, { client, dataDir: resolve(flags.dataDir) });
+        recordLbProvider(resolve(flags.dataDir), flags.lbProvider);
         const set = startControllers(client, {
           maxEndpointsPerSlice: max,
           workloads: !!flags.workloads,

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Register>> = {
   apiserver: async () => (await import('./apiserver.ts')).registerApiServerCommand,
   controller: async () => (await import('./controller.ts')).registerControllerCommand,
   agent: async () => (await import('./agent.ts')).registerAgentCommand,
+  lb: async () => (await import('./lb.ts')).registerLbCommand,
   cleanup: async () => (await import('./cleanup.ts')).registerCleanupCommand,
   explain: async () => (await import('./explain.ts')).registerExplainCommand,
   dns: async () => (await import('../dns/command.ts')).registerDnsCommand,

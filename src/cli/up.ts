@@ -11,17 +11,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { bigIntToBytes, bytesToBigInt, formatIP, parseCIDRSloppy } from '../api/ip.ts';
+import { bigIntToBytes, bytesToBigInt, canonicalCIDR, cidrContains, formatIP, parseCIDRSloppy } from '../api/ip.ts';
 import { isAlreadyExists, isNotFound } from '../api/status.ts';
 import type { KubeObject } from '../api/types.ts';
+import { labelKeys } from '../api/well-known.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
-import { lbProviderNames } from '../controllers/lbprovider/registry.ts';
+import { lbProviderEdges } from '../controllers/lbprovider/registry.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
 import { LabCluster } from '../lab/cluster.ts';
+import { LabEdge } from '../lab/edge.ts';
 import { kubeletLeaseRenewIntervalMs } from '../lab/heartbeat.ts';
 import { LabKubelet } from '../lab/kubelet-connection.ts';
 import { LabLan, maxLabNodes } from '../lab/lan.ts';
@@ -29,9 +31,16 @@ import { PodRunner } from '../lab/pod-runner.ts';
 import { LabScheduler } from '../lab/scheduler.ts';
 import { LabTopology } from '../lab/topology.ts';
 import { isPlaneMode, type PlaneMode, planeModes, planes } from '../proxy/planes.ts';
-import { startNodeAgent } from './agent.ts';
+import { type AnnounceMode, announceModes, isAnnounceMode, startNodeAgent } from './agent.ts';
 import { type ApiServerFlags, addApiServerFlags, runApiServer } from './apiserver.ts';
-import { lbProviderFlag, lbProviderFromFlag, lbProviderHelp, startControllers } from './controller.ts';
+import {
+  checkLbProviderFlag,
+  lbProviderFlag,
+  lbProviderFromFlag,
+  lbProviderHelp,
+  startControllers,
+} from './controller.ts';
+import { recordLbProvider } from './lb.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
 
@@ -45,6 +54,7 @@ export interface UpFlags extends ApiServerFlags {
   nodeMonitorGracePeriod: string;
   announce: string;
   lbProvider: string;
+  edgeCidr: string;
 }
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'svcnet');
@@ -76,6 +86,36 @@ export interface DnsEndpoint {
   nodeName?: string;
   zone?: string;
   ready: boolean;
+}
+
+/**
+ * default/kubernetes's endpoint: the API server's address on the lab LAN, as kube-apiserver's
+ * endpoint reconciler writes its advertise address, so in-cluster clients reach it through
+ * the Service's ClusterIP (KUBERNETES_SERVICE_HOST).
+ */
+async function ensureKubernetesEndpoints(client: Client, address: string, port: number): Promise<void> {
+  const slice: KubeObject = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'svcnet-up' },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [address], conditions: { ready: true, serving: true, terminating: false } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  try {
+    const cur = await client.get('endpointslices', 'default', 'kubernetes');
+    await client.update('endpointslices', {
+      ...slice,
+      metadata: { ...slice.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    await ensure(client, 'endpointslices', slice);
+  }
 }
 
 /** kube-system/kube-dns: ClusterIP = the 10th service address, endpoints = where DNS listens (one per node). */
@@ -174,7 +214,39 @@ interface ParsedUp {
   nodes: number;
   zones: string[];
   graceMs: number;
-  announce: 'layer2' | 'off';
+  announce: AnnounceMode;
+  /** Edge namespaces the load-balancer provider runs on (0: the IPAM, no edge). */
+  edges: number;
+}
+
+/** Whether two CIDRs share an address (one holds the other's network address). */
+function overlaps(a: string, b: string): boolean {
+  const na = canonicalCIDR(a)?.split('/')[0] ?? '';
+  const nb = canonicalCIDR(b)?.split('/')[0] ?? '';
+  return cidrContains(a, nb) || cidrContains(b, na);
+}
+
+/**
+ * The provider's edge: its namespaces on the LAN, the outside namespace's route to the range,
+ * and an IPAddressPool of the range reserved for the provider (the IPAM never takes from it).
+ */
+async function startEdge(lan: LabLan, count: number, cidr: string, flags: UpFlags): Promise<LabEdge> {
+  for (const other of [lan.cidr, flags.clusterCidr, ...flags.serviceClusterIpRange.split(',')])
+    if (overlaps(cidr, other.trim()))
+      throw new CliError(`--edge-cidr ${cidr} overlaps ${other.trim()}; choose a range of its own`);
+  const edge = new LabEdge({ lan, count, cidr });
+  await edge.start();
+  return edge;
+}
+
+async function ensureEdgePool(client: Client, provider: string, cidr: string): Promise<void> {
+  await ensure(client, 'ipaddresspools', {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name: `edge-${provider}`, namespace: 'metallb-system', labels: { [labelKeys.lbProvider]: provider } },
+    // .0 and .255 of a /24 are valid, but some clients still refuse them (MetalLB's avoidBuggyIPs).
+    spec: { addresses: [cidr], avoidBuggyIPs: true },
+  });
 }
 
 function parseUpFlags(flags: UpFlags): ParsedUp {
@@ -213,17 +285,20 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   }
   const graceMs = parseDuration('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   if (graceMs <= 0) throw new CliError('--node-monitor-grace-period must be more than 0');
-  if (flags.announce !== 'layer2' && flags.announce !== 'off')
-    throw new CliError(`--announce must be layer2 or off, not ${JSON.stringify(flags.announce)}`);
-  if (flags.announce === 'layer2' && !root)
-    throw new CliError('--announce layer2 needs root (CAP_NET_ADMIN) for the lab LAN');
+  if (!isAnnounceMode(flags.announce))
+    throw new CliError(`--announce must be one of ${announceModes.join(', ')}, not ${JSON.stringify(flags.announce)}`);
+  if (flags.announce !== 'off' && !root)
+    throw new CliError(`--announce ${flags.announce} needs root (CAP_NET_ADMIN) for the lab LAN`);
   if (flags.announce === 'layer2' && !packetSocketsAvailable())
     throw new CliError('--announce layer2 needs the native packet-socket addon (run scripts/build-native.sh)');
-  if (!lbProviderNames().includes(flags.lbProvider))
-    throw new CliError(
-      `--lb-provider must be one of ${lbProviderNames().join(', ')}, not ${JSON.stringify(flags.lbProvider)}`,
-    );
-  return { mode, root, nodes, zones, graceMs, announce: flags.announce };
+  checkLbProviderFlag(flags.lbProvider);
+  const edges = lbProviderEdges(flags.lbProvider);
+  if (edges > 0 && !root)
+    throw new CliError(`--lb-provider ${flags.lbProvider} needs root (CAP_NET_ADMIN) for the lab's edge namespace`);
+  const edge = parseCIDRSloppy(flags.edgeCidr);
+  if (edge?.bits !== 32 || edge.prefix < 16)
+    throw new CliError(`--edge-cidr must be an IPv4 CIDR of /16 or smaller, not ${JSON.stringify(flags.edgeCidr)}`);
+  return { mode, root, nodes, zones, graceMs, announce: flags.announce, edges };
 }
 
 /** The dashboard's explain form: what `svcnet explain` answers, as JSON (bad input: a 400 with the one line). */
@@ -252,7 +327,7 @@ function dashboardExplain(client: Client) {
 }
 
 export async function runUp(flags: UpFlags): Promise<void> {
-  const { mode, root, nodes, zones, graceMs, announce } = parseUpFlags(flags);
+  const { mode, root, nodes, zones, graceMs, announce, edges } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
   const serviceCIDRs = flags.serviceClusterIpRange.split(',').map((s) => s.trim());
   const dnsIP = nthAddress(serviceCIDRs[0] ?? '10.96.0.0/12', 10);
@@ -271,16 +346,36 @@ export async function runUp(flags: UpFlags): Promise<void> {
       stack.push(() => lanCluster.stop());
       steps.done();
     }
+    let edge: LabEdge | undefined;
+    if (lanCluster && edges > 0) {
+      steps.step(`svcnet: building the edge for --lb-provider ${flags.lbProvider}`);
+      edge = await startEdge(lanCluster, edges, flags.edgeCidr, flags);
+      const e = edge;
+      stack.push(() => e.stop());
+      steps.done();
+    }
     steps.step('svcnet: starting the API server');
     const api = await runApiServer(
       flags,
-      lanCluster ? { extraHosts: [lanCluster.parentIP] } : { allowLoopbackEndpoints: true },
+      lanCluster
+        ? { extraHosts: [lanCluster.parentIP], advertiseAddress: lanCluster.parentIP }
+        : { allowLoopbackEndpoints: true },
     );
     stack.push(() => api.close());
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
-    const lbProvider = lbProviderFromFlag(flags.lbProvider);
+    const lbProvider = lbProviderFromFlag(flags.lbProvider, {
+      client,
+      dataDir,
+      ...(edge
+        ? {
+            edges: edge.hosts,
+            prefix: edge.prefix,
+            ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}),
+          }
+        : {}),
+    });
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
@@ -289,6 +384,8 @@ export async function runUp(flags: UpFlags): Promise<void> {
     });
     stack.push(() => controllers.stop());
     await controllers.synced();
+    if (edge) await ensureEdgePool(client, flags.lbProvider, edge.cidr);
+    recordLbProvider(dataDir, flags.lbProvider);
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());
@@ -306,6 +403,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
         caPem: api.tls.ca,
         tlsServerName: 'localhost',
       });
+      await ensureKubernetesEndpoints(client, lanParent, Number(new URL(api.url).port));
       let dnsWrites: Promise<void> = Promise.resolve();
       const cluster: LabCluster = new LabCluster({
         client,
@@ -317,6 +415,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
         lan: lanCluster,
         dnsIP,
         leaseRenewIntervalMs,
+        serviceAccountTokens: {
+          issue: (namespace, name, seconds) => api.server.issueServiceAccountToken(namespace, name, seconds),
+          caPem: api.tls.ca,
+        },
         startAgent: async (l) => {
           const argv = [
             '--kubeconfig',
@@ -372,6 +474,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
       console.log(
         `svcnet: LAN ${cluster.lan.cidr} (namespace ${cluster.lan.names.lanNetns}); outside client ${cluster.lan.outsideIP} in ${cluster.lan.outsideNetns}: svcnet exec --outside -- CMD`,
       );
+      if (edge)
+        console.log(
+          `svcnet: edge (--lb-provider ${flags.lbProvider}) ${edge.hosts.map((h) => `${h.netns} ${h.ip}`).join(', ')}; LoadBalancer IPs from ${edge.cidr} (pool metallb-system/edge-${flags.lbProvider}), routed from the outside client via ${edge.gateway}`,
+        );
       console.log(`svcnet: mode ${mode}, lab node namespace ${cluster.nodes[0]?.topology.names.nodeNetns}`);
     } else {
       const topology = new LabTopology({ dataDir, mode: 'rootless' });
@@ -444,9 +550,14 @@ export function registerUpCommand(program: Command): Command {
     )
     .option(
       '--announce <protocol>',
-      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP) or off',
+      'node agents announce LoadBalancer IPs on the lab LAN: layer2 (ARP/NDP), bgp (to BGPPeers, e.g. BIRD started with svcnet exec --outside) or off',
       'off',
     )
     .option(lbProviderFlag, lbProviderHelp(), 'ipam')
+    .option(
+      '--edge-cidr <cidr>',
+      "with --lb-provider: the provider's LoadBalancer addresses (a pool reserved for it; the outside client routes them to the edge)",
+      '198.18.0.0/24',
+    )
     .action(runUp);
 }

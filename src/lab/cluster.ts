@@ -10,9 +10,10 @@ import { annotationKeys } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
 import { IpLinks, type Links } from '../kernel/links.ts';
+import { installPodEgress } from './egress.ts';
 import { nodePodCIDR } from './ipam.ts';
 import type { LabLan } from './lan.ts';
-import { PodRunner } from './pod-runner.ts';
+import { PodRunner, type PodRunnerOptions } from './pod-runner.ts';
 import { internalIP, podRoutes, routeChanges } from './routes.ts';
 import { LabTopology } from './topology.ts';
 
@@ -48,6 +49,8 @@ export interface LabClusterOptions {
   lan: LabLan;
   dnsIP: string;
   leaseRenewIntervalMs?: number;
+  /** Pods' ServiceAccount tokens (PodRunnerOptions). */
+  serviceAccountTokens?: PodRunnerOptions['serviceAccountTokens'];
   startAgent: (launch: AgentLaunch) => Promise<StopAgent>;
   /** After a node started, stopped or moved (kube-dns endpoints follow). */
   onNodesChanged?: () => Promise<void>;
@@ -191,11 +194,13 @@ export class LabCluster {
       nodeName: n.name,
       dataDir: this.o.dataDir,
       dnsIP: this.o.dnsIP,
+      ...(this.o.serviceAccountTokens ? { serviceAccountTokens: this.o.serviceAccountTokens } : {}),
       ...(n.spec.zone ? { zone: n.spec.zone } : {}),
       nodeAnnotations: { [annotationKeys.labId]: this.lan.names.hash, [annotationKeys.labLan]: this.lan.cidr },
       ...(this.o.leaseRenewIntervalMs !== undefined ? { leaseRenewIntervalMs: this.o.leaseRenewIntervalMs } : {}),
     });
     await runner.start();
+    await installPodEgress(n.topology.names.nodeNetns, n.spec.podCIDR, this.lan.parentIP);
     n.runner = runner;
     await this.syncRoutes();
     n.stopAgent = await this.o.startAgent({

@@ -22,11 +22,19 @@ export interface LanNames {
   lanNetns: string;
   outsideNetns: string;
   parentLink: string;
+  /** The edge namespaces (edge.ts): where a load-balancer provider's balancers run. */
+  edgeNetns: readonly string[];
 }
 
 export function lanNames(dataDir: string): LanNames {
   const { hash } = labNames(dataDir);
-  return { hash, lanNetns: `svl-${hash}`, outsideNetns: outsideNetnsOf(hash), parentLink: `svn-${hash}` };
+  return {
+    hash,
+    lanNetns: `svl-${hash}`,
+    outsideNetns: outsideNetnsOf(hash),
+    parentLink: `svn-${hash}`,
+    edgeNetns: Array.from({ length: maxEdges }, (_, i) => `sve-${hash}${i === 0 ? '' : `-${i}`}`),
+  };
 }
 
 /** The outside namespace of the lab whose id (Nodes' lab annotation) is `hash`. */
@@ -41,9 +49,15 @@ export function defaultLanCIDR(hash: string): string {
   return `169.254.${third}.0/24`;
 }
 
-/** Host numbers on the LAN: the parent, the outside client, then node i at nodeHostBase + i. */
+/**
+ * Host numbers on the LAN: the parent, the outside client, the edges (edge i at edgeHostBase + i,
+ * then the address a VRRP pair floats between them), then node i at nodeHostBase + i.
+ */
 export const parentHost = 1;
 export const outsideHost = 2;
+export const edgeHostBase = 3;
+export const maxEdges = 2;
+export const edgeFloatingHost = edgeHostBase + maxEdges;
 export const nodeHostBase = 11;
 export const maxLabNodes = 9;
 
@@ -85,6 +99,11 @@ export class LabLan {
   /** Node i's first InternalIP. */
   nodeIP(index: number): string {
     return intToIpv4(this.base + nodeHostBase + index);
+  }
+
+  /** The address of host number n on the LAN. */
+  hostIP(n: number): string {
+    return intToIpv4(this.base + n);
   }
 
   /** Where node i's uplink plugs in. */
@@ -142,13 +161,16 @@ export class LabLan {
   /** Removes the outside and LAN namespaces and the parent link (by name); safe when absent. */
   async cleanup(): Promise<void> {
     const present = await this.netns.list();
-    // Whatever was started in the outside namespace (`svcnet exec --outside`) goes with it.
-    if (present.includes(this.names.outsideNetns)) {
-      await this.netns.killAll(this.names.outsideNetns).catch(() => 0);
-      await deleteNetnsIfPresent(this.netns, this.names.outsideNetns);
-    }
+    // Whatever was started in the outside namespace (`svcnet exec --outside`) or an edge (a
+    // balancer a killed run left) goes with it.
+    for (const ns of [this.names.outsideNetns, ...this.names.edgeNetns])
+      if (present.includes(ns)) {
+        await this.netns.killAll(ns).catch(() => 0);
+        await deleteNetnsIfPresent(this.netns, ns);
+      }
     await deleteNetnsIfPresent(this.netns, this.names.lanNetns);
-    for (const n of [this.names.outsideNetns, this.names.lanNetns]) await this.netns.removeEtc(n);
+    for (const n of [this.names.outsideNetns, this.names.lanNetns, ...this.names.edgeNetns])
+      await this.netns.removeEtc(n);
     try {
       await this.links.deleteLink(this.parentNetns, this.names.parentLink);
     } catch (e) {

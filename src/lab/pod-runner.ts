@@ -5,7 +5,9 @@
 // Deletion: a pod with deletionTimestamp is stopped (SIGTERM, grace, SIGKILL) and then deleted
 // for good, as the kubelet does after a graceful delete. A pod that vanishes from the API at
 // once (an immediate delete) is stopped the same way; only its status can no longer be written.
-import type { Container } from 'kubernetes-types/core/v1.js';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Container, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
 import type { Client } from '../client/client.ts';
@@ -13,6 +15,7 @@ import { Informer } from '../client/informer.ts';
 import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
+import { type SandboxSpec, type SandboxVolume, sandboxArgv } from '../kernel/sandbox.ts';
 import { MountedUtsNamespaces, pruneOrphanUts, type UtsNamespaces } from '../kernel/uts.ts';
 import { type LabClock, realLabClock } from './clock.ts';
 import {
@@ -29,9 +32,22 @@ import { containerLogDir, dropPodLogs } from './logs.ts';
 import { type NodeInfo, registerNode, retryOnConflict, setNodeStatus } from './node.ts';
 import { podStatus } from './pod-status.ts';
 import { buildCheck, ProbeWorker } from './probes.ts';
+import { type ContainerIdentity, containerIdentity } from './security-context.ts';
+import {
+  automountsToken,
+  ProjectedServiceAccountToken,
+  podServiceAccountName,
+  podServiceEnv,
+  podVolumesDir,
+  type ServiceAccountTokenIssuer,
+  serviceAccountMountPath,
+  serviceAccountVolumeRoot,
+} from './service-account.ts';
 import type { LabTopology, PodNetwork } from './topology.ts';
 
 export type PodObj = Pod & KubeObject;
+type ServiceObj = Service & KubeObject;
+type ServiceAccountObj = ServiceAccount & KubeObject;
 
 export interface PodRunnerOptions {
   client: Client;
@@ -55,6 +71,12 @@ export interface PodRunnerOptions {
   prober?: Prober;
   /** Each pod's UTS namespace (its hostname); default: mounted ones when the lab has namespaces. */
   uts?: UtsNamespaces;
+  /**
+   * ServiceAccount tokens for the pods' kube-api-access volume (TokenRequest) and the CA that
+   * goes with them; undefined: pods get no token. Only pods in network namespaces get the
+   * volume (their sandbox mounts it); rootless pods share svcnet's own view of the files.
+   */
+  serviceAccountTokens?: { issue: ServiceAccountTokenIssuer; caPem: string };
   /** How to start the svcnet/echo image; default: this Node with tsx on src/lab/echo/main.ts. */
   echoArgv?: string[];
   onError?: (err: unknown, where: string) => void;
@@ -128,6 +150,8 @@ export class PodRunner {
     await topo.start();
     // UTS namespaces a crashed run left behind (the network namespaces went in topo.start()).
     if (this.uts) await pruneOrphanUts(this.uts, await topo.netnsOps.list());
+    // Volumes of pods a previous run of this node left (it rebuilds every pod it runs).
+    await rm(podVolumesDir(this.opts.dataDir, this.opts.nodeName), { recursive: true, force: true });
     this.node.internalIP = topo.nodeIP;
     this.node.podCIDR = topo.podCIDR;
     await registerNode(this.opts.client, this.node, this.clock.now());
@@ -213,6 +237,8 @@ export class PodRunner {
 }
 
 const readyMessage = 'svcnet pod runner is posting ready status';
+/** Docker's default PATH, which most images keep. */
+const imagePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class PodWorker {
   private pod: PodObj;
@@ -223,6 +249,12 @@ export class PodWorker {
   private started: Promise<void> = Promise.resolve();
   private terminating: Promise<void> | undefined;
   private sandboxError: string | undefined;
+  /** The kubelet's service variables (the `kubernetes` Service, service links). */
+  private serviceEnv: Record<string, string> = {};
+  private token: ProjectedServiceAccountToken | undefined;
+  private volumes: SandboxVolume[] = [];
+  /** Per container: how its processes (and exec, exec probes) are confined. */
+  private readonly sandboxes = new Map<string, SandboxSpec>();
   private writing = false;
   private dirty = false;
   private lastWritten = '';
@@ -298,12 +330,16 @@ export class PodWorker {
       await topo.netnsOps.writeEtc(net.netns, 'hosts', hosts);
       await this.runner.uts?.add(net.netns, this.hostname);
     }
+    this.serviceEnv = await this.loadServiceEnv();
+    if (net.netns) this.volumes = await this.projectServiceAccountToken();
     if (this.terminating) return;
     const pod = this.podWithIPs();
     const grace = (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
     for (const c of this.pod.spec?.containers ?? []) {
       const launch = this.launchFor(pod, c, net);
       const env = 'reason' in launch ? {} : launch.env;
+      const sandbox = this.sandboxes.get(c.name);
+      const inContainer = (argv: readonly string[]) => (sandbox ? sandboxArgv(sandbox, argv) : [...argv]);
       const runner = new ContainerRunner(c, launch, {
         spawner: this.runner.spawner,
         clock: this.runner.clock,
@@ -317,7 +353,7 @@ export class PodWorker {
             new ProbeWorker(
               kind,
               probe,
-              buildCheck(probe, pod, c, this.runner.prober, net.netns, env),
+              buildCheck(probe, pod, c, this.runner.prober, net.netns, env, inContainer),
               this.runner.clock,
               (success) => {
                 if (kind === 'liveness' && !success) onLivenessFailure();
@@ -339,12 +375,13 @@ export class PodWorker {
   private launchFor(pod: PodObj, c: Container, net: PodNetwork): ContainerLaunch | StartRefusal {
     const o = this.runner.opts;
     const base: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      // An image's PATH, not svcnet's own (whose entries may lie where the pod's user cannot go).
+      PATH: net.netns ? imagePath : (process.env.PATH ?? imagePath),
       HOSTNAME: this.hostname,
     };
     let inv: ReturnType<typeof containerInvocation>;
     try {
-      inv = containerInvocation(pod, c);
+      inv = containerInvocation(pod, c, this.serviceEnv);
     } catch (e) {
       return { reason: 'CreateContainerConfigError', message: e instanceof Error ? e.message : String(e) };
     }
@@ -361,20 +398,108 @@ export class PodWorker {
       }
     }
     if (argv.length === 0) return { reason: 'CreateContainerError', message: 'empty command' };
+    const id = containerIdentity(pod, c);
+    if ('reason' in id) return id;
+    const sandbox = net.netns ? this.sandboxSpec(c, id) : undefined;
+    if (sandbox) this.sandboxes.set(c.name, sandbox);
     const m = this.pod.metadata;
     return {
-      argv: this.inSandbox(argv),
-      env: { ...base, ...inv.env },
+      argv: this.inSandbox(argv, sandbox),
+      env: { ...base, ...this.serviceEnv, ...inv.env },
       logDir: containerLogDir(o.dataDir, m.namespace ?? '', m.name ?? '', this.uid, c.name),
     };
   }
 
-  /** `argv` run inside the pod's namespaces (network, UTS); as is in the rootless lab. */
-  private inSandbox(argv: readonly string[]): string[] {
+  /**
+   * How a container's processes are confined: its user, the pod's volumes, svcnet's data
+   * directory hidden, the container's working directory (an image's default is /).
+   */
+  private sandboxSpec(c: Container, id: ContainerIdentity): SandboxSpec {
+    return {
+      uid: id.uid,
+      gid: id.gid,
+      groups: id.groups,
+      capabilities: id.capabilities,
+      noNewPrivileges: id.noNewPrivileges,
+      volumeRoots: this.volumes.length ? [serviceAccountVolumeRoot] : [],
+      volumes: this.volumes,
+      hide: [resolve(this.runner.opts.dataDir)],
+      workingDir: c.workingDir || '/',
+    };
+  }
+
+  /**
+   * `argv` run inside the pod's namespaces (network, UTS) and, given one, a container's
+   * sandbox; as is in the rootless lab.
+   */
+  private inSandbox(argv: readonly string[], sandbox?: SandboxSpec): string[] {
     const ns = this.net?.netns;
     if (!ns) return [...argv];
-    const inNet = this.runner.topology.netnsOps.execArgv(ns, argv);
+    const inNet = this.runner.topology.netnsOps.execArgv(ns, sandbox ? sandboxArgv(sandbox, argv) : argv);
     return this.runner.uts ? this.runner.uts.execArgv(ns, inNet) : inNet;
+  }
+
+  /** getServiceEnvVarMap's Services: read when the pod starts, as the kubelet does per container start. */
+  private async loadServiceEnv(): Promise<Record<string, string>> {
+    const client = this.runner.opts.client;
+    const master = await client.get<ServiceObj>('services', 'default', 'kubernetes').catch(() => undefined);
+    const own =
+      this.pod.spec?.enableServiceLinks === false
+        ? []
+        : (await client.list<ServiceObj>('services', { namespace: this.pod.metadata.namespace ?? 'default' })).items;
+    return podServiceEnv(this.pod, master, own);
+  }
+
+  /**
+   * The kube-api-access volume, unless automounting is off. Its ServiceAccount must exist (the
+   * pod waits in ContainerCreating until it does, as a kubelet's volume mount retries), except
+   * "default": a cluster without a ServiceAccount controller has none, and its pods just get no
+   * token.
+   */
+  private async projectServiceAccountToken(): Promise<SandboxVolume[]> {
+    const sat = this.runner.opts.serviceAccountTokens;
+    if (!sat) return [];
+    const client = this.runner.opts.client;
+    const namespace = this.pod.metadata.namespace ?? 'default';
+    const name = podServiceAccountName(this.pod);
+    const dir = join(podVolumesDir(this.runner.opts.dataDir, this.runner.opts.nodeName, this.uid), 'kube-api-access');
+    while (!this.terminating) {
+      let sa: ServiceAccountObj | undefined;
+      try {
+        sa = await client.get<ServiceAccountObj>('serviceaccounts', namespace, name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      if (!automountsToken(this.pod, sa)) return [];
+      if (!sa && name === 'default') return [];
+      try {
+        if (!sa) throw new Error(`serviceaccounts "${name}" not found`);
+        const token = new ProjectedServiceAccountToken(dir, {
+          namespace,
+          serviceAccount: name,
+          caPem: sat.caPem,
+          issue: sat.issue,
+          clock: this.runner.clock,
+          onError: (e) => this.runner.report(e, `pod ${this.label}: token`),
+        });
+        await token.start();
+        this.token = token;
+        if (this.sandboxError) {
+          this.sandboxError = undefined;
+          this.markDirty();
+        }
+        return [{ source: dir, target: serviceAccountMountPath }];
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        const msg = `MountVolume.SetUp failed for volume "kube-api-access": failed to fetch token: ${why}`;
+        if (msg !== this.sandboxError) {
+          this.sandboxError = msg;
+          this.markDirty();
+        }
+        await new Promise<void>((r) => this.runner.clock.setTimeout(r, 1_000));
+      }
+    }
+    return [];
   }
 
   /**
@@ -390,7 +515,7 @@ export class PodWorker {
     if (!c?.running() || this.terminating) {
       return { error: `container ${container} is not running in pod ${name}` };
     }
-    return { argv: this.inSandbox(argv), env: c.execEnv() ?? {} };
+    return { argv: this.inSandbox(argv, this.sandboxes.get(container)), env: c.execEnv() ?? {} };
   }
 
   /** The pod's network namespace (port-forward dials from it); undefined when rootless. */
@@ -420,6 +545,11 @@ export class PodWorker {
         .removePod(this.uid)
         .catch((e: unknown) => this.runner.report(e, `pod ${this.label}: teardown`));
       if (ns) await this.runner.uts?.delete(ns).catch((e: unknown) => this.runner.report(e, `pod ${this.label}: uts`));
+      await this.token?.stop().catch((e: unknown) => this.runner.report(e, `pod ${this.label}: token`));
+      await rm(podVolumesDir(this.runner.opts.dataDir, this.runner.opts.nodeName, this.uid), {
+        recursive: true,
+        force: true,
+      }).catch((e: unknown) => this.runner.report(e, `pod ${this.label}: volumes`));
       if (deleteObject) await this.deleteObject();
       // A deleted pod's logs go with it, as the kubelet removes /var/log/pods/<pod>.
       const m = this.pod.metadata;
@@ -449,6 +579,7 @@ export class PodWorker {
     this.terminating ??= Promise.resolve();
     await this.started;
     await Promise.all(this.containers.map((c) => c.stop(0)));
+    await this.token?.stop().catch(() => {});
     this.resolveFinished();
   }
 

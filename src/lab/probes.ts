@@ -135,6 +135,8 @@ export function buildCheck(
   prober: Prober,
   netns: string | undefined,
   env: Record<string, string>,
+  /** Exec probes run as the container's process would (its user and mounts): wraps their argv. */
+  inContainer: (argv: readonly string[]) => string[] = (argv) => [...argv],
 ): ProbeCheck {
   const podIP = pod.status?.podIP ?? '';
   const failure =
@@ -154,7 +156,7 @@ export function buildCheck(
     return (t) => prober.tcp(netns, probe.tcpSocket?.host || podIP, port, t);
   }
   if (probe.exec) {
-    const argv = probe.exec.command ?? [];
+    const argv = inContainer(probe.exec.command ?? []);
     return (t) => prober.exec(netns, argv, env, t);
   }
   return failure('unsupported probe handler (svcnet supports httpGet, tcpSocket and exec)');

@@ -215,6 +215,11 @@ export class LabTopology {
     try {
       await this.netns.add(podNs);
       await this.links.setUp(podNs, 'lo');
+      // Containers that are not root may still bind ports below 1024 and ping, as containerd
+      // sets up every pod sandbox (enable_unprivileged_ports, enable_unprivileged_icmp); both
+      // settings belong to the network namespace.
+      await this.links.setSysctl(podNs, 'net.ipv4.ip_unprivileged_port_start', '0');
+      await this.links.setSysctl(podNs, 'net.ipv4.ping_group_range', '0 2147483647');
       await this.links.addVeth(ns, hostIf, podIfName, podNs);
       await this.links.setMaster(ns, hostIf, bridgeName);
       await this.links.setUp(ns, hostIf);

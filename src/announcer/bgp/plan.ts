@@ -2,10 +2,10 @@
 // hop (ECMP at the router), one route per matching BGPAdvertisement, aggregated to its
 // aggregationLength, with its localPref and its communities (Community aliases resolved).
 import { bigIntToIP, ipToBigInt } from '../../api/ip.ts';
-import type { BGPAdvertisement } from '../../api/types.ts';
-import { formatCommunity, parseCommunity } from '../../api/validation/metallb.ts';
-import type { Announcement, BGPAttributes, Plan, Withheld } from '../contract.ts';
-import { eligibleNodes, ingressIPs, poolOf, serviceKey } from '../election.ts';
+import type { BGPAdvertisement, BGPPeer } from '../../api/types.ts';
+import { formatCommunity, parseCommunity, parseGoDuration } from '../../api/validation/metallb.ts';
+import type { Announcement, BGPAttributes, PeerSpec, Plan, Withheld } from '../contract.ts';
+import { eligibleNodes, ingressIPs, nodeSelectedBy, poolOf, serviceKey } from '../election.ts';
 import type { World } from '../world.ts';
 
 /** "10.0.0.5" with length 24 → "10.0.0.0/24". */
@@ -48,13 +48,49 @@ export function attributesFor(
   };
 }
 
+/** MetalLB's defaults: port 179, hold time 90 s (keepalive a third of it). */
+export const defaultHoldSeconds = 90;
+
+/** The session a BGPPeer asks of this node. */
+export function peerSpec(p: BGPPeer): PeerSpec {
+  const s = p.spec;
+  const hold = s.holdTime !== undefined ? parseGoDuration(s.holdTime) : undefined;
+  const keep = s.keepaliveTime !== undefined ? parseGoDuration(s.keepaliveTime) : undefined;
+  return {
+    name: p.metadata?.name ?? '',
+    myASN: s.myASN,
+    peerASN: s.peerASN,
+    peerAddress: s.peerAddress,
+    peerPort: s.peerPort ?? 179,
+    ...(s.sourceAddress ? { sourceAddress: s.sourceAddress } : {}),
+    holdTime: hold === undefined ? defaultHoldSeconds : Math.floor(hold / 1000),
+    ...(keep !== undefined ? { keepaliveTime: Math.floor(keep / 1000) } : {}),
+    ...(s.routerID ? { routerID: s.routerID } : {}),
+    ...(s.password ? { password: s.password } : {}),
+    // Secrets are read by whoever runs the speaker with access to them; the lab API serves none.
+    ...(s.passwordSecret?.name && !s.password
+      ? { passwordError: `passwordSecret ${s.passwordSecret.name}: Secrets are not read by this speaker; set password` }
+      : {}),
+  };
+}
+
+/** The BGPPeers whose nodeSelectors select this node (none: every node), by name. */
+export function peersFor(world: World): PeerSpec[] {
+  const self = world.nodes.find((n) => n.metadata?.name === world.self);
+  if (!self) return [];
+  return world.peers
+    .filter((p) => nodeSelectedBy(p, self))
+    .map(peerSpec)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function planBGP(world: World): Plan {
   const announce: Announcement[] = [];
   const withheld = new Map<string, Withheld>();
   const aliases = communityAliases(world);
   for (const svc of world.services) {
     const ips = ingressIPs(svc);
-    if (ips.length === 0 || svc.spec?.loadBalancerClass) continue;
+    if (ips.length === 0) continue;
     const key = serviceKey(svc);
     const { nodes, reason, rejected } = eligibleNodes(world, svc, world.bgpAdvertisements);
     const mine = nodes.get(world.self);
@@ -74,5 +110,5 @@ export function planBGP(world: World): Plan {
       });
     }
   }
-  return { announce, withheld };
+  return { announce, withheld, peers: peersFor(world) };
 }

@@ -10,7 +10,7 @@ export function layer2Owners(world: World): Map<string, string> {
   const owners = new Map<string, string>();
   for (const svc of world.services) {
     const ips = ingressIPs(svc);
-    if (ips.length === 0 || svc.spec?.loadBalancerClass) continue;
+    if (ips.length === 0) continue;
     const { nodes } = eligibleNodes(world, svc, world.l2);
     for (const ip of ips) {
       const owner = electOwner(ip, nodes.keys());
@@ -25,8 +25,8 @@ export function planLayer2(world: World): Plan {
   const withheld = new Map<string, Withheld>();
   for (const svc of world.services) {
     const ips = ingressIPs(svc);
-    // A loadBalancerClass names another implementation; MetalLB leaves such Services alone.
-    if (ips.length === 0 || svc.spec?.loadBalancerClass) continue;
+    // ingressIPs leaves out other classes and addresses a balancer holds (ipMode Proxy).
+    if (ips.length === 0) continue;
     const key = serviceKey(svc);
     const { nodes, reason } = eligibleNodes(world, svc, world.l2);
     for (const ip of ips) {

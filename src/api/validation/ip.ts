@@ -90,6 +90,7 @@ export function isValidCIDRForLegacyField(
  * addresses are node-centric. IPv4-mapped forms count as IPv4, as in Go.
  */
 export const loopbackRangeDetail = 'may not be in the loopback range (127.0.0.0/8, ::1/128)';
+export const linkLocalRangeDetail = 'may not be in the link-local range (169.254.0.0/16, fe80::/10)';
 
 export function validateNonSpecialIP(value: string, path: Path): ErrorList {
   const parsed = parseIPSloppy(value);
@@ -102,7 +103,7 @@ export function validateNonSpecialIP(value: string, path: Path): ErrorList {
   const loopback = v4 ? b[12] === 127 : b.every((x, i) => x === (i === 15 ? 1 : 0));
   if (loopback) errs.push(invalid(path, value, loopbackRangeDetail));
   const linkLocal = v4 ? b[12] === 169 && b[13] === 254 : b[0] === 0xfe && ((b[1] ?? 0) & 0xc0) === 0x80;
-  if (linkLocal) errs.push(invalid(path, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
+  if (linkLocal) errs.push(invalid(path, value, linkLocalRangeDetail));
   const linkLocalMulticast = v4
     ? b[12] === 224 && b[13] === 0 && b[14] === 0
     : b[0] === 0xff && ((b[1] ?? 0) & 0x0f) === 2;

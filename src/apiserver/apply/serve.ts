@@ -4,6 +4,7 @@
 // so a concurrent write re-runs the apply on the fresh object.
 import { isNotFound, newBadRequest } from '../../api/status.ts';
 import type { KubeObject } from '../../api/types.ts';
+import type { UserInfo } from '../authz/rbac.ts';
 import { decodeApplyPatch } from '../codec.ts';
 import type { PatchOptions } from '../query.ts';
 import type { GenericRegistry, Target } from '../registry/generic.ts';
@@ -22,6 +23,7 @@ export async function serveApply(
   subresource: string,
   raw: Buffer,
   opts: PatchOptions,
+  user?: UserInfo,
 ): Promise<ApplyResult> {
   const patch = decodeApplyPatch(raw);
   // Value types checked like any body; unknown fields are the field manager's to refuse.
@@ -35,7 +37,7 @@ export async function serveApply(
     throw newBadRequest(`the name of the object (${String(patchName)}) does not match the name on the URL (${name})`);
   }
   const fm = fieldManagerFor(t.info, subresource);
-  const write = { dryRun: opts.dryRun, subresource, isPatch: true, managedFieldsSet: true };
+  const write = { dryRun: opts.dryRun, subresource, isPatch: true, managedFieldsSet: true, ...(user ? { user } : {}) };
   for (let attempt = 0; ; attempt++) {
     try {
       const object = await registry.update(
@@ -51,7 +53,14 @@ export async function serveApply(
     const created = fm.apply(undefined, patch as never, opts.fieldManager, opts.force);
     created.metadata = { ...created.metadata, name };
     try {
-      return { code: 201, object: await registry.create(t, created, { dryRun: opts.dryRun, managedFieldsSet: true }) };
+      return {
+        code: 201,
+        object: await registry.create(t, created, {
+          dryRun: opts.dryRun,
+          managedFieldsSet: true,
+          ...(user ? { user } : {}),
+        }),
+      };
     } catch (e) {
       // Created meanwhile by someone else: apply to that object instead.
       if (!(e instanceof Error && 'reason' in e && e.reason === 'AlreadyExists')) throw e;

@@ -191,7 +191,7 @@ describe('authorize', () => {
     assert.equal(d.allowed, true);
     assert.equal(
       d.reason,
-      'RBAC: allowed by ClusterRoleBinding "b" of ClusterRole "svc-reader" to ServiceAccount "ns/sa"',
+      'RBAC: allowed by ClusterRoleBinding "b" of ClusterRole "svc-reader" to ServiceAccount "sa/ns"',
     );
     assert.equal(authorize(sa, attrs('GET', '/api/v1/services'), p).allowed, true);
     assert.equal(authorize(sa, attrs('DELETE', '/api/v1/namespaces/default/services/x'), p).allowed, false);

@@ -89,22 +89,38 @@ function appliesTo(user: UserInfo, s: Subject, bindingNamespace: string): boolea
   }
 }
 
+/** As RBAC's describeSubject prints it: a ServiceAccount reads "name/namespace". */
 function describeSubject(s: Subject, bindingNamespace: string): string {
-  if (s.kind === 'ServiceAccount') return `ServiceAccount "${s.namespace || bindingNamespace}/${s.name}"`;
+  if (s.kind === 'ServiceAccount')
+    return `ServiceAccount ${JSON.stringify(`${s.name}/${s.namespace || bindingNamespace}`)}`;
   return `${s.kind} ${JSON.stringify(s.name)}`;
 }
 
 interface Grant {
   readonly rules: readonly PolicyRule[];
-  /** "RoleBinding \"ns/x\" of Role \"y\" to ServiceAccount \"ns/z\"", as RBAC's allow reason reads. */
+  /** "RoleBinding \"x/ns\" of Role \"y\" to ServiceAccount \"z/ns\"", as RBAC's allow reason reads. */
   readonly source: string;
 }
+
+/** How a missing role reads: the authorizer's listers say "clusterrole.rbac...", the registry "clusterroles.rbac...". */
+export type NotFoundText = (kind: string, name: string) => string;
+
+const listerNotFound: NotFoundText = (kind, name) =>
+  `${kind.toLowerCase()}.rbac.authorization.k8s.io ${JSON.stringify(name)} not found`;
+
+export const registryNotFound: NotFoundText = (kind, name) =>
+  `${kind.toLowerCase()}s.rbac.authorization.k8s.io ${JSON.stringify(name)} not found`;
 
 /**
  * Every grant that applies to the user in `namespace` ("" = cluster scope only), with errors for
  * bindings whose role is missing (RBAC reports them in the deny reason).
  */
-export function grantsFor(user: UserInfo, namespace: string, policy: Policy): { grants: Grant[]; errors: string[] } {
+export function grantsFor(
+  user: UserInfo,
+  namespace: string,
+  policy: Policy,
+  notFound: NotFoundText = listerNotFound,
+): { grants: Grant[]; errors: string[] } {
   const grants: Grant[] = [];
   const errors: string[] = [];
   for (const b of policy.clusterRoleBindings) {
@@ -112,7 +128,7 @@ export function grantsFor(user: UserInfo, namespace: string, policy: Policy): { 
     if (!s) continue;
     const role = policy.clusterRole(b.roleRef.name);
     if (!role) {
-      errors.push(`clusterrole.rbac.authorization.k8s.io ${JSON.stringify(b.roleRef.name)} not found`);
+      errors.push(notFound('ClusterRole', b.roleRef.name));
       continue;
     }
     grants.push({
@@ -129,12 +145,12 @@ export function grantsFor(user: UserInfo, namespace: string, policy: Policy): { 
       const ref = b.roleRef;
       const role = ref.kind === 'Role' ? policy.role(bns, ref.name) : policy.clusterRole(ref.name);
       if (!role) {
-        errors.push(`${ref.kind.toLowerCase()}.rbac.authorization.k8s.io ${JSON.stringify(ref.name)} not found`);
+        errors.push(notFound(ref.kind, ref.name));
         continue;
       }
       grants.push({
         rules: role.rules ?? [],
-        source: `RoleBinding ${JSON.stringify(`${bns}/${b.metadata?.name}`)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(s, bns)}`,
+        source: `RoleBinding ${JSON.stringify(`${b.metadata?.name}/${bns}`)} of ${ref.kind} ${JSON.stringify(ref.name)} to ${describeSubject(s, bns)}`,
       });
     }
   }

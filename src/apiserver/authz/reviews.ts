@@ -116,6 +116,22 @@ async function rulesReview(req: IncomingMessage, res: ServerResponse, user: User
   });
 }
 
+/**
+ * A token for an existing ServiceAccount (404 otherwise): what TokenRequest answers, and what
+ * the lab's kubelet projects into pods.
+ */
+export async function issueServiceAccountToken(
+  deps: Pick<ReviewDeps, 'store' | 'signer'>,
+  namespace: string,
+  name: string,
+  expirationSeconds: number,
+  audiences: readonly string[] = [],
+): Promise<ReturnType<TokenSigner['issue']>> {
+  const sa = await deps.store.get<KubeObject>({ resource: 'serviceaccounts', namespace, name });
+  if (!sa) throw newNotFound({ group: '', resource: 'serviceaccounts' }, name);
+  return deps.signer.issue({ namespace, name, uid: sa.metadata.uid ?? '', audiences, expirationSeconds });
+}
+
 async function tokenRequest(req: IncomingMessage, res: ServerResponse, a: Attributes, deps: ReviewDeps) {
   const tr = await body(req);
   const spec = asObj(tr.spec);
@@ -133,18 +149,10 @@ async function tokenRequest(req: IncomingMessage, res: ServerResponse, a: Attrib
       invalid(Path.of('spec', 'boundObjectRef'), spec.boundObjectRef, 'bound tokens are not supported by this server'),
     ]);
   }
-  const sa = await deps.store.get<KubeObject>({ resource: 'serviceaccounts', namespace: a.namespace, name: a.name });
-  if (!sa) throw newNotFound({ group: '', resource: 'serviceaccounts' }, a.name);
   const audiences = Array.isArray(spec.audiences)
     ? spec.audiences.filter((x): x is string => typeof x === 'string')
     : [];
-  const { token, claims } = deps.signer.issue({
-    namespace: a.namespace,
-    name: a.name,
-    uid: sa.metadata.uid ?? '',
-    audiences,
-    expirationSeconds: exp,
-  });
+  const { token, claims } = await issueServiceAccountToken(deps, a.namespace, a.name, exp, audiences);
   sendJSON(res, 201, {
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',

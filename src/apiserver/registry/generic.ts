@@ -23,6 +23,7 @@ import type {
   WatchOptions,
 } from '../../store/store.ts';
 import { fieldManagerFor } from '../apply/field-manager.ts';
+import type { UserInfo } from '../authz/rbac.ts';
 import { noopTxn, type RequestContext, type ResourceStrategy, type Txn } from './types.ts';
 
 /** Kinds whose PUT may create the object (AllowCreateOnUpdate in their registries). */
@@ -52,6 +53,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** produce() already computed managedFields (server-side apply): do not track it as an update. */
   managedFieldsSet?: boolean;
+  /** The authenticated writer (RequestContext.user); absent for in-process writes. */
+  user?: UserInfo;
 }
 
 const defaultManager = 'svcnet';
@@ -170,7 +173,11 @@ export class GenericRegistry {
     if (!meta.name && meta.generateName) meta.name = generateName(meta.generateName);
     for (const k of serverOwnedMeta) delete meta[k];
     await this.checkNamespace({ info: t.info, namespace: meta.namespace ?? '' }, 'create');
-    const ctx: RequestContext = { dryRun: !!opts.dryRun, namespace: meta.namespace ?? '' };
+    const ctx: RequestContext = {
+      dryRun: !!opts.dryRun,
+      namespace: meta.namespace ?? '',
+      ...(opts.user ? { user: opts.user, requestName: '' } : {}),
+    };
     s.prepareForCreate?.(obj);
     s.default(obj);
     // Ownership is recorded before allocation, as the apiserver's handler does: addresses and
@@ -209,7 +216,11 @@ export class GenericRegistry {
   ): Promise<KubeObject> {
     const s = this.strategy(t.info);
     const key = keyOf(t, name);
-    const ctx: RequestContext = { dryRun: !!opts.dryRun, namespace: key.namespace };
+    const ctx: RequestContext = {
+      dryRun: !!opts.dryRun,
+      namespace: key.namespace,
+      ...(opts.user ? { user: opts.user, requestName: name } : {}),
+    };
     const status = opts.subresource === 'status';
     let txn: Txn = noopTxn;
     const existing = await this.store.get(key);

@@ -5,12 +5,21 @@
 // write → txn.commit(); any failure after beginCreate calls txn.revert().
 import type { ErrorList } from '../../api/field.ts';
 import type { KubeObject } from '../../api/types.ts';
+import type { UserInfo } from '../authz/rbac.ts';
 
 export interface RequestContext {
   /** ?dryRun=All: validate and "allocate" but change nothing. */
   readonly dryRun: boolean;
   /** Namespace from the URL ("" for cluster-scoped). */
   readonly namespace: string;
+  /**
+   * Who asked, for checks that depend on the writer (RBAC escalation prevention). Absent for the
+   * API server's own in-process writes (bootstrap, controllers it runs), which are trusted as
+   * kube-apiserver trusts its loopback client in system:masters.
+   */
+  readonly user?: UserInfo;
+  /** The object name in the request's URL ("" for a create), as RequestInfo.Name. */
+  readonly requestName?: string;
 }
 
 /** Side effects bound to one write, e.g. allocated IPs and ports. */

@@ -40,6 +40,36 @@ export interface LoadBalancerProvider {
   ensureLoadBalancerDeleted(clusterName: string, service: Service): Promise<void>;
   /** Frees what the provider holds (processes, sockets) on controller shutdown; balancers stay. */
   close?(): Promise<void>;
+  /**
+   * The balancer as the provider sees it (`svcnet lb show`): its backends, their health and
+   * traffic. Read-only, and answerable by a provider built only to ask (another process than
+   * the controller's). undefined: no such balancer.
+   */
+  describe?(clusterName: string, service: Service): Promise<LoadBalancerView | undefined>;
+}
+
+export interface LoadBalancerView {
+  balancer: string;
+  /** Where the balancer runs (an edge host, a VRRP master), when the provider knows it. */
+  location?: string;
+  backends: LoadBalancerBackend[];
+}
+
+export interface LoadBalancerBackend {
+  /** The listener (frontend) this backend serves, e.g. <balancer>-tcp-80. */
+  listener: string;
+  node: string;
+  address: string;
+  /** UP, DOWN, MAINT, … */
+  health: string;
+  /** The last check's result (L4OK, L4CON, L7OK, …). */
+  check: string;
+  active: number;
+  total: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Connections that could not be established to this backend. */
+  connectErrors: number;
 }
 
 /**

@@ -12,7 +12,7 @@
 // allocation is released or the pools change again.
 import { isNotFound } from '../../api/status.ts';
 import type { IPAddressPool, KubeObject, Namespace, Service } from '../../api/types.ts';
-import { annotationKeys } from '../../api/well-known.ts';
+import { annotationKeys, labelKeys } from '../../api/well-known.ts';
 import type { Client } from '../../client/client.ts';
 import { Informer } from '../../client/informer.ts';
 import { ok, type SyncResult } from '../runtime/result.ts';
@@ -94,6 +94,8 @@ export function startLoadBalancerController(
   const desiredPools = (): Pool[] => {
     const out: Pool[] = [];
     for (const p of pools.list()) {
+      // Reserved for a provider side by side with us: its addresses are the provider's to give.
+      if (p.metadata.labels?.[labelKeys.lbProvider] !== undefined) continue;
       const c = compilePool(p, namespaces.list());
       if (isCompileError(c)) report(new Error(c.message));
       else out.push(c);

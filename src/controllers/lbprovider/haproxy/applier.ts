@@ -59,8 +59,12 @@ export class HAProxyApplier {
       const [cmd = 'haproxy', ...args] = this.argv(['-W', '-db', '-f', this.configPath]);
       const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        // Reloads log WARNINGs for every stopped proxy of the old worker; only ALERTs are faults.
-        if (/\[ALERT\]/.test(d)) this.opts.onError?.(new Error(`haproxy: ${d.trim()}`));
+        // Reloads log WARNINGs for every stopped proxy of the old worker; only ALERTs are faults,
+        // except a backend whose every node failed its check: that is the cluster's state, which
+        // `svcnet lb show` reports, not a fault of the balancer.
+        for (const line of d.split('\n'))
+          if (/\[ALERT\]/.test(line) && !/has no server available/.test(line))
+            this.opts.onError?.(new Error(`haproxy: ${line.trim()}`));
       });
       this.child = child;
     } else {

@@ -7,12 +7,18 @@
 // The provider keeps its balancers in memory and rebuilds them as the controller ensures each
 // Service after a restart; the address a Service shows is kept (converge honours the status).
 import type { IPAddressPool, KubeObject, Namespace, Node, Service } from '../../../api/types.ts';
+import { labelKeys } from '../../../api/well-known.ts';
 import type { Client } from '../../../client/client.ts';
 import { Allocator } from '../../loadbalancer/allocator.ts';
 import { converge } from '../../loadbalancer/converge.ts';
 import { compilePool, isCompileError, type Pool } from '../../loadbalancer/pools.ts';
 import { internalIP } from '../nodes.ts';
-import { defaultLoadBalancerName, type LoadBalancerProvider, type LoadBalancerStatus } from '../provider.ts';
+import {
+  defaultLoadBalancerName,
+  type LoadBalancerProvider,
+  type LoadBalancerStatus,
+  type LoadBalancerView,
+} from '../provider.ts';
 import { HAProxyApplier } from './applier.ts';
 import { frontendName, type RenderedFrontend, renderConfig } from './render.ts';
 
@@ -23,6 +29,8 @@ export interface HAProxyProviderOptions {
   /** The edge network namespace HAProxy runs in and holds the external IPs (must exist). */
   netns?: string;
   checkIntervalMs?: number;
+  /** Default haproxy. */
+  name?: string;
   onError?: (err: unknown) => void;
 }
 
@@ -35,12 +43,14 @@ interface Balancer {
 const keyOf = (s: Service) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
 
 export class HAProxyProvider implements LoadBalancerProvider {
-  readonly name = 'haproxy';
+  /** The provider's name: its class (svcnet.io/NAME) and the pools it may use (svcnet.io/lb-provider=NAME). */
+  readonly name: string;
   private readonly balancers = new Map<string, Balancer>();
   private readonly alloc = new Allocator();
   readonly applier: HAProxyApplier;
 
   constructor(private readonly opts: HAProxyProviderOptions) {
+    this.name = opts.name ?? 'haproxy';
     this.applier = new HAProxyApplier({
       dir: opts.dir,
       ...(opts.netns ? { netns: opts.netns } : {}),
@@ -103,6 +113,37 @@ export class HAProxyProvider implements LoadBalancerProvider {
     await this.applier.stop();
   }
 
+  async describe(cluster: string, svc: Service): Promise<LoadBalancerView | undefined> {
+    const name = this.getLoadBalancerName(cluster, svc);
+    let rows: Record<string, string>[];
+    try {
+      rows = await this.stats();
+    } catch (e) {
+      throw new Error(`the ${this.name} balancer does not answer on ${this.applier.statsSocket}: ${String(e)}`);
+    }
+    const mine = rows.filter((r) => (r.pxname ?? '').startsWith(`${name}-`));
+    if (mine.length === 0) return undefined;
+    const n = (v: string | undefined) => Number(v ?? 0) || 0;
+    return {
+      balancer: name,
+      ...(this.opts.netns ? { location: this.opts.netns } : {}),
+      backends: mine
+        .filter((r) => r.svname !== 'FRONTEND' && r.svname !== 'BACKEND')
+        .map((r) => ({
+          listener: r.pxname ?? '',
+          node: r.svname ?? '',
+          address: r.addr ?? '',
+          health: r.status ?? '',
+          check: r.check_status ?? '',
+          active: n(r.scur),
+          total: n(r.stot),
+          bytesIn: n(r.bin),
+          bytesOut: n(r.bout),
+          connectErrors: n(r.econ),
+        })),
+    };
+  }
+
   /** The runtime API's `show stat` as rows (pxname, svname, status, scur, stot, …). */
   async stats(): Promise<Record<string, string>[]> {
     const text = await this.applier.command('show stat');
@@ -153,7 +194,9 @@ export class HAProxyProvider implements LoadBalancerProvider {
       this.opts.client.list<Namespace & KubeObject>('namespaces'),
     ]);
     const compiled: Pool[] = [];
+    // Only pools reserved for this provider: the IPAM, side by side, never allocates from them.
     for (const p of pools.items) {
+      if (p.metadata.labels?.[labelKeys.lbProvider] !== this.name) continue;
       const c = compilePool(p, namespaces.items);
       if (isCompileError(c)) this.opts.onError?.(new Error(c.message));
       else compiled.push(c);

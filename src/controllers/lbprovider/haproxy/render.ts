@@ -44,7 +44,11 @@ export function renderConfig(input: RenderInput): string {
     '',
     'defaults',
     '  mode tcp',
-    '  timeout connect 2s',
+    // A node that died before its check noticed: the connect fails fast and is tried again on
+    // another node (redispatch), so a client sees a slower answer rather than an error.
+    '  timeout connect 1s',
+    '  retries 2',
+    '  option redispatch 1',
     '  timeout client 60s',
     '  timeout server 60s',
     `  default-server inter ${inter}ms fall 2 rise 2`,
