@@ -25,6 +25,8 @@ runtime=(
   "openssl openssl"
   "sysctl procps"
   "nsenter util-linux"
+  # Lab pods' init in their own PID namespace (kernel/sandbox.ts), as docker --init.
+  "tini tini"
   # The README's first steps try Services with these from inside pods.
   "curl curl"
   "dig dnsutils"
@@ -36,6 +38,8 @@ runtime=(
 tests=(
   # Peers the benchmarks compare against.
   "haproxy haproxy"
+  # The cloud-shaped load-balancer provider floats external IPs between two edges with VRRP.
+  "keepalived keepalived"
   "dnsperf dnsperf"
   "dnsmasq dnsmasq-base"
   "iperf3 iperf3"
@@ -69,8 +73,9 @@ if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+    # Another apt run on the machine (a second checkout's setup) holds dpkg's lock: wait for it.
+    apt-get update -qq -o DPkg::Lock::Timeout=600 >&2
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >&2
   else
     echo "setup: not root, so not installing ${need[*]}; kernel tests will be skipped" >&2
   fi

@@ -238,3 +238,73 @@ describe('RBAC escalation prevention with real kubectl', () => {
     assert.match(label.stderr, /roles.rbac.authorization.k8s.io "locked" is forbidden: user/);
   });
 });
+
+describe('ClusterRole aggregation with real kubectl', () => {
+  let s: TestApiServer;
+  before(async () => {
+    s = await startTestApiServer();
+  });
+  after(async () => {
+    await s.close();
+  });
+  const rulesOf = async (name: string) =>
+    JSON.parse((await s.kc(['get', 'clusterrole', name, '-o', 'jsonpath={.rules}'])) || '[]') as unknown[];
+  const until = async (what: () => Promise<boolean>) => {
+    for (let i = 0; i < 100; i++) {
+      if (await what()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail('not converged in 5 s');
+  };
+
+  it('folds in the selected ClusterRoles and follows them', async () => {
+    await s.kc(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'monitoring' },
+        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'example.com/aggregate-to-monitoring': 'true' } }] },
+      }),
+    );
+    await s.kc(['create', 'clusterrole', 'mon-svc', '--verb=get,list', '--resource=services']);
+    await s.kc(['create', 'clusterrole', 'mon-pods', '--verb=list', '--resource=pods']);
+    await s.kc(['label', 'clusterrole', 'mon-svc', 'mon-pods', 'example.com/aggregate-to-monitoring=true']);
+    const svc = { apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] };
+    const pods = { apiGroups: [''], resources: ['pods'], verbs: ['list'] };
+    await until(async () => (await rulesOf('monitoring')).length === 2);
+    // By name: mon-pods before mon-svc.
+    assert.deepEqual(await rulesOf('monitoring'), [pods, svc]);
+    // The aggregated rules authorize like any others.
+    await s.kc(['-n', 'default', 'create', 'serviceaccount', 'mon']);
+    await s.kc(['create', 'clusterrolebinding', 'mon', '--clusterrole=monitoring', '--serviceaccount=default:mon']);
+    const token = (await s.kc(['-n', 'default', 'create', 'token', 'mon'])).trim();
+    const can = async (...a: string[]) => (await s.kubectl(['--token', token, 'auth', 'can-i', ...a])).stdout.trim();
+    assert.equal(await can('list', 'pods', '-A'), 'yes');
+    assert.equal(await can('delete', 'pods', '-A'), 'no');
+    // A change to a selected role is followed; a role unlabelled drops out.
+    await s.kc([
+      'patch',
+      'clusterrole',
+      'mon-pods',
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/rules/0/verbs/-","value":"watch"}]',
+    ]);
+    await until(async () => JSON.stringify((await rulesOf('monitoring'))[0]).includes('watch'));
+    await s.kc(['label', 'clusterrole', 'mon-svc', 'example.com/aggregate-to-monitoring-']);
+    await until(async () => (await rulesOf('monitoring')).length === 1);
+    // Rules written by hand are put back to the aggregate.
+    await s.kc(['patch', 'clusterrole', 'monitoring', '--type=merge', '-p', '{"rules":[]}']);
+    await until(async () => (await rulesOf('monitoring')).length === 1);
+    const managers = await s.kc([
+      'get',
+      'clusterrole',
+      'monitoring',
+      '--show-managed-fields',
+      '-o',
+      'jsonpath={.metadata.managedFields[*].manager}',
+    ]);
+    assert.match(managers, /clusterrole-aggregation-controller/);
+  });
+});

@@ -13,10 +13,12 @@ import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } 
 import type { KubeObject, Service } from '../api/types.ts';
 import { linkLocalRangeDetail, loopbackRangeDetail } from '../api/validation/ip.ts';
 import type { Store } from '../store/store.ts';
+import { ClusterRoleAggregator } from './authz/aggregation.ts';
 import { requestAttributes } from './authz/attributes.ts';
 import { Authenticator } from './authz/authn.ts';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './authz/bootstrap.ts';
 import { guardedResources, withEscalationPrevention } from './authz/guard.ts';
+import { impersonate, wantsImpersonation } from './authz/impersonation.ts';
 import { loadPolicy } from './authz/policy.ts';
 import { authorize, forbiddenMessage, mastersGroup, type UserInfo } from './authz/rbac.ts';
 import { issueServiceAccountToken, serveReview } from './authz/reviews.ts';
@@ -178,6 +180,7 @@ export class ApiServer {
   /** Open-connection bookkeeping shared by every listener. */
   readonly connections: ConnectionGuard;
   readonly eventReaper: EventReaper;
+  readonly aggregator: ClusterRoleAggregator;
   readonly authenticator: Authenticator;
   private readonly opts: Required<Omit<ApiServerOptions, OptionalKeys>> & Pick<ApiServerOptions, OptionalKeys>;
   url = '';
@@ -232,6 +235,7 @@ export class ApiServer {
       if (s) strategies.set(r, withEscalationPrevention(r, s, this.opts.store));
     }
     this.registry = new GenericRegistry(this.opts.store, strategies);
+    this.aggregator = new ClusterRoleAggregator(this.opts.store, this.registry);
   }
 
   /** Rebuilds the allocators from stored Services and reports problems as Events. */
@@ -318,6 +322,7 @@ export class ApiServer {
     await this.repair();
     await this.bootstrap(apiserverPort);
     this.eventReaper.start();
+    this.aggregator.start();
   }
 
   /**
@@ -325,8 +330,11 @@ export class ApiServer {
    * for an unknown token and 403 with kube-apiserver's message for a request RBAC does not allow.
    */
   private async admit(req: IncomingMessage): Promise<UserInfo> {
-    const user = await this.authenticator.authenticate(req);
-    if (!user) throw newUnauthorized();
+    const requester = await this.authenticator.authenticate(req);
+    if (!requester) throw newUnauthorized();
+    const user = wantsImpersonation(req)
+      ? await impersonate(req, requester, (ns) => loadPolicy(this.opts.store, ns))
+      : requester;
     if (user.groups.includes(mastersGroup)) return user;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const a = requestAttributes(req.method ?? 'GET', url.pathname, url.searchParams);
@@ -441,6 +449,8 @@ export class ApiServer {
 
   async stop(): Promise<void> {
     this.eventReaper.stop();
+    this.aggregator.stop();
+    await this.aggregator.idle();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -10,15 +10,32 @@ import type { KubeObject, Service } from '../api/types.ts';
 import { loadBalancerClasses } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import type { LoadBalancerView } from '../controllers/lbprovider/provider.ts';
-import { createLbProvider, defaultLbProvider } from '../controllers/lbprovider/registry.ts';
+import { createLbProvider, defaultLbProvider, type EdgeHost } from '../controllers/lbprovider/registry.ts';
 import { CliError } from './util.ts';
 
 const recordFile = (dataDir: string) => join(dataDir, 'lb-provider');
 
-/** Written by whoever runs the controllers, so `svcnet lb show` asks the same provider. */
-export function recordLbProvider(dataDir: string, name: string): void {
+interface Recorded {
+  name: string;
+  edges?: EdgeHost[];
+  floatingIP?: string;
+  prefix?: number;
+}
+
+/** Written by whoever runs the controllers, so `svcnet lb show` asks the same provider, on the same edges. */
+export function recordLbProvider(dataDir: string, name: string, where: Omit<Recorded, 'name'> = {}): void {
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(recordFile(dataDir), `${name}\n`);
+  writeFileSync(recordFile(dataDir), `${JSON.stringify({ name, ...where })}\n`);
+}
+
+function readRecord(dataDir: string): Recorded | undefined {
+  if (!existsSync(recordFile(dataDir))) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(recordFile(dataDir), 'utf8')) as Recorded;
+    return typeof r.name === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface LbShowFlags {
@@ -48,19 +65,20 @@ export interface LbShowResult {
 }
 
 /** The provider recorded in the data directory; a one-line error when there is none. */
-export function recordedLbProvider(dataDir: string): string {
-  const provider = existsSync(recordFile(dataDir)) ? readFileSync(recordFile(dataDir), 'utf8').trim() : '';
-  if (!provider || provider === defaultLbProvider)
+export function recordedLbProvider(dataDir: string): Recorded {
+  const rec = readRecord(dataDir);
+  if (!rec || rec.name === defaultLbProvider)
     throw new CliError(
       `lb show: no load-balancer provider runs with data directory ${dataDir} (svcnet up --lb-provider NAME); the IPAM's addresses are the nodes' own`,
     );
-  return provider;
+  return rec;
 }
 
 export async function lbShow(ref: string, flags: LbShowFlags, client: Client): Promise<LbShowResult> {
   const { namespace, name } = parseServiceRef(ref);
   const dataDir = resolve(flags.dataDir);
-  const provider = recordedLbProvider(dataDir);
+  const rec = recordedLbProvider(dataDir);
+  const provider = rec.name;
   let svc: Service & KubeObject;
   try {
     svc = await client.get<Service & KubeObject>('services', namespace, name);
@@ -74,7 +92,8 @@ export async function lbShow(ref: string, flags: LbShowFlags, client: Client): P
   if (cls && cls !== loadBalancerClasses.provider(provider))
     throw new CliError(`lb show: ${namespace}/${name} has loadBalancerClass ${cls}: not the ${provider} provider's`);
   // Built only to ask: it starts nothing (no close), it reads the running balancer's runtime API.
-  const p = createLbProvider(provider, { client, dataDir });
+  const { name: _, ...where } = rec;
+  const p = createLbProvider(provider, { client, dataDir, ...where });
   let view: LoadBalancerView | undefined;
   try {
     view = await p?.describe?.('kubernetes', svc);

@@ -365,17 +365,10 @@ export async function runUp(flags: UpFlags): Promise<void> {
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
     const client = new InProcessClient(api.server.registry);
-    const lbProvider = lbProviderFromFlag(flags.lbProvider, {
-      client,
-      dataDir,
-      ...(edge
-        ? {
-            edges: edge.hosts,
-            prefix: edge.prefix,
-            ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}),
-          }
-        : {}),
-    });
+    const where = edge
+      ? { edges: edge.hosts, prefix: edge.prefix, ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}) }
+      : {};
+    const lbProvider = lbProviderFromFlag(flags.lbProvider, { client, dataDir, ...where });
     const controllers = startControllers(client, {
       workloads: true,
       scheduler: true,
@@ -385,7 +378,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     stack.push(() => controllers.stop());
     await controllers.synced();
     if (edge) await ensureEdgePool(client, flags.lbProvider, edge.cidr);
-    recordLbProvider(dataDir, flags.lbProvider);
+    recordLbProvider(dataDir, flags.lbProvider, where);
     const scheduler = new LabScheduler(client);
     await scheduler.start();
     stack.push(async () => scheduler.stop());

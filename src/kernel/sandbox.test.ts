@@ -27,6 +27,7 @@ describe('sandbox script', () => {
       s,
       /exec setpriv --reuid=1000 --regid=3000 --groups=4000 --bounding-set=-all,\+chown,\+net_raw --inh-caps=-all -- "\$@"$/,
     );
+    assert.match(s, /then exec unshare --pid --fork --kill-child --mount-proc setpriv .* -- tini -g -- "\$@"; fi\n/);
     assert.match(
       sandboxScript({ ...spec, groups: [], capabilities: 'all', noNewPrivileges: true }),
       /--clear-groups --no-new-privs --/,

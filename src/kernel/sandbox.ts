@@ -14,6 +14,7 @@
 //   volume root's (empty) mount point, made once.
 // - Hidden paths get an empty read-only tmpfs over them (svcnet's data directory: the store,
 //   the keys, the admin token, other pods' volumes and logs).
+// - Its own PID namespace (when tini is installed, as scripts/setup.sh does).
 // - setpriv sets uid, gid and supplementary groups. Changing to a non-root uid clears every
 //   capability; a root process keeps only its bounding set (containerd's default set unless
 //   the container is privileged), so it cannot ptrace or enter svcnet's own namespaces, and a
@@ -77,7 +78,16 @@ export function sandboxScript(spec: SandboxSpec): string {
   const bounding = capabilityArg(spec.capabilities);
   if (bounding) setpriv.push(`--bounding-set=${bounding}`, '--inh-caps=-all');
   if (spec.noNewPrivileges) setpriv.push('--no-new-privs');
-  lines.push(`exec ${setpriv.join(' ')} -- "$@"`);
+  // A PID namespace of its own (with /proc remounted for it): no other process of the machine is
+  // visible, so none can be read through /proc/<pid>/root. tini is its init, as under
+  // `docker --init`: it forwards SIGTERM to the program's process group (a program as pid 1
+  // would ignore it) and reaps; unshare's parent waits and passes the exit status on, and
+  // --kill-child takes the namespace down if the parent is SIGKILLed.
+  const inPidNs = `unshare --pid --fork --kill-child --mount-proc ${setpriv.join(' ')} -- tini -g --`;
+  lines.push(
+    `if command -v tini >/dev/null 2>&1; then exec ${inPidNs} "$@"; fi`,
+    `exec ${setpriv.join(' ')} -- "$@"`,
+  );
   return lines.join('\n');
 }
 

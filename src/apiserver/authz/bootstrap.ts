@@ -56,6 +56,7 @@ export const bootstrapClusterRoles: readonly ClusterRole[] = [
       resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
       verbs: ['create'],
     },
+    { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
   ]),
   role('system:public-info-viewer', [
     { nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] },

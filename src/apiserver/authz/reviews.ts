@@ -132,6 +132,16 @@ export async function issueServiceAccountToken(
   return deps.signer.issue({ namespace, name, uid: sa.metadata.uid ?? '', audiences, expirationSeconds });
 }
 
+/** SelfSubjectReview (`kubectl auth whoami`): the caller's user as the server authenticated it. */
+function selfReview(res: ServerResponse, user: UserInfo) {
+  sendJSON(res, 201, {
+    kind: 'SelfSubjectReview',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    status: { userInfo: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } },
+  });
+}
+
 async function tokenRequest(req: IncomingMessage, res: ServerResponse, a: Attributes, deps: ReviewDeps) {
   const tr = await body(req);
   const spec = asObj(tr.spec);
@@ -180,9 +190,20 @@ export async function serveReview(
     a.apiVersion === 'v1' &&
     (a.resource === 'selfsubjectaccessreviews' || a.resource === 'selfsubjectrulesreviews') &&
     !a.namespace;
+  const whoami =
+    a.apiGroup === 'authentication.k8s.io' &&
+    a.apiVersion === 'v1' &&
+    a.resource === 'selfsubjectreviews' &&
+    !a.namespace;
   const token =
     a.apiGroup === '' && a.apiVersion === 'v1' && a.resource === 'serviceaccounts' && a.subresource === 'token';
-  if (!review && !token) return false;
+  if (!review && !token && !whoami) return false;
+  if (whoami) {
+    if (a.verb !== 'create' || a.name) throw newMethodNotSupported({ group: a.apiGroup, resource: a.resource }, a.verb);
+    await readBody(req);
+    selfReview(res, user);
+    return true;
+  }
   if (a.verb !== 'create' || (review && a.name) || (token && (!a.name || !a.namespace))) {
     const resource = token ? 'serviceaccounts/token' : a.resource;
     throw newMethodNotSupported({ group: a.apiGroup, resource }, a.verb);

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Client } from '../../client/client.ts';
 import { HAProxyProvider } from './haproxy/provider.ts';
+import { KeepalivedProvider } from './keepalived/provider.ts';
 import type { LoadBalancerProvider } from './provider.ts';
 
 /** A machine (network namespace) a provider may run its balancer on. */
@@ -69,4 +70,21 @@ registerLbProvider(
       ...(ctx.edges?.[0]?.netns ? { netns: ctx.edges[0].netns } : {}),
       ...(ctx.onError ? { onError: ctx.onError } : {}),
     }),
+);
+
+registerLbProvider(
+  'keepalived',
+  (ctx) => {
+    if (ctx.edges?.length !== 2 || !ctx.floatingIP || ctx.prefix === undefined)
+      throw new Error('--lb-provider keepalived needs two edge hosts and a floating address (svcnet up builds them)');
+    return new KeepalivedProvider({
+      client: ctx.client,
+      dir: join(ctx.dataDir, 'keepalived'),
+      edges: ctx.edges.map((e) => ({ ...(e.netns ? { netns: e.netns } : {}), dev: e.dev ?? 'eth0' })),
+      gateway: ctx.floatingIP,
+      prefix: ctx.prefix,
+      ...(ctx.onError ? { onError: ctx.onError } : {}),
+    });
+  },
+  { edges: 2 },
 );

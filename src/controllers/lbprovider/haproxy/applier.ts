@@ -29,6 +29,10 @@ export class HAProxyApplier {
     this.statsSocket = join(opts.dir, 'admin.sock');
   }
 
+  get netns(): string | undefined {
+    return this.opts.netns;
+  }
+
   private argv(args: string[]): string[] {
     return inNetns(this.opts.netns, [this.opts.bin ?? 'haproxy', ...args]);
   }

@@ -31,6 +31,14 @@ export interface HAProxyProviderOptions {
   checkIntervalMs?: number;
   /** Default haproxy. */
   name?: string;
+  /**
+   * More HAProxies with the same configuration (a pair behind a floating address): each in its own
+   * namespace and directory. The external IPs are then held by whoever floats them
+   * (holdAddresses false), and every HAProxy binds them whether it holds them or not.
+   */
+  peers?: { dir: string; netns?: string }[];
+  /** Put the external IPs on the namespace's loopback (default true). */
+  holdAddresses?: boolean;
   onError?: (err: unknown) => void;
 }
 
@@ -48,6 +56,8 @@ export class HAProxyProvider implements LoadBalancerProvider {
   private readonly balancers = new Map<string, Balancer>();
   private readonly alloc = new Allocator();
   readonly applier: HAProxyApplier;
+  /** This HAProxy and its peers, all with the same configuration. */
+  readonly appliers: HAProxyApplier[];
 
   constructor(private readonly opts: HAProxyProviderOptions) {
     this.name = opts.name ?? 'haproxy';
@@ -56,6 +66,27 @@ export class HAProxyProvider implements LoadBalancerProvider {
       ...(opts.netns ? { netns: opts.netns } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
+    this.appliers = [
+      this.applier,
+      ...(opts.peers ?? []).map(
+        (p) =>
+          new HAProxyApplier({
+            dir: p.dir,
+            ...(p.netns ? { netns: p.netns } : {}),
+            ...(opts.onError ? { onError: opts.onError } : {}),
+          }),
+      ),
+    ];
+  }
+
+  /** Every external IP a balancer has (what a floating-address holder must carry). */
+  addresses(): string[] {
+    return [...new Set([...this.balancers.values()].flatMap((b) => b.ips))].sort();
+  }
+
+  private async hold(ip: string, present: boolean): Promise<void> {
+    if (this.opts.holdAddresses === false) return;
+    await this.applier.address(ip, present);
   }
 
   getLoadBalancerName(_cluster: string, svc: Service): string {
@@ -84,10 +115,9 @@ export class HAProxyProvider implements LoadBalancerProvider {
     const lb: Balancer = { service: keyOf(svc), ips: out.ips, frontends: this.frontends(name, svc, out.ips, nodes) };
     const old = this.balancers.get(name);
     this.balancers.set(name, lb);
-    for (const ip of lb.ips) await this.applier.address(ip, true);
+    for (const ip of lb.ips) await this.hold(ip, true);
     await this.apply();
-    for (const ip of old?.ips ?? [])
-      if (!lb.ips.includes(ip) && !this.ipInUse(ip)) await this.applier.address(ip, false);
+    for (const ip of old?.ips ?? []) if (!lb.ips.includes(ip) && !this.ipInUse(ip)) await this.hold(ip, false);
     return this.status(lb);
   }
 
@@ -106,27 +136,29 @@ export class HAProxyProvider implements LoadBalancerProvider {
     if (!lb) return;
     this.balancers.delete(name);
     await this.apply();
-    for (const ip of lb.ips) if (!this.ipInUse(ip)) await this.applier.address(ip, false);
+    for (const ip of lb.ips) if (!this.ipInUse(ip)) await this.hold(ip, false);
   }
 
   async close(): Promise<void> {
-    await this.applier.stop();
+    for (const a of this.appliers) await a.stop();
   }
 
-  async describe(cluster: string, svc: Service): Promise<LoadBalancerView | undefined> {
+  /** `which`: the index of the HAProxy to ask (0: this one, then the peers). */
+  async describe(cluster: string, svc: Service, which = 0): Promise<LoadBalancerView | undefined> {
     const name = this.getLoadBalancerName(cluster, svc);
+    const a = this.appliers[which] ?? this.applier;
     let rows: Record<string, string>[];
     try {
-      rows = await this.stats();
+      rows = await this.stats(a);
     } catch (e) {
-      throw new Error(`the ${this.name} balancer does not answer on ${this.applier.statsSocket}: ${String(e)}`);
+      throw new Error(`the ${this.name} balancer does not answer on ${a.statsSocket}: ${String(e)}`);
     }
     const mine = rows.filter((r) => (r.pxname ?? '').startsWith(`${name}-`));
     if (mine.length === 0) return undefined;
     const n = (v: string | undefined) => Number(v ?? 0) || 0;
     return {
       balancer: name,
-      ...(this.opts.netns ? { location: this.opts.netns } : {}),
+      ...(a.netns ? { location: a.netns } : {}),
       backends: mine
         .filter((r) => r.svname !== 'FRONTEND' && r.svname !== 'BACKEND')
         .map((r) => ({
@@ -145,8 +177,8 @@ export class HAProxyProvider implements LoadBalancerProvider {
   }
 
   /** The runtime API's `show stat` as rows (pxname, svname, status, scur, stot, …). */
-  async stats(): Promise<Record<string, string>[]> {
-    const text = await this.applier.command('show stat');
+  async stats(a: HAProxyApplier = this.applier): Promise<Record<string, string>[]> {
+    const text = await a.command('show stat');
     const [header = '', ...rows] = text.split('\n').filter((l) => l.trim() !== '');
     const cols = header.replace(/^# /, '').split(',');
     return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i] ?? `${i}`, v])));
@@ -179,13 +211,14 @@ export class HAProxyProvider implements LoadBalancerProvider {
 
   private async apply(): Promise<void> {
     const frontends = [...this.balancers.values()].flatMap((b) => b.frontends);
-    await this.applier.apply(
-      renderConfig({
-        statsSocket: this.applier.statsSocket,
-        frontends,
-        ...(this.opts.checkIntervalMs ? { checkIntervalMs: this.opts.checkIntervalMs } : {}),
-      }),
-    );
+    for (const a of this.appliers)
+      await a.apply(
+        renderConfig({
+          statsSocket: a.statsSocket,
+          frontends,
+          ...(this.opts.checkIntervalMs ? { checkIntervalMs: this.opts.checkIntervalMs } : {}),
+        }),
+      );
   }
 
   private async refreshPools(): Promise<void> {
