@@ -162,4 +162,68 @@ describe('dashboard in chromium against svcnet up', { skip }, () => {
     assert.match(path, /chain services/);
     await page.screenshot({ path: join(shots, 'explain.png'), fullPage: true });
   });
+
+  it('draws the graph, counts the flows per endpoint from conntrack and the DNS query rate', async () => {
+    const graph = page.getByTestId('graph');
+    await eventually(
+      'three endpoints drawn with their pods',
+      async () =>
+        (await graph
+          .getByTestId('graph-endpoint')
+          .filter({ hasText: /\(pod web-/ })
+          .count()) === 3
+          ? true
+          : undefined,
+      10_000,
+      100,
+    );
+    // The names in the drawing are DOM text: a node box names the lab node.
+    assert.equal(await graph.locator('text', { hasText: 'svcnet-node' }).count(), 1);
+    // Requests by name from the client pod: each resolves web through cluster DNS and opens one
+    // connection, whose conntrack entry (TIME_WAIT) outlives it by minutes.
+    const requests = 12;
+    const loop = lab.svcnet([
+      'exec',
+      'client',
+      '--',
+      'sh',
+      '-c',
+      `for i in $(seq ${requests}); do curl -s -o /dev/null http://web/hostname; sleep 0.3; done`,
+    ]);
+    const dnsRate = page.getByTestId('dns-rate');
+    let sawRate = '';
+    const flows = page.getByTestId('endpoint-flows');
+    await eventually(
+      'DNS queries per second above 0 while the client resolves',
+      async () => {
+        const t = (await dnsRate.textContent()) ?? '';
+        const m = /([\d.]+) queries\/s/.exec(t);
+        if (m && Number(m[1]) > 0) sawRate = t;
+        return sawRate ? true : undefined;
+      },
+      // `svcnet exec` itself may take seconds to start beside chromium on two cores.
+      45_000,
+      200,
+    );
+    const r = await loop;
+    assert.equal(r.code, 0, r.stderr);
+    const total = async () => {
+      let n = 0;
+      for (const t of await flows.allTextContents()) n += Number(t) || 0;
+      return n;
+    };
+    await eventually(
+      'every request counted at an endpoint',
+      async () => ((await total()) >= requests ? true : undefined),
+      10_000,
+      200,
+    );
+    const perEndpoint = (await flows.allTextContents()).map(Number);
+    assert.equal(perEndpoint.length, 3);
+    // The Service row sums its endpoints.
+    const row = page.getByTestId('services').locator('tr', { has: page.getByRole('button', { name: 'default/web' }) });
+    assert.ok(Number(await row.locator('td').last().textContent()) >= requests);
+    assert.match(sawRate, /DNS: \d+\.\d queries\/s/);
+    await page.screenshot({ path: join(shots, 'graph.png'), fullPage: true });
+  });
 });

@@ -1,8 +1,11 @@
 // The svcnet dashboard: Services → EndpointSlices → pods → nodes, live from API watches, with
-// each endpoint's conditions, Events, and a Service page with the explain form. Every name is DOM
-// text (tables and lists, never a canvas) so it can be found, read and navigated by keyboard.
+// each endpoint's conditions, the data planes' flow counts and DNS query rates (sampled from the
+// agents), Events, and a Service page with its graph and the explain form. Every name is DOM text
+// (tables, lists, SVG <text>, never a canvas) so it can be found, read and navigated by keyboard.
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { type CounterView, countLabel, useCounters } from './counters.ts';
+import { endpointFlows, type GraphEndpoint, ServiceGraph } from './graph.tsx';
 import { type Obj, watchCollection } from './watch.ts';
 
 type Coll = ReadonlyMap<string, Obj>;
@@ -28,23 +31,44 @@ function useCollection(path: string): Coll {
   return items;
 }
 
-function conditions(e: Endpoint): string {
-  const c = e.conditions ?? {};
-  return [
-    c.ready !== false ? 'ready' : 'not ready',
-    c.serving !== false ? 'serving' : 'not serving',
-    c.terminating ? 'terminating' : '',
-  ]
+function conditions(e: GraphEndpoint): string {
+  return [e.ready ? 'ready' : 'not ready', e.serving ? 'serving' : 'not serving', e.terminating ? 'terminating' : '']
     .filter(Boolean)
     .join(', ');
 }
 
-function endpointsOf(slices: Coll, ns: string, name: string): { ep: Endpoint; port: number | undefined }[] {
-  const out: { ep: Endpoint; port: number | undefined }[] = [];
+/** EndpointSlices by their Service ("namespace/name"), indexed once per change, not per row. */
+function slicesByService(slices: Coll): ReadonlyMap<string, Obj[]> {
+  const out = new Map<string, Obj[]>();
   for (const s of slices.values()) {
-    if (s.metadata.namespace !== ns || sliceService(s) !== name) continue;
-    const port = (s.ports as { port?: number }[] | undefined)?.[0]?.port;
-    for (const ep of (s.endpoints as Endpoint[] | undefined) ?? []) out.push({ ep, port });
+    const svc = sliceService(s);
+    if (!svc) continue;
+    const k = `${s.metadata.namespace}/${svc}`;
+    const list = out.get(k);
+    if (list) list.push(s);
+    else out.set(k, [s]);
+  }
+  for (const l of out.values()) l.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return out;
+}
+
+function endpointsOf(slices: readonly Obj[] | undefined): GraphEndpoint[] {
+  const out: GraphEndpoint[] = [];
+  for (const s of slices ?? []) {
+    const ports = ((s.ports as { port?: number }[] | undefined) ?? []).flatMap((p) => (p.port ? [p.port] : []));
+    for (const ep of (s.endpoints as Endpoint[] | undefined) ?? []) {
+      const c = ep.conditions ?? {};
+      out.push({
+        slice: s.metadata.name,
+        address: ep.addresses[0] ?? '',
+        ports,
+        pod: ep.targetRef?.kind === 'Pod' ? ep.targetRef.name : undefined,
+        node: ep.nodeName,
+        ready: c.ready !== false,
+        serving: c.serving !== false,
+        terminating: c.terminating === true,
+      });
+    }
   }
   return out;
 }
@@ -166,11 +190,20 @@ function ExplainView({ r }: { r: ExplainResult }) {
   );
 }
 
-function ServicePage(props: { svc: Obj; slices: Coll; pods: Coll; events: Coll }) {
+function ServicePage(props: {
+  svc: Obj;
+  slices: readonly Obj[];
+  pods: Coll;
+  events: Coll;
+  counters: CounterView | undefined;
+}) {
   const { svc } = props;
   const ns = svc.metadata.namespace ?? 'default';
   const spec = svc.spec as ServiceSpec;
-  const eps = endpointsOf(props.slices, ns, svc.metadata.name);
+  const eps = endpointsOf(props.slices);
+  const counts =
+    props.counters?.byEndpoint.get(`${ns}/${svc.metadata.name}`) ?? (props.counters ? new Map() : undefined);
+  const label = countLabel(props.counters?.kinds ?? new Set());
   const events = [...props.events.values()].filter((e) => {
     const io = e.involvedObject as { kind?: string; name?: string; namespace?: string } | undefined;
     return io?.kind === 'Service' && io.name === svc.metadata.name && io.namespace === ns;
@@ -186,6 +219,7 @@ function ServicePage(props: { svc: Obj; slices: Coll; pods: Coll; events: Coll }
           .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
           .join(', ')}
       </p>
+      <ServiceGraph svc={svc} slices={[...props.slices]} endpoints={eps} counts={counts} countLabel={label} />
       <section aria-labelledby="eps-h">
         <h2 id="eps-h">Endpoints ({eps.length})</h2>
         <table data-testid="endpoints">
@@ -195,18 +229,20 @@ function ServicePage(props: { svc: Obj; slices: Coll; pods: Coll; events: Coll }
               <th>pod</th>
               <th>node</th>
               <th>conditions</th>
+              <th>{label}</th>
             </tr>
           </thead>
           <tbody>
-            {eps.map(({ ep, port }) => (
-              <tr key={`${ep.addresses[0]}:${port}`}>
+            {eps.map((ep) => (
+              <tr key={`${ep.slice} ${ep.address}`}>
                 <td>
-                  {ep.addresses[0]}
-                  {port ? `:${port}` : ''}
+                  {ep.address}
+                  {ep.ports.length ? `:${ep.ports.join(',')}` : ''}
                 </td>
-                <td>{ep.targetRef?.name ?? ''}</td>
-                <td>{ep.nodeName ?? ''}</td>
-                <td class={ep.conditions?.ready === false ? 'bad' : 'ok'}>{conditions(ep)}</td>
+                <td>{ep.pod ?? ''}</td>
+                <td>{ep.node ?? ''}</td>
+                <td class={ep.ready ? 'ok' : 'bad'}>{conditions(ep)}</td>
+                <td data-testid="endpoint-flows">{endpointFlows(ep, counts) ?? '…'}</td>
               </tr>
             ))}
           </tbody>
@@ -234,6 +270,9 @@ function App() {
   const pods = useCollection('/api/v1/pods');
   const nodes = useCollection('/api/v1/nodes');
   const events = useCollection('/api/v1/events');
+  const counters = useCounters();
+  const bySvc = useMemo(() => slicesByService(slices), [slices]);
+  const label = countLabel(counters?.kinds ?? new Set());
   const [filter, setFilter] = useState('');
   const [selected, setSelected] = useState<string | undefined>();
   const list = useMemo(
@@ -253,6 +292,14 @@ function App() {
         <span class="muted">
           {services.size} Services, {pods.size} pods, {nodes.size} nodes (live)
         </span>
+        <span data-testid="dns-rate">
+          DNS: {counters?.dnsRate === undefined ? '…' : `${counters.dnsRate.toFixed(1)} queries/s`}
+        </span>
+        {counters && counters.errors.length > 0 && (
+          <span class="bad" role="status">
+            {counters.errors.join('; ')}
+          </span>
+        )}
       </header>
       <main>
         <nav aria-label="Services">
@@ -269,13 +316,14 @@ function App() {
                 <th>Service</th>
                 <th>type</th>
                 <th>endpoints</th>
+                <th>{label}</th>
               </tr>
             </thead>
             <tbody>
               {list.slice(0, maxRows).map((s) => {
                 const k = `${s.metadata.namespace}/${s.metadata.name}`;
-                const eps = endpointsOf(slices, s.metadata.namespace ?? '', s.metadata.name);
-                const ready = eps.filter((e) => e.ep.conditions?.ready !== false).length;
+                const eps = endpointsOf(bySvc.get(k));
+                const ready = eps.filter((e) => e.ready).length;
                 return (
                   <tr key={k}>
                     <td>
@@ -287,6 +335,7 @@ function App() {
                     <td>
                       {ready}/{eps.length}
                     </td>
+                    <td>{counters ? (counters.byService.get(k) ?? 0) : '…'}</td>
                   </tr>
                 );
               })}
@@ -314,7 +363,13 @@ function App() {
         </nav>
         <div>
           {svc ? (
-            <ServicePage svc={svc} slices={slices} pods={pods} events={events} />
+            <ServicePage
+              svc={svc}
+              slices={bySvc.get(selected ?? '') ?? []}
+              pods={pods}
+              events={events}
+              counters={counters}
+            />
           ) : (
             <p class="muted">Choose a Service.</p>
           )}

@@ -53,6 +53,16 @@ const microTime = (ms: number): string => `${new Date(ms).toISOString().slice(0,
 
 type Obj<T> = T & KubeObject;
 
+/** MetalLB's speaker metric (internal/speaker/metrics.go). */
+export function speakerMetrics(reg: Registry) {
+  return {
+    announced: reg.gauge(
+      'metallb_speaker_announced',
+      'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.',
+    ),
+  };
+}
+
 export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const onError = o.onError ?? (() => {});
   const interval = o.livenessIntervalMs ?? 200;
@@ -99,10 +109,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   });
   for (const i of all) if (i !== leases) i.on(() => request());
 
-  const announced = o.metrics.gauge(
-    'metallb_speaker_announced',
-    'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.',
-  );
+  const { announced } = speakerMetrics(o.metrics);
   let last: Plan | undefined;
   let lastKey = '';
   let stopped = false;

@@ -1,6 +1,7 @@
 // The REST handler: URL → verb → registry call → JSON (or Table) reply. Request bodies may be
 // JSON, YAML or Kubernetes protobuf (kubectl's typed clients send protobuf); replies are JSON.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { negotiate } from '../api/exposition.ts';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.ts';
 import { ApiError, newBadRequest, newMethodNotSupported, toStatus } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
@@ -11,12 +12,13 @@ import type { UserInfo } from './authz/rbac.ts';
 import { applyPatch, applyScalePatch, checkUnknownFields, decodeBody, type PatchType, patchTypeOf } from './codec.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, serverVersion } from './discovery.ts';
 import { readBody, sendJSON, sendStatus } from './http-util.ts';
+import { type ApiserverMetrics, requestLabels } from './metrics.ts';
 import type { OpenApiV3 } from './openapi.ts';
 import type { KubeletConnection } from './pods/kubelet.ts';
 import { servePodLog } from './pods/log.ts';
 import { createOrUpdateOptions, deleteOptions, dryRunOnly, patchOptions, queryBool, queryInt } from './query.ts';
 import type { GenericRegistry, Target } from './registry/generic.ts';
-import { parseRequestInfo, type ResourceRequest } from './request-info.ts';
+import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './request-info.ts';
 import { applyScale, scaleOf } from './scale.ts';
 import { type IncludeObject, toTable, wantsTable } from './table/table.ts';
 
@@ -37,6 +39,8 @@ export interface HandlerDeps {
   onRequest?: (method: string, url: string, code: number, ms: number) => void;
   /** See maxWatchBufferBytes; tests lower it. */
   maxWatchBufferBytes?: number;
+  /** Request counts and latencies (apiserver_request_*), and the exposition /metrics serves. */
+  metrics?: { readonly requests: ApiserverMetrics; readonly render: () => string };
   /** Who sent the request (authenticated before the handler runs); writes carry it to the registry. */
   userOf?: (req: IncomingMessage) => UserInfo | undefined;
 }
@@ -83,8 +87,14 @@ function parseLimit(q: URLSearchParams): number | undefined {
 export function createHandler(deps: HandlerDeps) {
   const { registry, openapi } = deps;
 
-  async function serveOther(res: ServerResponse, path: string, q: URLSearchParams) {
+  async function serveOther(req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams) {
     switch (path) {
+      case '/metrics': {
+        if (!deps.metrics) return sendJSON(res, 404, notFoundStatus);
+        const m = negotiate(req, deps.metrics.render());
+        res.writeHead(200, { 'Content-Type': m.type });
+        return res.end(m.body);
+      }
       case '/version':
         return sendJSON(res, 200, serverVersion);
       case '/healthz':
@@ -342,18 +352,32 @@ export function createHandler(deps: HandlerDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const finished = deps.metrics?.requests.started(req.method ?? 'GET');
+    let info: RequestInfo | undefined;
     try {
       const q = url.searchParams;
       const watch = queryBool(q, 'watch');
-      const info = parseRequestInfo(req.method ?? 'GET', url.pathname, watch);
-      if (info.kind === 'other') await serveOther(res, url.pathname.replace(/\/+$/, '') || '/', q);
+      info = parseRequestInfo(req.method ?? 'GET', url.pathname, watch);
+      if (info.kind === 'other') await serveOther(req, res, url.pathname.replace(/\/+$/, '') || '/', q);
       else if (info.kind === 'unknown-resource') sendJSON(res, 404, notFoundStatus);
       else await serveResource(req, res, info, q);
     } catch (e) {
       if (!(e instanceof ApiError)) console.error('svcnet apiserver: internal error:', e);
       sendStatus(res, e);
     } finally {
-      deps.onRequest?.(req.method ?? '', req.url ?? '', res.statusCode, performance.now() - started);
+      const ms = performance.now() - started;
+      deps.onRequest?.(req.method ?? '', req.url ?? '', res.statusCode, ms);
+      if (deps.metrics) {
+        finished?.();
+        const apply = req.method === 'PATCH' && /apply-patch/.test(req.headers['content-type'] ?? '');
+        const labels = requestLabels(
+          req.method ?? 'GET',
+          info ?? { kind: 'other', path: url.pathname },
+          url.searchParams.get('dryRun') === 'All',
+          apply,
+        );
+        deps.metrics.requests.observe(labels, res.statusCode, ms / 1000);
+      }
     }
   };
 }

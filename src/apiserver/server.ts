@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { ErrorList } from '../api/field.ts';
 import { isLoopbackIP } from '../api/ip.ts';
 import { kindStrategies } from '../api/kinds.ts';
+import { Registry } from '../api/metrics.ts';
 import { mustResource } from '../api/resources.ts';
 import { ApiError, isAlreadyExists, newForbidden, newInvalid, newUnauthorized } from '../api/status.ts';
 import type { KubeObject, Service } from '../api/types.ts';
@@ -28,6 +29,7 @@ import { defaultEventTTLSeconds, EventReaper } from './event-ttl.ts';
 import { recordEvent } from './events.ts';
 import { createHandler } from './handler.ts';
 import { maxBodyBytes, sendJSON, sendStatus, tooLarge } from './http-util.ts';
+import { apiserverMetrics } from './metrics.ts';
 import { bootstrapNamespaces } from './namespaces.ts';
 import { OpenApiV3 } from './openapi.ts';
 import type { KubeletConnection } from './pods/kubelet.ts';
@@ -37,7 +39,7 @@ import { repairAllocators } from './registry/service/repair.ts';
 import { createServiceStrategy, type ServiceStrategyHandle } from './registry/service/strategy.ts';
 import { type Admission, type ListFn, noopTxn, type ResourceStrategy } from './registry/types.ts';
 import type { TlsMaterial } from './tls.ts';
-import { cookieAuthenticates, handleUi, type UiExplain } from './ui/serve.ts';
+import { cookieAuthenticates, handleUi, type UiRoute } from './ui/serve.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -175,6 +177,11 @@ type OptionalKeys =
 
 export class ApiServer {
   readonly registry: GenericRegistry;
+  /**
+   * What /metrics exposes: the request metrics, and whatever runs in this process beside the
+   * API server and registers here (`svcnet up`'s controllers: workqueue_*).
+   */
+  readonly metrics = new Registry();
   readonly services: ServiceStrategyHandle;
   private readonly servers: Server[] = [];
   /** Open-connection bookkeeping shared by every listener. */
@@ -292,6 +299,8 @@ export class ApiServer {
     }
   }
 
+  /** The dashboard's routes to the agents, by name under /ui/ (set by `svcnet up`, which knows where they are). */
+  uiRoutes: Record<string, UiRoute> = {};
   /** A token for an existing ServiceAccount (404 otherwise), as TokenRequest issues it. */
   async issueServiceAccountToken(
     namespace: string,
@@ -306,9 +315,6 @@ export class ApiServer {
     );
     return { token, expiresAtMs: claims.exp * 1000 };
   }
-
-  /** The dashboard's explain form (set by `svcnet up`, which knows where the agent is). */
-  uiExplain: UiExplain | undefined;
 
   private initialized = false;
 
@@ -347,11 +353,13 @@ export class ApiServer {
   async start(): Promise<string> {
     const openapi = new OpenApiV3();
     let serverAddress = '';
+    const requestMetrics = apiserverMetrics(this.metrics);
     // The authenticated user of each request in flight, for the registry's writer-dependent checks.
     const users = new WeakMap<IncomingMessage, UserInfo>();
     const handler = createHandler({
       registry: this.registry,
       openapi,
+      metrics: { requests: requestMetrics, render: () => this.metrics.render() },
       kubelet: () => this.kubelet,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       maxWatchBufferBytes: this.opts.maxWatchBufferBytes,
@@ -366,7 +374,7 @@ export class ApiServer {
     const reviewDeps = { store: this.opts.store, signer: this.authenticator.signer };
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       if (ui && (req.url === '/ui' || req.url?.startsWith('/ui/') || req.url?.startsWith('/ui?'))) {
-        void handleUi(req, res, token, this.uiExplain).catch((e: unknown) => {
+        void handleUi(req, res, token, this.uiRoutes).catch((e: unknown) => {
           if (!res.headersSent) sendJSON(res, 500, { message: e instanceof Error ? e.message : String(e) });
           else res.destroy();
         });

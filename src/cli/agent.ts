@@ -112,6 +112,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     ...(o.minSyncPeriodMs !== undefined ? { minSyncIntervalMs: o.minSyncPeriodMs } : {}),
   });
   const dns = o.dnsListen?.length ? await startClusterDns({ client: o.client, listen: o.dnsListen }) : undefined;
+  // The node's DNS counts are scraped where its proxy's are (one listener per node).
+  if (dns) agent.exposeAlso(() => dns.metrics.expose());
   let speaker: Speaker | undefined;
   if (o.announce === 'layer2' || o.announce === 'bgp') {
     const log = (m: string) => console.error(`svcnet agent: speaker: ${m}`);

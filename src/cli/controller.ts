@@ -1,7 +1,11 @@
 // `svcnet controller`: the controllers against any API server (svcnet's or a real cluster's),
 // as kube-controller-manager and MetalLB's controller run them.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { negotiate } from '../api/exposition.ts';
+import { Registry } from '../api/metrics.ts';
 import { loadBalancerClasses } from '../api/well-known.ts';
 import type { Client } from '../client/client.ts';
 import { createClient } from '../client/kubeconfig.ts';
@@ -17,9 +21,10 @@ import {
 } from '../controllers/lbprovider/registry.ts';
 import { startLoadBalancerController } from '../controllers/loadbalancer/controller.ts';
 import { startNodeLifecycleController } from '../controllers/nodelifecycle/controller.ts';
+import { setWorkqueueMetrics } from '../controllers/runtime/workqueue-metrics.ts';
 import { startDeploymentController } from '../controllers/workloads/controller.ts';
 import { recordLbProvider } from './lb.ts';
-import { CliError, untilSignal } from './util.ts';
+import { CliError, parseHostPort, untilSignal } from './util.ts';
 
 export interface ControllerSet {
   stop(): Promise<void>;
@@ -119,6 +124,10 @@ export function registerControllerCommand(program: Command): void {
       'also run the Deployment, ReplicaSet and garbage collector controllers (svcnet apiserver has none)',
     )
     .option(lbProviderFlag, lbProviderHelp(), defaultLbProvider)
+    .option(
+      '--metrics-bind-address <host:port>',
+      'serve /metrics (workqueue_*, as kube-controller-manager) on http://HOST:PORT (default: off)',
+    )
     .option('--data-dir <dir>', "where a load-balancer provider keeps its balancer's files", './.svcnet')
     .action(
       async (flags: {
@@ -128,6 +137,7 @@ export function registerControllerCommand(program: Command): void {
         workloads?: boolean;
         endpoints: boolean;
         lbProvider: string;
+        metricsBindAddress?: string;
         dataDir: string;
       }) => {
         const max = Number(flags.maxEndpointsPerSlice);
@@ -136,6 +146,9 @@ export function registerControllerCommand(program: Command): void {
         }
         checkLbProviderFlag(flags.lbProvider);
         const client = createClient({ kubeconfig: flags.kubeconfig, context: flags.context });
+        const metrics = flags.metricsBindAddress
+          ? await serveMetrics(parseHostPort(flags.metricsBindAddress))
+          : undefined;
         const lbProvider = lbProviderFromFlag(flags.lbProvider, { client, dataDir: resolve(flags.dataDir) });
         recordLbProvider(resolve(flags.dataDir), flags.lbProvider);
         const set = startControllers(client, {
@@ -150,6 +163,29 @@ export function registerControllerCommand(program: Command): void {
         const sig = await untilSignal();
         console.log(`svcnet: ${sig}, shutting down`);
         await set.stop();
+        await metrics?.close();
       },
     );
+}
+
+/** /metrics for the controllers of this process (their workqueues register when created). */
+async function serveMetrics(at: { host: string; port: number }): Promise<{ close(): Promise<void> }> {
+  const reg = new Registry();
+  setWorkqueueMetrics(reg);
+  const server = createServer((req, res) => {
+    if (req.url?.split('?')[0] === '/metrics') {
+      const m = negotiate(req, reg.render());
+      res.writeHead(200, { 'Content-Type': m.type });
+      res.end(m.body);
+      return;
+    }
+    res.writeHead(req.url === '/healthz' ? 200 : 404, { 'Content-Type': 'text/plain' });
+    res.end(req.url === '/healthz' ? 'ok' : '404 page not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, resolve);
+  });
+  console.log(`svcnet: controller metrics on http://${at.host}:${(server.address() as AddressInfo).port}/metrics`);
+  return { close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -142,11 +142,65 @@ async function agentURL(client: Client, nodeName: string | undefined, flag: stri
       throw new CliError(`the source is not a pod and there are ${nodes.length} nodes: name one with --from-node`);
     node = nodes[0];
   }
-  const ann = node?.metadata.annotations?.[annotationKeys.proxyHealthz];
+  const url = node ? agentBaseURL(node) : undefined;
+  if (!url) throw new CliError(`node ${node?.metadata.name ?? ''} has no InternalIP: give --agent URL`);
+  return url;
+}
+
+/** `metallb_speaker_announced{ip="X",node=…,protocol=…} 1` lines of one exposition. */
+export function announcedIn(text: string, ip: string): { node: string; protocol: string }[] {
+  const out: { node: string; protocol: string }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('metallb_speaker_announced{') || !/\} 1$/.test(line)) continue;
+    const labels = Object.fromEntries([...line.matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.ip === ip && labels.node) out.push({ node: labels.node, protocol: labels.protocol ?? '' });
+  }
+  return out;
+}
+
+/** Who announces a LoadBalancer IP: every node's speaker asked, else the Service's last nodeAssigned Event. */
+async function announcersOf(client: Client, e: Explanation): Promise<NonNullable<Explanation['announcedBy']>> {
+  const nodes = (await client.list<NodeObj>('nodes')).items;
+  const found = await Promise.all(
+    nodes.map(async (n) => {
+      const base = agentBaseURL(n);
+      if (!base) return [];
+      try {
+        const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
+        return r.ok ? announcedIn(await r.text(), e.destination.ip) : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+  const all = found.flat();
+  if (all.length > 0)
+    return {
+      nodes: [...new Set(all.map((a) => a.node))].sort(),
+      protocol: all[0]?.protocol ?? null,
+      source: 'speakers',
+    };
+  if (e.service) {
+    const events = (
+      await client.list<KubeObject & Record<string, unknown>>('events', { namespace: e.service.namespace })
+    ).items
+      .filter((ev) => {
+        const io = ev.involvedObject as { kind?: string; name?: string } | undefined;
+        return ev.reason === 'nodeAssigned' && io?.kind === 'Service' && io.name === e.service?.name;
+      })
+      .sort((a, b) => String(a.lastTimestamp ?? '').localeCompare(String(b.lastTimestamp ?? '')));
+    const m = /announcing from node "([^"]+)" with protocol "([^"]+)"/.exec(String(events.at(-1)?.message ?? ''));
+    if (m) return { nodes: [m[1] ?? ''], protocol: m[2] ?? null, source: 'events' };
+  }
+  return { nodes: [], protocol: null, source: 'none' };
+}
+
+/** Where a node's agent serves /explain, /counters and /metrics: its annotation, else InternalIP:10256. */
+export function agentBaseURL(node: NodeObj): string | undefined {
+  const ann = node.metadata.annotations?.[annotationKeys.proxyHealthz];
   if (ann) return `http://${ann}`;
-  const ip = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  if (!ip) throw new CliError(`node ${node?.metadata.name ?? ''} has no InternalIP: give --agent URL`);
-  return `http://${joinHostPort(ip, 10256)}`;
+  const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  return ip ? `http://${joinHostPort(ip, 10256)}` : undefined;
 }
 
 async function getJSON<T>(url: string): Promise<T> {
@@ -196,6 +250,14 @@ export function formatExplanation(e: Explanation): string {
   } else if (e.service) out.push('Endpoints:   none');
   out.push(`Verdict:     ${verdictLine(e)}`);
   if (e.service) out.push(`Masquerade:  ${e.masquerade ? 'yes' : 'no'}: ${e.masqueradeReason}`);
+  if (e.announcedBy) {
+    const b = e.announcedBy;
+    out.push(
+      b.nodes.length === 0
+        ? 'Announced:   by no node (no speaker announces it: is --announce on, and an advertisement selecting its pool?)'
+        : `Announced:   by node${b.nodes.length > 1 ? 's' : ''} ${b.nodes.join(', ')}${b.protocol ? ` (${b.protocol})` : ''}${b.source === 'events' ? ', from the last nodeAssigned Event' : ''}`,
+    );
+  }
   const a = e.affinity;
   out.push(
     `Affinity:    ${a.type === 'None' ? 'none' : `ClientIP for ${a.timeoutSeconds}s${a.pinnedTo ? `, this client is pinned to ${a.pinnedTo}` : ''}`}`,
@@ -277,6 +339,7 @@ export async function runExplain(
   if (src.pod) q.set('pod', `${src.pod.metadata.namespace ?? 'default'}/${src.pod.metadata.name ?? ''}`);
   let e = await getJSON<Explanation>(`${agent}/explain?${q}`);
   if (flags.probe) e = await probe(src, target, agent, e);
+  if (e.destination.kind === 'loadBalancer') e = { ...e, announcedBy: await announcersOf(client, e) };
   return { text: output === 'json' ? `${JSON.stringify(e, null, 2)}\n` : formatExplanation(e), explanation: e };
 }
 

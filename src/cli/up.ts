@@ -19,6 +19,7 @@ import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { Client } from '../client/client.ts';
 import { InProcessClient } from '../client/in-process.ts';
 import { lbProviderEdges } from '../controllers/lbprovider/registry.ts';
+import { setWorkqueueMetrics } from '../controllers/runtime/workqueue-metrics.ts';
 import { hasNetAdmin } from '../kernel/exec.ts';
 import { inNetns } from '../kernel/netns.ts';
 import { packetSocketsAvailable } from '../kernel/packet-socket.ts';
@@ -40,6 +41,7 @@ import {
   lbProviderHelp,
   startControllers,
 } from './controller.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { recordLbProvider } from './lb.ts';
 import { progress } from './progress.ts';
 import { CliError, parseDuration, untilSignal } from './util.ts';
@@ -301,31 +303,6 @@ function parseUpFlags(flags: UpFlags): ParsedUp {
   return { mode, root, nodes, zones, graceMs, announce: flags.announce, edges };
 }
 
-/** The dashboard's explain form: what `svcnet explain` answers, as JSON (bad input: a 400 with the one line). */
-function dashboardExplain(client: Client) {
-  return async (q: URLSearchParams) => {
-    const { runExplain } = await import('./explain.ts');
-    try {
-      const r = await runExplain(
-        {
-          from: q.get('from') ?? '',
-          to: q.get('to') ?? '',
-          namespace: 'default',
-          output: 'json',
-          ...(q.get('proto') ? { proto: q.get('proto') ?? '' } : {}),
-        },
-        client,
-      );
-      return { status: 200, body: r.explanation as unknown };
-    } catch (e) {
-      return {
-        status: e instanceof CliError ? 400 : 500,
-        body: { message: e instanceof Error ? e.message : String(e) },
-      };
-    }
-  };
-}
-
 export async function runUp(flags: UpFlags): Promise<void> {
   const { mode, root, nodes, zones, graceMs, announce, edges } = parseUpFlags(flags);
   const dataDir = resolve(flags.dataDir);
@@ -364,6 +341,8 @@ export async function runUp(flags: UpFlags): Promise<void> {
     stack.push(() => api.close());
     steps.done(api.url);
     steps.step('svcnet: starting the controllers and scheduler');
+    // The controllers run in this process: their workqueue_* go to the API server's /metrics.
+    setWorkqueueMetrics(api.server.metrics);
     const client = new InProcessClient(api.server.registry);
     const where = edge
       ? { edges: edge.hosts, prefix: edge.prefix, ...(edge.hosts.length > 1 ? { floatingIP: edge.gateway } : {}) }
@@ -504,7 +483,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
       console.log(`svcnet: mode ${mode}, rootless`);
     }
     if (flags.ui !== false) {
-      api.server.uiExplain = dashboardExplain(client);
+      api.server.uiRoutes = dashboardRoutes(client);
       console.log(`svcnet: dashboard: ${api.url}/ui/?token=${encodeURIComponent(api.token)}`);
     }
     console.log(`svcnet: ready. Try:`);

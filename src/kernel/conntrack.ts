@@ -138,3 +138,58 @@ export async function findConntrackFlow(
     throw err;
   }
 }
+
+/** Flows the connection tracker rewrote towards one endpoint: original destination → reply source. */
+export interface TrackedFlowCount {
+  readonly proto: 'TCP' | 'UDP' | 'SCTP';
+  readonly dst: string;
+  readonly dport: number;
+  /** Where replies come from: the endpoint the flow was sent to, "ip" and port. */
+  readonly endpointIP: string;
+  readonly endpointPort: number;
+  readonly flows: number;
+}
+
+const trackedProtos = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' } as const;
+
+/**
+ * Counts `conntrack -L` entries whose destination was translated (reply source ≠ original
+ * destination): the flows a Service VIP was sent to an endpoint, per (VIP, endpoint). Flows
+ * that were not translated (traffic to a pod directly) are left out.
+ */
+export function countTranslatedFlows(text: string): TrackedFlowCount[] {
+  const counts = new Map<string, TrackedFlowCount>();
+  for (const line of text.split('\n')) {
+    const proto = trackedProtos[line.split(/\s+/, 1)[0] as keyof typeof trackedProtos];
+    if (!proto) continue;
+    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((m) => m[1] ?? '');
+    const dst = [...line.matchAll(/\bdst=(\S+)/g)].map((m) => m[1] ?? '');
+    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((m) => Number(m[1]));
+    const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((m) => Number(m[1]));
+    const [d, dp, rs, rsp] = [dst[0], dport[0], src[1], sport[1]];
+    if (d === undefined || dp === undefined || rs === undefined || rsp === undefined) continue;
+    if (rs === d && rsp === dp) continue;
+    const k = `${proto} ${d} ${dp} ${rs} ${rsp}`;
+    const c = counts.get(k);
+    counts.set(k, { proto, dst: d, dport: dp, endpointIP: rs, endpointPort: rsp, flows: (c?.flows ?? 0) + 1 });
+  }
+  return [...counts.values()];
+}
+
+/** The translated flows of both families in `netns` (or here). */
+export async function listTranslatedFlows(
+  netns: string | undefined,
+  runner: Runner = run,
+): Promise<TrackedFlowCount[]> {
+  const out: TrackedFlowCount[] = [];
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    try {
+      const { stdout } = await runner(inNetns(netns, ['conntrack', '-L', '-f', f]), { timeoutMs: 10_000 });
+      out.push(...countTranslatedFlows(stdout));
+    } catch (err) {
+      if (/0 flow entries/.test((err as { stderr?: string }).stderr ?? '')) continue;
+      throw err;
+    }
+  }
+  return out;
+}

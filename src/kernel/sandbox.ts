@@ -84,10 +84,7 @@ export function sandboxScript(spec: SandboxSpec): string {
   // would ignore it) and reaps; unshare's parent waits and passes the exit status on, and
   // --kill-child takes the namespace down if the parent is SIGKILLed.
   const inPidNs = `unshare --pid --fork --kill-child --mount-proc ${setpriv.join(' ')} -- tini -g --`;
-  lines.push(
-    `if command -v tini >/dev/null 2>&1; then exec ${inPidNs} "$@"; fi`,
-    `exec ${setpriv.join(' ')} -- "$@"`,
-  );
+  lines.push(`if command -v tini >/dev/null 2>&1; then exec ${inPidNs} "$@"; fi`, `exec ${setpriv.join(' ')} -- "$@"`);
   return lines.join('\n');
 }
 

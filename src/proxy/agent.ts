@@ -73,6 +73,8 @@ export interface Agent {
   readonly healthzAddress: AddressInfo | undefined;
   /** The last snapshot a plane accepted. */
   snapshot(): ProxySnapshot | undefined;
+  /** Adds another component's exposition (the node's cluster DNS) to this listener's /metrics. */
+  exposeAlso(render: () => string): void;
   /** Resolves with the first synced snapshot (the current one included) that satisfies `pred`. */
   waitForSnapshot(pred: (s: ProxySnapshot) => boolean, timeoutMs?: number): Promise<ProxySnapshot>;
   stop(opts?: { drainMs?: number }): Promise<void>;
@@ -265,6 +267,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
   });
 
+  const alsoExposed: (() => string)[] = [];
   let advertised = opts.advertiseHealthz;
   let healthServer: ProxyHealthServer | undefined;
   let healthzAddress: AddressInfo | undefined;
@@ -273,7 +276,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     healthServer = new ProxyHealthServer({
       ...hz,
       health,
-      metrics: () => metrics.render(),
+      metrics: () => [metrics.render(), ...alsoExposed.map((f) => f())].join(''),
       routes: explainRoutes({ plane: opts.plane, snapshot: () => last, masqueradeAll: opts.masqueradeAll === true }),
     });
     healthzAddress = await healthServer.start();
@@ -310,6 +313,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     serviceHealth,
     healthzAddress,
     snapshot: () => last,
+    exposeAlso: (render) => {
+      alsoExposed.push(render);
+    },
     waitForSnapshot: (pred, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
         if (last && pred(last)) {

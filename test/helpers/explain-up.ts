@@ -145,6 +145,8 @@ export function describeExplainUp(mode: 'nftables' | 'userspace', name: string):
       const e = r.json;
       assert.equal(e?.verdict, 'DROP');
       assert.equal(e?.destination.kind, 'loadBalancer');
+      // No speakers run here (svcnet up without --announce): explain says nobody announces it.
+      assert.deepEqual(e?.announcedBy, { nodes: [], protocol: null, source: 'none' });
       assert.ok(e?.endpoints.every((x) => !x.eligible && /outside loadBalancerSourceRanges/.test(x.reason ?? '')));
       if (mode === 'nftables') {
         assert.match(e?.rule ?? '', /^firewall-check: .* drop$/);

@@ -105,6 +105,20 @@ describe('Pod validation', () => {
     ]);
   });
 
+  it('checks user and group ids of the pod and container security contexts', () => {
+    const p = pod({
+      securityContext: { runAsUser: -1, runAsGroup: 2147483648, fsGroup: 7, supplementalGroups: [1, -5] },
+      containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { runAsUser: 1.5, runAsGroup: 0 } }],
+    });
+    const range = 'must be between 0 and 2147483647, inclusive';
+    assert.deepEqual(causes(validatePod(p)), [
+      ['FieldValueInvalid', 'spec.containers[0].securityContext.runAsUser', `Invalid value: 1.5: ${range}`],
+      ['FieldValueInvalid', 'spec.securityContext.runAsUser', `Invalid value: -1: ${range}`],
+      ['FieldValueInvalid', 'spec.securityContext.runAsGroup', `Invalid value: 2147483648: ${range}`],
+      ['FieldValueInvalid', 'spec.securityContext.supplementalGroups[1]', `Invalid value: -5: ${range}`],
+    ]);
+  });
+
   it('host network ports must match', () => {
     const p = pod({ containers: [{ name: 'a', image: 'x:1', ports: [{ containerPort: 80, hostPort: 8080 }] }] });
     if (p.spec) p.spec.hostNetwork = true;

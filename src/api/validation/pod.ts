@@ -78,10 +78,28 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): ErrorLis
   }
   if (s.serviceAccountName)
     errs.push(...validateDNS1123Subdomain(s.serviceAccountName, path.child('serviceAccountName')));
+  errs.push(...validatePodSecurityContext(s.securityContext, path.child('securityContext')));
   if (s.hostname) errs.push(...validateDNS1123Label(s.hostname, path.child('hostname')));
   if (s.subdomain) errs.push(...validateDNS1123Label(s.subdomain, path.child('subdomain')));
   if (s.schedulerName) errs.push(...validateDNS1123Subdomain(s.schedulerName, path.child('schedulerName')));
   return errs;
+}
+
+/** IsValidUserID / IsValidGroupID: 0 … 2^31-1. */
+function validateId(v: number | undefined, p: Path): ErrorList {
+  if (v === undefined || (Number.isInteger(v) && v >= 0 && v <= maxInt32)) return [];
+  return [invalid(p, v, inclusiveRangeError(0, maxInt32))];
+}
+
+/** ValidatePodSecurityContext's user and group fields (what the lab's kubelet honours). */
+function validatePodSecurityContext(sc: PodSpec['securityContext'], p: Path): ErrorList {
+  if (!sc) return [];
+  return [
+    ...validateId(sc.runAsUser, p.child('runAsUser')),
+    ...validateId(sc.runAsGroup, p.child('runAsGroup')),
+    ...validateId(sc.fsGroup, p.child('fsGroup')),
+    ...(sc.supplementalGroups ?? []).flatMap((g, i) => validateId(g, p.child('supplementalGroups').index(i))),
+  ];
 }
 
 /** `names` is shared by containers and init containers: names are unique across both. */
@@ -93,6 +111,11 @@ function validateContainer(c: Container, p: Path, names: Set<string>): ErrorList
   if (name.length > 0 && names.has(name)) errs.push(duplicate(p.child('name'), name));
   names.add(name);
   if (!c.image) errs.push(required(p.child('image'), ''));
+  const sc = c.securityContext;
+  if (sc) {
+    errs.push(...validateId(sc.runAsUser, p.child('securityContext', 'runAsUser')));
+    errs.push(...validateId(sc.runAsGroup, p.child('securityContext', 'runAsGroup')));
+  }
   errs.push(...validateContainerPorts(c.ports ?? [], p.child('ports')));
   errs.push(...validateEnum(c.imagePullPolicy, pullPolicies, p.child('imagePullPolicy')));
   errs.push(

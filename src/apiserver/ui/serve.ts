@@ -1,7 +1,8 @@
 // The dashboard under /ui/: a login form, the cookie that carries the API token for a browser,
 // the bundled front end (web/, built with esbuild on first request and kept in memory; no CDN),
-// and /ui/explain for the Service page's explain form. Everything else the page shows comes from
-// the ordinary API (list + watch) with the cookie standing in for the bearer token.
+// and the JSON routes that reach the node agents (/ui/explain for the Service page's explain form,
+// /ui/counters for the data planes' flow counts and DNS query counts). Everything else the page
+// shows comes from the ordinary API (list + watch) with the cookie standing in for the bearer token.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { projectRoot } from '../../kernel/entry.ts';
 
 export const uiCookie = 'svcnet-token';
 
-export type UiExplain = (query: URLSearchParams) => Promise<{ status: number; body: unknown }>;
+/** A JSON route under /ui/ that needs more than the API (the agents): `explain`, `counters`. */
+export type UiRoute = (query: URLSearchParams) => Promise<{ status: number; body: unknown }>;
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -111,7 +113,7 @@ export async function handleUi(
   req: IncomingMessage,
   res: ServerResponse,
   token: string,
-  explain: UiExplain | undefined,
+  routes: Readonly<Record<string, UiRoute>>,
 ): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'https://svcnet');
   const path = url.pathname;
@@ -159,13 +161,14 @@ export async function handleUi(
     send(res, 200, 'text/javascript; charset=utf-8', await uiBundle());
     return true;
   }
-  if (path === '/ui/explain') {
-    if (!explain) {
-      send(res, 501, 'application/json', JSON.stringify({ message: 'explain is not wired to this API server' }));
-      return true;
-    }
-    const r = await explain(url.searchParams);
+  const route = routes[path.slice('/ui/'.length)];
+  if (route) {
+    const r = await route(url.searchParams);
     send(res, r.status, 'application/json', JSON.stringify(r.body));
+    return true;
+  }
+  if (path === '/ui/explain' || path === '/ui/counters') {
+    send(res, 501, 'application/json', JSON.stringify({ message: `${path} is not wired to this API server` }));
     return true;
   }
   send(res, 404, 'application/json', JSON.stringify({ message: `no ${path}` }));

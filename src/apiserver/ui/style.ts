@@ -20,4 +20,13 @@ th, td { text-align: left; padding: .2rem .4rem; border-bottom: 1px solid var(--
 ol.path li { font-family: ui-monospace, monospace; font-size: .9rem; }
 section { margin-bottom: 1.2rem; }
 h2 { font-size: 1.05rem; margin: .4rem 0; }
+figure.graph { margin: 0 0 1rem; overflow-x: auto; }
+.gnode rect { fill: #f4f7fc; stroke: var(--accent); stroke-width: 1.2; }
+.gnode text { font-size: 12px; fill: var(--fg); }
+.gnode text.sub { fill: var(--muted); font-size: 11px; }
+.gnode.svc rect { fill: #e3ecfb; }
+.gnode.ready rect { stroke: var(--ok); }
+.gnode.notready rect { stroke: var(--bad); stroke-dasharray: 4 3; fill: #fbeaea; }
+.gnode.node rect { fill: #f1f1f1; stroke: var(--muted); }
+.gedge { fill: none; stroke: #8a8a8a; stroke-width: 1.2; }
 `;

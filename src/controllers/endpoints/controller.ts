@@ -40,7 +40,11 @@ export function startEndpointsController(client: Client, opts: EndpointsControll
     opts.informers,
   );
   const { services, pods, endpoints } = bundle.informers;
-  const queue = new WorkQueue<string>({ baseDelayMs: opts.retryBaseDelayMs ?? 50, maxDelayMs: 30_000 });
+  const queue = new WorkQueue<string>({
+    name: 'endpoint',
+    baseDelayMs: opts.retryBaseDelayMs ?? 50,
+    maxDelayMs: 30_000,
+  });
   const podIndex = new PodIndex<Obj<Pod>>();
   const serviceIndex = new ServiceIndex<Obj<Service>>();
   const triggers = new TriggerTimeTracker();

@@ -56,7 +56,11 @@ export function startEndpointSliceController(
     opts.informers,
   );
   const { services, pods, nodes, endpointslices } = bundle.informers;
-  const queue = new WorkQueue<string>({ baseDelayMs: opts.retryBaseDelayMs ?? 50, maxDelayMs: 30_000 });
+  const queue = new WorkQueue<string>({
+    name: 'endpoint_slice',
+    baseDelayMs: opts.retryBaseDelayMs ?? 50,
+    maxDelayMs: 30_000,
+  });
   const podIndex = new PodIndex<Obj<Pod>>();
   const serviceIndex = new ServiceIndex<Obj<Service>>();
   const sliceIndex = new GroupIndex<Obj<EndpointSlice>>(managedSliceOwner);

@@ -58,6 +58,7 @@ export function startServiceController(client: Client, opts: ServiceControllerOp
   const nodeInformer = new Informer<Node & KubeObject>(client, 'nodes', { onError: report });
   const recorder = new EventRecorder(client, { component: opts.component ?? 'service-controller', onError: report });
   const queue = new WorkQueue<string>({
+    name: 'service',
     baseDelayMs: opts.minRetryDelayMs ?? 5_000,
     maxDelayMs: opts.maxRetryDelayMs ?? 300_000,
   });

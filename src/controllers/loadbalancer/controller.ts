@@ -69,7 +69,7 @@ export function startLoadBalancerController(
   const namespaces = new Informer<Namespace & KubeObject>(client, 'namespaces', { onError: report });
   const recorder = new EventRecorder(client, { component, onError: report });
   const alloc = new Allocator();
-  const queue = new WorkQueue<string>();
+  const queue = new WorkQueue<string>({ name: 'loadbalancer_ipam' });
   const pending = new Set<string>();
   /** Objects we wrote, newer than the cache until the watch catches up. */
   const written = new Map<string, Service & KubeObject>();

@@ -5,7 +5,11 @@
 // - failed keys come back with per-key exponential back-off (ItemExponentialFailureRateLimiter)
 //   until forget() resets them.
 
+import { type QueueMetrics, workqueueMetrics } from './workqueue-metrics.ts';
+
 export interface WorkQueueOptions {
+  /** The queue's name in workqueue_* metrics (client-go's; kube-controller-manager: "endpoint_slice", …). */
+  name?: string;
   /** First retry delay; doubles per consecutive failure of the same key. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -23,14 +27,26 @@ export class WorkQueue<K extends string = string> {
   private shuttingDown = false;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly metrics: QueueMetrics | undefined;
+  private readonly labels: { name: string };
+  /** When each queued key was added, and when each key in process was handed out (metrics only). */
+  private readonly addedAt = new Map<K, number>();
+  private readonly startedAt = new Map<K, number>();
 
   constructor(opts: WorkQueueOptions = {}) {
     this.baseDelayMs = opts.baseDelayMs ?? 5;
     this.maxDelayMs = opts.maxDelayMs ?? 60_000;
+    this.metrics = opts.name ? workqueueMetrics() : undefined;
+    this.labels = { name: opts.name ?? '' };
+    this.report();
   }
 
   add(key: K): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.metrics) {
+      this.metrics.adds.inc(this.labels);
+      this.addedAt.set(key, performance.now());
+    }
     this.dirty.add(key);
     if (this.processing.has(key)) return;
     this.push(key);
@@ -53,6 +69,7 @@ export class WorkQueue<K extends string = string> {
   addRateLimited(key: K): void {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
+    this.metrics?.retries.inc(this.labels);
     this.addAfter(key, Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(n, 30)));
   }
 
@@ -75,6 +92,12 @@ export class WorkQueue<K extends string = string> {
 
   done(key: K): void {
     this.processing.delete(key);
+    if (this.metrics) {
+      const t = this.startedAt.get(key);
+      this.startedAt.delete(key);
+      if (t !== undefined) this.metrics.workDuration.observe((performance.now() - t) / 1000, this.labels);
+      this.report();
+    }
     if (this.dirty.has(key)) this.push(key);
     else this.checkIdle();
   }
@@ -118,10 +141,37 @@ export class WorkQueue<K extends string = string> {
     if (w) {
       this.dirty.delete(key);
       this.processing.add(key);
+      this.handedOut(key);
       w(key);
       return;
     }
     this.queue.push(key);
+    this.report();
+  }
+
+  private handedOut(key: K): void {
+    if (!this.metrics) return;
+    const now = performance.now();
+    const t = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (t !== undefined) this.metrics.queueDuration.observe((now - t) / 1000, this.labels);
+    this.startedAt.set(key, now);
+    this.report();
+  }
+
+  /** Depth and in-process work, updated at every queue event (client-go samples every 500 ms). */
+  private report(): void {
+    if (!this.metrics) return;
+    this.metrics.depth.set(this.len(), this.labels);
+    const now = performance.now();
+    let unfinished = 0;
+    let longest = 0;
+    for (const t of this.startedAt.values()) {
+      unfinished += now - t;
+      longest = Math.max(longest, now - t);
+    }
+    this.metrics.unfinished.set(unfinished / 1000, this.labels);
+    this.metrics.longestRunning.set(longest / 1000, this.labels);
   }
 
   private pop(): K | undefined {
@@ -134,6 +184,7 @@ export class WorkQueue<K extends string = string> {
     }
     this.dirty.delete(key);
     this.processing.add(key);
+    this.handedOut(key);
     return key;
   }
 }

@@ -47,7 +47,7 @@ export function startDeploymentSyncController(client: Client, opts: DeploymentCo
   );
   const { deployments, replicaSets, pods } = bundle.informers;
   const recorder = new EventRecorder(client, { component: 'deployment-controller', onError: report });
-  const queue = new WorkQueue<string>();
+  const queue = new WorkQueue<string>({ name: 'deployment' });
 
   const selects = (d: D, labels: Record<string, string> | undefined): boolean => {
     try {

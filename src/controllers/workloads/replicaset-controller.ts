@@ -86,7 +86,7 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
   );
   const { replicaSets, pods, nodes } = bundle.informers;
   const recorder = new EventRecorder(client, { component: 'replicaset-controller', onError: report });
-  const queue = new WorkQueue<string>();
+  const queue = new WorkQueue<string>({ name: 'replicaset' });
   const expectations = new Expectations(now);
   const rr = new RoundRobin();
 

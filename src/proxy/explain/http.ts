@@ -1,8 +1,10 @@
-// The agent's /explain and /explain/landing: query parameters in, the Explanation (or the
-// endpoint a real flow landed on) out. Bad input is a 400 with one line naming the parameter.
+// The agent's /explain, /explain/landing and /counters: query parameters in, the Explanation (the
+// endpoint a real flow landed on; the flows per Service port and endpoint) out. Bad input is a 400
+// with one line naming the parameter.
 import { canonicalIP } from '../../api/ip.ts';
 import type { DataPlane } from '../plane.ts';
 import type { ProxySnapshot } from '../snapshot.ts';
+import { groupFlows } from './counters.ts';
 import { explainFlow } from './explain.ts';
 import type { FlowTuple } from './types.ts';
 
@@ -66,6 +68,12 @@ export function explainRoutes(d: ExplainRouteDeps): Record<string, (q: URLSearch
       const flow = { src, dst, sport, dport, proto } as FlowTuple;
       const landed = await d.plane.explainer.landing(flow);
       return { status: 200, body: { landed: landed ?? null } };
+    },
+    '/counters': async () => {
+      const snap = d.snapshot();
+      if (!snap) return { status: 503, body: { message: 'the agent has not synced yet' } };
+      if (!d.plane.explainer) return { status: 501, body: { message: `plane ${d.plane.name} cannot count flows` } };
+      return { status: 200, body: groupFlows(snap, d.plane.name, await d.plane.explainer.flows()) };
     },
   };
 }

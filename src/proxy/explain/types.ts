@@ -59,6 +59,28 @@ export interface FlowTuple {
 export interface PlaneExplainer {
   explain(packet: ExplainPacket, snapshot: ProxySnapshot): Promise<PlaneTrace>;
   landing(flow: FlowTuple): Promise<string | undefined>;
+  /** Connection counts per (destination, endpoint), for the dashboard and `/counters`. */
+  flows(): Promise<PlaneFlows>;
+}
+
+/** Flows one destination (a VIP, a node port) sent to one endpoint. */
+export interface PlaneFlowCount {
+  readonly proto: 'TCP' | 'UDP' | 'SCTP';
+  readonly dst: string;
+  readonly dport: number;
+  /** "ip:port" */
+  readonly endpoint: string;
+  readonly count: number;
+}
+
+/**
+ * What a plane counts: `tracked` — entries in the kernel's connection table now (kernel planes:
+ * every flow their DNAT translated, read with `conntrack -L`); `accepted` — connections and UDP
+ * flows the proxy opened to the endpoint since it started (userspace).
+ */
+export interface PlaneFlows {
+  readonly kind: 'tracked' | 'accepted';
+  readonly counts: readonly PlaneFlowCount[];
 }
 
 export type DestinationKindName = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort';
@@ -116,4 +138,14 @@ export interface Explanation {
   /** The plane's programmed verdict agrees with the shared decision; otherwise `detail` says how not. */
   readonly consistent: { readonly matches: boolean; readonly detail?: string };
   readonly probe?: { readonly landed: string; readonly matches: boolean; readonly detail?: string };
+  /**
+   * For a LoadBalancer IP: the nodes announcing it (layer 2: one; BGP: every eligible node), as
+   * their speakers say (`metallb_speaker_announced` on each agent's /metrics), else as the last
+   * `nodeAssigned` Event on the Service says (`source: 'events'`). Added by the CLI, not the agent.
+   */
+  readonly announcedBy?: {
+    readonly nodes: readonly string[];
+    readonly protocol: string | null;
+    readonly source: 'speakers' | 'events' | 'none';
+  };
 }

@@ -9,6 +9,7 @@ import { FakeIpset } from '../../kernel/fake-ipset.ts';
 import { FakeIptables } from '../../kernel/fake-iptables.ts';
 import { builtinChains, iptTables, parseSave } from '../../kernel/iptables.ts';
 import type { TraceVerdict } from '../conformance/types.ts';
+import { trackedFlows } from '../explain/tracked.ts';
 import type { PathStep, PlaneExplainer } from '../explain/types.ts';
 import type { IptablesApplier } from './applier.ts';
 import { chainPrefix } from './structure.ts';
@@ -83,5 +84,6 @@ export function iptablesExplainer(
       if (!hit || (hit.ip === flow.dst && hit.port === flow.dport)) return undefined;
       return joinHostPort(hit.ip, hit.port);
     },
+    flows: () => trackedFlows(netns, runner),
   };
 }

@@ -9,6 +9,7 @@ import { type Runner, run } from '../../kernel/exec.ts';
 import { fwmarkKey, parseSave, serviceId } from '../../kernel/ipvs.ts';
 import type { TraceVerdict } from '../conformance/types.ts';
 import { classifySource } from '../eligibility.ts';
+import { trackedFlows } from '../explain/tracked.ts';
 import type { PathStep, PlaneExplainer, PlaneTrace } from '../explain/types.ts';
 import type { IpvsApplier } from './applier.ts';
 
@@ -102,5 +103,6 @@ export function ipvsExplainer(applier: IpvsApplier, netns: string | undefined, r
       const f = await findConntrackFlow(netns, flow, runner);
       return f ? joinHostPort(f.ip, f.port) : undefined;
     },
+    flows: () => trackedFlows(netns, runner),
   };
 }

@@ -6,6 +6,7 @@ import { joinHostPort } from '../../api/ip.ts';
 import { findConntrackFlow } from '../../kernel/conntrack.ts';
 import { type Runner, run } from '../../kernel/exec.ts';
 import type { TraceVerdict } from '../conformance/types.ts';
+import { trackedFlows } from '../explain/tracked.ts';
 import type { PathStep, PlaneExplainer } from '../explain/types.ts';
 import type { NftApplier } from './applier.ts';
 import type { RuleCounters } from './readback.ts';
@@ -69,5 +70,6 @@ export function nftExplainer(
       if (!hit || (hit.ip === flow.dst && hit.port === flow.dport)) return undefined;
       return joinHostPort(hit.ip, hit.port);
     },
+    flows: () => trackedFlows(netns, runner),
   };
 }

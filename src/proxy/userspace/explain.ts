@@ -3,19 +3,31 @@
 // any affinity pin), and a real flow's endpoint comes from the landing table the listeners fill
 // on every connect (by client address: the native relay does not report client ports).
 import { isIP } from 'node:net';
-import { isLoopbackIP } from '../../api/ip.ts';
-import type { FlowTuple, PathStep, PlaneExplainer, PlaneTrace } from '../explain/types.ts';
+import { isLoopbackIP, joinHostPort } from '../../api/ip.ts';
+import type { FlowTuple, PathStep, PlaneExplainer, PlaneFlowCount, PlaneTrace } from '../explain/types.ts';
 import type { EndpointInfo } from '../types.ts';
 import type { UserspacePlane } from './plane.ts';
 import { type ListenerSpec, listenerId } from './render.ts';
 
 const maxLandings = 4096;
 
-/** The most recent endpoint per (protocol, client address, listener). */
+const maxCounted = 65_536;
+
+/**
+ * The most recent endpoint per (protocol, client address, listener), and how many connections
+ * (UDP: flows) each (address clients were given, endpoint) pair has had since the plane started.
+ */
 export class LandingTable {
   private readonly byKey = new Map<string, string>();
+  private readonly counted = new Map<string, PlaneFlowCount>();
 
   record(spec: ListenerSpec, src: string, ep: EndpointInfo): void {
+    const endpoint = joinHostPort(ep.ip, ep.port);
+    const ck = `${spec.proto} ${joinHostPort(spec.vip, spec.port)} ${endpoint}`;
+    const c = this.counted.get(ck);
+    // Bounded like the landings: pairs of endpoints long gone make room for new ones.
+    if (!c && this.counted.size >= maxCounted) this.counted.clear();
+    this.counted.set(ck, { proto: spec.proto, dst: spec.vip, dport: spec.port, endpoint, count: (c?.count ?? 0) + 1 });
     const k = `${listenerId(spec.proto, spec.host, spec.port)} ${src}`;
     this.byKey.delete(k);
     this.byKey.set(k, ep.key);
@@ -27,6 +39,10 @@ export class LandingTable {
 
   get(id: string, src: string): string | undefined {
     return this.byKey.get(`${id} ${src}`);
+  }
+
+  counts(): PlaneFlowCount[] {
+    return [...this.counted.values()];
   }
 }
 
@@ -98,6 +114,9 @@ export function userspaceExplainer(plane: UserspacePlane, landings: LandingTable
     async landing(f: FlowTuple) {
       const host = plane.vips.addressFor(f.dst) ?? f.dst;
       return landings.get(listenerId(f.proto, host, f.dport), f.src);
+    },
+    async flows() {
+      return { kind: 'accepted', counts: landings.counts() };
     },
   };
 }

@@ -66,8 +66,9 @@ export class HAProxyApplier {
         // Reloads log WARNINGs for every stopped proxy of the old worker; only ALERTs are faults,
         // except a backend whose every node failed its check: that is the cluster's state, which
         // `svcnet lb show` reports, not a fault of the balancer.
+        // Our own SIGTERM at stop makes the master report its worker's exit: not a fault either.
         for (const line of d.split('\n'))
-          if (/\[ALERT\]/.test(line) && !/has no server available/.test(line))
+          if (/\[ALERT\]/.test(line) && !/has no server available/.test(line) && this.child === child)
             this.opts.onError?.(new Error(`haproxy: ${line.trim()}`));
       });
       this.child = child;

@@ -36,7 +36,32 @@ const upstream: Record<string, { type: string; labels?: string[] }> = {
   coredns_cache_misses_total: { type: 'counter', labels: ['server'] },
   coredns_forward_requests_total: { type: 'counter', labels: ['to'] },
   coredns_forward_responses_total: { type: 'counter', labels: ['to', 'rcode'] },
+  // kube-apiserver, k8s.io/apiserver/pkg/endpoints/metrics (label names sorted, as exposed here)
+  apiserver_request_total: {
+    type: 'counter',
+    labels: ['code', 'component', 'dry_run', 'group', 'resource', 'scope', 'subresource', 'verb', 'version'],
+  },
+  apiserver_request_duration_seconds: {
+    type: 'histogram',
+    labels: ['component', 'dry_run', 'group', 'resource', 'scope', 'subresource', 'verb', 'version'],
+  },
+  apiserver_current_inflight_requests: { type: 'gauge', labels: ['request_kind'] },
+  // client-go workqueue metrics as kube-controller-manager registers them (component-base)
+  workqueue_adds_total: { type: 'counter', labels: ['name'] },
+  workqueue_depth: { type: 'gauge', labels: ['name'] },
+  workqueue_queue_duration_seconds: { type: 'histogram', labels: ['name'] },
+  workqueue_work_duration_seconds: { type: 'histogram', labels: ['name'] },
+  workqueue_retries_total: { type: 'counter', labels: ['name'] },
+  workqueue_unfinished_work_seconds: { type: 'gauge', labels: ['name'] },
+  workqueue_longest_running_processor_seconds: { type: 'gauge', labels: ['name'] },
+  // MetalLB speaker (internal/speaker, internal/layer2): counters without _total, as MetalLB names them
+  metallb_speaker_announced: { type: 'gauge', labels: ['ip', 'node', 'protocol', 'service'] },
+  metallb_layer2_requests_received: { type: 'counter', labels: ['ip'] },
+  metallb_layer2_responses_sent: { type: 'counter', labels: ['ip'] },
+  metallb_layer2_gratuitous_sent: { type: 'counter', labels: ['ip'] },
 };
+
+const upstreamNames = ['kube-proxy', 'CoreDNS', 'kube-apiserver', 'client-go', 'MetalLB'];
 
 interface Row {
   name: string;
@@ -50,7 +75,7 @@ function docRows(): Row[] {
   const text = readFileSync(join(repo, 'docs', 'metrics.md'), 'utf8');
   const rows: Row[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\| `([a-z_]+)` \| (\w+) \| ([^|]*) \| (\w+) \| ([^|]+) \|$/.exec(line);
+    const m = /^\| `([a-z0-9_]+)` \| (\w+) \| ([^|]*) \| (\w+) \| ([^|]+) \|$/.exec(line);
     if (!m) continue;
     const labels = (m[3] ?? '').trim();
     rows.push({
@@ -73,10 +98,10 @@ describe('metrics catalogue', () => {
     assert.deepEqual(doc, have);
   });
 
-  it('kube-proxy and CoreDNS names, types and labels are upstream’s', () => {
+  it('kube-proxy, CoreDNS, kube-apiserver, client-go and MetalLB names, types and labels are upstream’s', () => {
     for (const r of docRows()) {
       const up = upstream[r.name];
-      if (r.upstream === 'kube-proxy' || r.upstream === 'CoreDNS') {
+      if (upstreamNames.includes(r.upstream)) {
         assert.ok(up, `${r.name} is marked ${r.upstream} but is not an upstream metric recorded here`);
         assert.equal(r.type, up.type, r.name);
         if (up.labels) assert.deepEqual(r.labels, up.labels, r.name);
@@ -99,9 +124,9 @@ describe('metrics catalogue', () => {
     assert.ok(dash.panels.length >= 8);
     for (const p of dash.panels) {
       for (const t of p.targets) {
-        const used = [...t.expr.matchAll(/\b((?:kubeproxy|coredns|svcnet)_[a-z_]+)/g)].map((m) =>
-          (m[1] ?? '').replace(/_(bucket|sum|count)$/, ''),
-        );
+        const used = [
+          ...t.expr.matchAll(/\b((?:kubeproxy|coredns|svcnet|apiserver|workqueue|metallb)_[a-z0-9_]+)/g),
+        ].map((m) => (m[1] ?? '').replace(/_(bucket|sum|count)$/, ''));
         assert.ok(used.length > 0, `${p.title}: ${t.expr}`);
         for (const u of used) assert.ok(names.has(u), `${p.title}: ${u} is not a svcnet metric`);
       }
