@@ -198,6 +198,33 @@ describe('svcnet up --lb-provider haproxy', { skip }, () => {
     await loop;
   });
 
+  it('externalTrafficPolicy Local: HAProxy checks the healthCheckNodePort, so only the node with the pod gets traffic', async () => {
+    await lab.kubectl(['patch', 'svc', 'web', '-p', '{"spec":{"externalTrafficPolicy":"Local"}}']);
+    await lab.kubectl(['scale', 'deployment', 'web', '--replicas=1']);
+    const pods = await eventually('one web pod', async () => {
+      const l = await lab.json<{ items: { metadata: { deletionTimestamp?: string }; spec?: { nodeName?: string } }[] }>(
+        ['get', 'pods', '-l', 'app=web'],
+      );
+      const live = l.items.filter((p) => !p.metadata.deletionTimestamp);
+      return live.length === 1 && l.items.length === 1 ? live : undefined;
+    });
+    const withPod = pods[0]?.spec?.nodeName ?? '';
+    const health = await eventually(
+      'only the node with the pod UP',
+      async () => {
+        const v = await show();
+        const h = v.view.backends.map((b) => `${b.node}:${b.health}`).sort();
+        return h.length === 2 && h.filter((x) => x.endsWith(':UP')).length === 1 ? h : undefined;
+      },
+      15_000,
+    );
+    assert.ok(health.includes(`${withPod}:UP`), `${health} / pod on ${withPod}`);
+    const r = await lab.outside(
+      `for i in $(seq 6); do curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://${ip}/hostname; done`,
+    );
+    assert.deepEqual(r.stdout.trim().split('\n'), Array(6).fill('200'));
+  });
+
   it('deleting the Service removes the frontend and the finalizer', async () => {
     await lab.kubectl(['delete', 'svc', 'web', '--wait=true', '--timeout=20s']);
     const r = await lab.svcnet(['lb', 'show', 'default/web', '--data-dir', lab.dataDir]);
