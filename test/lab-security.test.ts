@@ -176,6 +176,12 @@ describe('lab pods: securityContext, a private view of the file system, ServiceA
       pod.status?.containerStatuses?.[0]?.state?.waiting?.message,
       `container's runAsUser breaks non-root policy (pod: "nonroot-refused_default(${pod.metadata.uid})", container: main)`,
     );
+    const events = await lab.json<{
+      items: { involvedObject: { name: string }; type: string; reason: string; message: string }[];
+    }>(['get', 'events']);
+    const failed = events.items.find((e) => e.involvedObject.name === 'nonroot-refused' && e.reason === 'Failed');
+    assert.equal(failed?.type, 'Warning');
+    assert.equal(failed?.message, `Error: ${pod.status?.containerStatuses?.[0]?.state?.waiting?.message}`);
   });
 
   it('kubectl exec runs as the container user', async () => {

@@ -12,6 +12,7 @@ import { isNotFound } from '../api/status.ts';
 import type { KubeObject, Pod } from '../api/types.ts';
 import type { Client } from '../client/client.ts';
 import { Informer } from '../client/informer.ts';
+import { EventRecorder } from '../controllers/loadbalancer/recorder.ts';
 import { nodeEntryArgv } from '../kernel/entry.ts';
 import { type Prober, SystemProber } from '../kernel/probe.ts';
 import { type Spawner, systemSpawner } from '../kernel/process.ts';
@@ -112,8 +113,11 @@ export class PodRunner {
   readonly uts: UtsNamespaces | undefined;
   private stopped = false;
   private heartbeat: NodeHeartbeat | undefined;
+  /** The kubelet's Events on pods (source component "kubelet"). */
+  readonly events: EventRecorder;
 
   constructor(readonly opts: PodRunnerOptions) {
+    this.events = new EventRecorder(opts.client, { component: 'kubelet', onError: (e) => this.report(e, 'event') });
     this.clock = opts.clock ?? realLabClock;
     this.spawner = opts.spawner ?? systemSpawner;
     this.prober = opts.prober ?? new SystemProber();
@@ -337,6 +341,15 @@ export class PodWorker {
     const grace = (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
     for (const c of this.pod.spec?.containers ?? []) {
       const launch = this.launchFor(pod, c, net);
+      // The kubelet reports a container it cannot configure as a Warning, each time it tries.
+      if ('reason' in launch && launch.reason === 'CreateContainerConfigError') {
+        void this.runner.events.record(
+          { ...this.pod, apiVersion: 'v1', kind: 'Pod' },
+          'Warning',
+          'Failed',
+          `Error: ${launch.message}`,
+        );
+      }
       const env = 'reason' in launch ? {} : launch.env;
       const sandbox = this.sandboxes.get(c.name);
       const inContainer = (argv: readonly string[]) => (sandbox ? sandboxArgv(sandbox, argv) : [...argv]);
