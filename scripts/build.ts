@@ -6,6 +6,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { uiBuildOptions } from '../src/apiserver/ui/serve.ts';
 import { entryPoints, projectRoot } from '../src/kernel/entry.ts';
 
 const quiet = process.argv.includes('--quiet');
@@ -38,6 +39,8 @@ try {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  // The dashboard's front end, built here so the API server serves it without bundling.
+  await build({ ...uiBuildOptions(), outfile: join(next, 'ui', 'app.js') });
   // Written last: bin/svcnet trusts a build only with its stamp.
   writeFileSync(join(next, '.build-stamp'), `${new Date().toISOString()}\n`);
   try {

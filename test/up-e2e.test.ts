@@ -2,124 +2,41 @@
 // test owns: real kubectl applies examples/, and a client pod reaches every Service type through
 // the kernel data plane and cluster DNS. Then Ctrl-C cleans up and a second start resumes.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
 import { inNetns } from '../src/kernel/netns.ts';
 import { eventually } from './helpers/eventually.ts';
+import { LabUp, labNamespaces } from './helpers/lab-up.ts';
 
 const repo = join(import.meta.dirname, '..');
 const root = hasNetAdmin();
-const ns = `svt-${process.pid % 100000}-u`;
 const port = 20000 + (process.pid % 10000);
-
-function inNs(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      'nsenter',
-      [`--net=/run/netns/${ns}`, cmd, ...args],
-      { cwd: repo, env: { ...process.env, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** This lab's namespaces: the node namespace and its pods' (`<node>-<id>`). */
-function labNamespaces(node: string): string[] {
-  return execFileSync('ip', ['netns', 'list'])
-    .toString()
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n === node || n.startsWith(`${node}-`));
-}
 
 describe('npm start (svcnet up) end to end', {
   skip: root ? false : 'needs root (CAP_NET_ADMIN) for lab namespaces',
 }, () => {
-  let dir: string;
-  let up: ChildProcess | undefined;
-  let log = '';
-  const env = () => ({ KUBECONFIG: join(dir, 'data', 'kubeconfig'), HOME: dir });
-  const kubectl = (args: string[]) => inNs('kubectl', ['--cache-dir', join(dir, 'kc'), ...args], env());
-  const kc = async (args: string[]) => {
-    const r = await kubectl(args);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const podExec = (pod: string, argv: string[]) =>
-    inNs(join(repo, 'bin', 'svcnet'), ['exec', pod, '--', ...argv], env());
-
-  async function start(): Promise<void> {
-    log = '';
-    up = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${ns}`,
-        'npm',
-        'start',
-        '--',
-        '--data-dir',
-        join(dir, 'data'),
-        '--listen',
-        `127.0.0.1:${port}`,
-      ],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
-    );
-    up.stdout?.on('data', (d) => {
-      log += String(d);
-    });
-    up.stderr?.on('data', (d) => {
-      log += String(d);
-    });
-    // The node agent (a child in the lab's node namespace) reports last.
-    await eventually(
-      'svcnet up ready',
-      async () => (/svcnet agent: node \S+ \(/.test(log) ? true : undefined),
-      120_000,
-    );
-  }
-
-  async function stop(): Promise<void> {
-    const p = up;
-    up = undefined;
-    if (!p || p.exitCode !== null) return;
-    // npm runs the script in a child; signal the whole process group the way Ctrl-C does.
-    const exited = new Promise((r) => p.once('exit', r));
-    execFileSync('pkill', ['-INT', '-f', `data-dir ${join(dir, 'data')}`]);
-    await exited;
-  }
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'svcnet-up-'));
-    execFileSync('ip', ['netns', 'add', ns]);
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const lab = new LabUp({
+    ns: `svt-${process.pid % 100000}-u`,
+    args: ['--listen', `127.0.0.1:${port}`],
+    nodes: 1,
+    timeoutMs: 120_000,
+    launcher: ['npm', 'start', '--'],
   });
-  after(async () => {
-    await stop().catch(() => {});
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `data-dir ${join(dir, 'data')}`], { stdio: 'ignore' });
-    } catch {
-      // Nothing left running.
-    }
-    const left = execFileSync('ip', ['netns', 'list']).toString();
-    for (const line of left.split('\n')) {
-      const name = line.split(' ')[0] ?? '';
-      if (name === ns) execFileSync('ip', ['netns', 'del', name]);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-
+  const ns = lab.ns;
+  const dir = lab.dir;
+  const kc = (args: string[]) => lab.kubectl(args);
+  const inNs = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    lab.run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), cmd, ...args]);
+  after(() => lab.close());
   // A test that fails half-way must not leave its instance running into the next one.
-  afterEach(() => stop());
+  afterEach(() => lab.stop());
 
   it('brings everything up, serves every Service type, cleans up on Ctrl-C and resumes', async () => {
-    await start();
-    const nodeIP = /node svcnet-node \(([\d.]+)\)/.exec(log)?.[1];
-    assert.ok(nodeIP, log);
+    await lab.start();
+    const nodeIP = /node svcnet-node \(([\d.]+)\)/.exec(lab.log)?.[1];
+    assert.ok(nodeIP, lab.log);
     await kc(['apply', '-f', join(repo, 'examples')]);
     await kc(['run', 'client', '--image=svcnet/echo', '--restart=Never']);
     await eventually(
@@ -144,7 +61,7 @@ describe('npm start (svcnet up) end to end', {
     assert.match(lbIP, /^198\.51\.100\./);
 
     const hostnames = async (url: string, n = 8) => {
-      const r = await podExec('client', ['bash', '-c', `for i in $(seq ${n}); do curl -s -m 3 ${url}; echo; done`]);
+      const r = await lab.podExec('client', `for i in $(seq ${n}); do curl -s -m 3 ${url}; echo; done`);
       return new Set(r.stdout.split('\n').filter(Boolean));
     };
     // ClusterIP by DNS name (search path + kube-dns VIP), balanced over both replicas. A pod is
@@ -173,18 +90,18 @@ describe('npm start (svcnet up) end to end', {
       [...lb].join(' '),
     );
     // ExternalName: a CNAME from cluster DNS.
-    const cname = await podExec('client', ['dig', '+short', 'mi-redis.prod.svc.cluster.local']);
+    const cname = await lab.podExec('client', 'dig +short mi-redis.prod.svc.cluster.local');
     assert.match(cname.stdout, /^redis\.externo\.com\.$/m);
     const clusterIP = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
 
     // Ctrl-C: everything svcnet created in the kernel is gone.
-    const labNs = /lab node namespace (svn-\w+)/.exec(log)?.[1] ?? 'svn-?';
+    const labNs = lab.nodeNamespace;
     assert.ok(labNamespaces(labNs).length >= 8, 'node + 7 pod namespaces');
-    await stop();
+    await lab.stop();
     assert.deepEqual(labNamespaces(labNs), []);
 
     // A second start on the same data directory resumes objects, allocations and pods.
-    await start();
+    await lab.start();
     const again = JSON.parse(await kc(['get', 'svc', 'my-service', '-o', 'json'])).spec.clusterIP;
     assert.equal(again, clusterIP);
     await eventually(
@@ -195,21 +112,15 @@ describe('npm start (svcnet up) end to end', {
       },
       60_000,
     );
-    await stop();
+    await lab.stop();
   });
 
   it('after a crash (SIGKILL) `svcnet cleanup` removes what was left in the kernel', async () => {
-    await start();
-    execFileSync('pkill', ['-KILL', '-f', `data-dir ${join(dir, 'data')}`]);
-    try {
-      execFileSync('pkill', ['-KILL', '-f', 'svcnet agent --kubeconfig ' + join(dir, 'data')]);
-    } catch {
-      // The agent died with its parent.
-    }
-    up = undefined;
-    const labNs = /lab node namespace (svn-\w+)/.exec(log)?.[1] ?? 'svn-?';
+    await lab.start();
+    lab.kill();
+    const labNs = lab.nodeNamespace;
     assert.ok(labNamespaces(labNs).length > 0, 'the crash left the lab behind');
-    const r = await inNs(join(repo, 'bin', 'svcnet'), ['cleanup', '--data-dir', join(dir, 'data')]);
+    const r = await lab.svcnet(['cleanup', '--data-dir', lab.dataDir]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(labNamespaces(labNs), []);
   });

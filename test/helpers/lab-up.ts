@@ -24,11 +24,23 @@ export interface LabUpOptions {
   /** How many "svcnet agent: node" lines to wait for. */
   nodes: number;
   timeoutMs?: number;
+  /** What starts svcnet instead of `bin/svcnet up` (e.g. `npm start --`); the data dir follows. */
+  launcher?: string[];
+}
+
+/** The lab's namespaces still present: the node namespace and its pods' (`<node>-<id>`). */
+export function labNamespaces(node: string): string[] {
+  return execFileSync('ip', ['netns', 'list'])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n === node || n.startsWith(`${node}-`));
 }
 
 export class LabUp {
   readonly dir: string;
   private child: ChildProcess | undefined;
+  private nsCreated = false;
   log = '';
 
   constructor(private readonly o: LabUpOptions) {
@@ -90,10 +102,33 @@ export class LabUp {
     return this.svcnet(['exec', pod, '--', 'bash', '-c', script]);
   }
 
+  /** Creates the test's namespace on first use; again after stop() or kill() it starts svcnet anew. */
   async start(): Promise<void> {
-    execFileSync('ip', ['netns', 'add', this.o.ns]);
-    execFileSync('ip', ['-n', this.o.ns, 'link', 'set', 'lo', 'up']);
+    if (!this.nsCreated) {
+      execFileSync('ip', ['netns', 'add', this.o.ns]);
+      execFileSync('ip', ['-n', this.o.ns, 'link', 'set', 'lo', 'up']);
+      this.nsCreated = true;
+    }
     await this.spawnUp();
+  }
+
+  get ns(): string {
+    return this.o.ns;
+  }
+
+  /** The lab node namespace svcnet up reported (single-node labs). */
+  get nodeNamespace(): string {
+    return /lab node namespace (svn-\w+)/.exec(this.log)?.[1] ?? 'svn-?';
+  }
+
+  /** A crash: SIGKILL to svcnet and everything it started, leaving the kernel state behind. */
+  kill(): void {
+    this.child = undefined;
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `data-dir ${this.dataDir}`], { stdio: 'ignore' });
+    } catch {
+      // Nothing left running.
+    }
   }
 
   /** Ctrl-C, then a second `svcnet up` on the same data directory. */
@@ -106,7 +141,13 @@ export class LabUp {
     this.log = '';
     const p = spawn(
       'nsenter',
-      [`--net=/run/netns/${this.o.ns}`, svcnet, 'up', '--data-dir', this.dataDir, ...this.o.args],
+      [
+        `--net=/run/netns/${this.o.ns}`,
+        ...(this.o.launcher ?? [svcnet, 'up']),
+        '--data-dir',
+        this.dataDir,
+        ...this.o.args,
+      ],
       { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: this.dir } },
     );
     this.child = p;
@@ -140,17 +181,17 @@ export class LabUp {
     this.child = undefined;
     if (!p || p.exitCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    // A launcher such as npm runs svcnet as its child: signal svcnet itself, as Ctrl-C reaches
+    // the whole foreground process group.
+    if (this.o.launcher) execFileSync('pkill', ['-INT', '-f', `data-dir ${this.dataDir}`]);
+    else p.kill('SIGINT');
+    // Tearing a lab down under load takes seconds; a bound keeps a hung svcnet from hanging the suite.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
   }
 
   async close(): Promise<void> {
     await this.stop().catch(() => {});
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `data-dir ${this.dataDir}`], { stdio: 'ignore' });
-    } catch {
-      // Nothing left running.
-    }
+    this.kill();
     await this.svcnet(['cleanup', '--data-dir', this.dataDir]).catch(() => undefined);
     try {
       execFileSync('ip', ['netns', 'del', this.o.ns], { stdio: 'ignore' });

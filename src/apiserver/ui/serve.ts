@@ -1,11 +1,14 @@
 // The dashboard under /ui/: a login form, the cookie that carries the API token for a browser,
-// the bundled front end (web/, built with esbuild on first request and kept in memory; no CDN),
-// and the JSON routes that reach the node agents (/ui/explain for the Service page's explain form,
-// /ui/counters for the data planes' flow counts and DNS query counts). Everything else the page
-// shows comes from the ordinary API (list + watch) with the cookie standing in for the bearer token.
+// the bundled front end (web/, built by setup into dist/ui/, else with esbuild on first request and
+// kept in memory; no CDN), and the JSON routes that reach the node agents (/ui/explain for the
+// Service page's explain form, /ui/counters for the data planes' flow counts and DNS query
+// counts). Everything else the page shows comes from the ordinary API (list + watch) with the
+// cookie standing in for the bearer token.
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
 import { projectRoot } from '../../kernel/entry.ts';
 
 export const uiCookie = 'svcnet-token';
@@ -72,25 +75,48 @@ function cookieFor(token: string): string {
   return `${uiCookie}=${encodeURIComponent(token)}; Path=/; HttpOnly; Secure; SameSite=Strict`;
 }
 
+/** esbuild's options for the front end, shared by scripts/build.ts (at setup) and the fallback here. */
+export function uiBuildOptions(): BuildOptions {
+  return {
+    entryPoints: [join(projectRoot, 'web', 'app.tsx')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    logLevel: 'silent',
+  };
+}
+
+/** Where scripts/build.ts writes the bundle. */
+export const builtBundle = join(projectRoot, 'dist', 'ui', 'app.js');
+
+/** The bundle setup built, when no file of web/ is newer than it. */
+function prebuilt(): string | undefined {
+  if (!existsSync(builtBundle)) return undefined;
+  const built = statSync(builtBundle).mtimeMs;
+  const web = join(projectRoot, 'web');
+  for (const f of readdirSync(web, { recursive: true })) {
+    if (statSync(join(web, String(f))).mtimeMs > built) return undefined;
+  }
+  return readFileSync(builtBundle, 'utf8');
+}
+
 let bundle: Promise<string> | undefined;
 
-/** The front end, bundled once per process from web/app.tsx. */
+/**
+ * The front end: the one setup built (dist/ui/app.js), else bundled once per process from
+ * web/app.tsx (a checkout whose web/ changed since the build, or that was never built).
+ */
 export function uiBundle(): Promise<string> {
   bundle ??= (async () => {
+    const ready = prebuilt();
+    if (ready !== undefined) return ready;
     // esbuild is CommonJS: through the compiled build's bundler its exports sit under default.
     const esbuild = (await import('esbuild')) as typeof import('esbuild') & { default?: typeof import('esbuild') };
     const build = esbuild.default?.build ?? esbuild.build;
-    const r = await build({
-      entryPoints: [join(projectRoot, 'web', 'app.tsx')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      minify: true,
-      jsx: 'automatic',
-      jsxImportSource: 'preact',
-      logLevel: 'silent',
-    });
+    const r = await build({ ...uiBuildOptions(), write: false });
     return r.outputFiles[0]?.text ?? '';
   })();
   bundle.catch(() => {
