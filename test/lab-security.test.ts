@@ -5,7 +5,8 @@
 // root pods, and the ServiceAccount token, CA and namespace at the standard path, usable against
 // the API through the kubernetes Service's ClusterIP from the environment the kubelet sets.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasNetAdmin } from '../src/kernel/exec.ts';
@@ -16,6 +17,9 @@ const root = hasNetAdmin();
 const ns = `svt-${process.pid % 100000}-s`;
 const port = 22000 + (process.pid % 10000);
 const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+const repo = join(import.meta.dirname, '..');
+const deployDir = join(repo, 'deploy');
+const svcnetBin = join(repo, 'bin', 'svcnet');
 
 interface PodJson {
   metadata: { uid: string };
@@ -225,6 +229,53 @@ describe('lab pods: securityContext, a private view of the file system, ServiceA
       'services is forbidden: User "system:serviceaccount:default:reader" cannot list resource "services" in API group "" in the namespace "default"',
     );
     assert.match(lines[5] ?? '', /^(Read-only file system|Permission denied)$/, 'the token cannot be changed');
+  });
+
+  it("svcnet's controller runs in a lab pod on its deploy/ ServiceAccount, in-cluster, as its manifest's user", {
+    timeout: 90_000,
+  }, async () => {
+    for (const f of ['serviceaccounts.yaml', 'rbac.yaml']) await kc(['apply', '-f', join(deployDir, f)]);
+    const work = mkdtempSync(join(tmpdir(), 'svt-ctl-'));
+    chmodSync(work, 0o777);
+    after(() => rmSync(work, { recursive: true, force: true }));
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'svcnet-controller', namespace: 'kube-system' },
+      spec: {
+        serviceAccountName: 'svcnet-controller',
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'controller',
+            image: 'ghcr.io/svcnet/svcnet:latest',
+            command: [svcnetBin, 'controller', '--no-endpoints'],
+            // Its default data directory is relative: somewhere its user may write.
+            workingDir: work,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ['ALL'] },
+            },
+          },
+        ],
+      },
+    };
+    await kc(['apply', '-f', '-'], JSON.stringify(pod));
+    const log = await eventually(
+      'the controller synced',
+      async () => {
+        const l = await kc(['-n', 'kube-system', 'logs', 'svcnet-controller']).catch(async (e: unknown) => {
+          const st = await kc(['-n', 'kube-system', 'get', 'pod', 'svcnet-controller', '-o', 'jsonpath={.status}']);
+          throw new Error(`${String(e)} ${st}`);
+        });
+        return /controllers synced/.test(l) ? l : undefined;
+      },
+      60_000,
+      500,
+    );
+    assert.doesNotMatch(log, /forbidden|Unauthorized/i, log);
   });
 
   it('automountServiceAccountToken: false on the pod or its ServiceAccount: no token', async () => {

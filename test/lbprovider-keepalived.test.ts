@@ -128,6 +128,18 @@ describe('svcnet up --lb-provider keepalived', { skip }, () => {
       [],
     );
     assert.equal(await location(), `${edges[1]} (VRRP master)`);
+    // The first edge comes back: it stays backup (nopreempt), so traffic is not moved a second time.
+    const t2 = Date.now();
+    await lab.run('ip', ['-n', edges[0] ?? '', 'link', 'set', 'eth0', 'up']);
+    await new Promise((r) => setTimeout(r, 2500));
+    const back = lines().filter(([t]) => Number(t) >= t2);
+    console.log(`# first edge back: ${back.filter(([, s]) => s !== 'ok').length} of ${back.length} requests failed`);
+    assert.equal(await location(), `${edges[1]} (VRRP master)`);
+    assert.doesNotMatch(await holds(edges[0] ?? ''), new RegExp(` ${ip}/32 `));
+    assert.deepEqual(
+      back.filter(([, s]) => s !== 'ok'),
+      [],
+    );
     writeFileSync(stopFile(), '');
     await loop;
   });

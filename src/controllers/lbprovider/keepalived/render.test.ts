@@ -27,6 +27,7 @@ describe('keepalived render', () => {
         '  virtual_router_id 51',
         '  priority 150',
         '  advert_int 0.20',
+        '  nopreempt',
         '  virtual_ipaddress {',
         '    169.254.3.5/24 dev eth0',
         '    198.18.0.1/32 dev eth0',
