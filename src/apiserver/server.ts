@@ -393,6 +393,15 @@ export class ApiServer {
           if (await serveReview(req, res, user, a, reviewDeps)) return;
         } catch (e) {
           if (!(e instanceof ApiError)) console.error('svcnet apiserver: internal error:', e);
+          // Read the refused request's body first: a socket closed with unread bytes is reset,
+          // and the reset can reach the client before the 401/403, which it then never sees.
+          if (!req.complete) {
+            req.resume();
+            await new Promise<void>((r) => {
+              req.once('end', r);
+              req.once('close', r);
+            });
+          }
           sendStatus(res, e);
           return;
         }
